@@ -34,7 +34,9 @@ def redact_url(url: str) -> str:
     parts = urlsplit(url)
     netloc = parts.netloc
     if "@" in netloc:
-        netloc = REDACTED + "@" + netloc.rsplit("@", 1)[1]
+        # Userinfo (user:password) is dropped whole; a bracketed marker there
+        # would read back as an IPv6 literal.
+        netloc = netloc.rsplit("@", 1)[1]
     if not parts.query:
         return urlunsplit(parts._replace(netloc=netloc))
     pairs = [

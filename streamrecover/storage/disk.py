@@ -1,0 +1,379 @@
+"""``disk:///path/to/dir``: records in a diskcache directory (the ``disk`` extra).
+
+diskcache (https://grantjenks.com/docs/diskcache/) keeps keys and values in a
+SQLite file and is safe across threads and processes; its ``transact()`` takes
+the database's write lock, so every operation here is one atomic transaction.
+
+Two things diskcache does by default are turned off:
+
+* pickling. diskcache pickles any value that is not ``str``/``bytes``/number
+  and unpickles whatever it reads back, which would let anyone who can write
+  the directory run code in the reader. :class:`JSONOnlyDisk` accepts ``str``
+  keys and values only and refuses to unpickle, so everything stored is JSON
+  text or chunk text.
+* eviction. diskcache culls entries past a size limit; a partial response must
+  not vanish silently, so the eviction policy is ``none``.
+
+Values are kept inline in the database (never as side files), so the whole
+store is ``cache.db`` (created 0600) and its WAL files, in a directory created
+0700.
+
+Layout (version 1, in key ``streamrecover:layout``):
+
+``streamrecover:index``  JSON list of record ids (for listing without a key scan)
+``s:<id>``               JSON state: every field but request, options and text,
+                         plus ``text_length`` and ``chunk_count``
+``b:<id>``               JSON ``{"request", "options"}``, written once
+``c:<id>:<seq>``         the text of chunk ``seq`` (one per append: O(piece))
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from streamrecover.core.errors import MissingExtraError, StorageError
+
+try:
+    import diskcache  # type: ignore[import-untyped]
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
+    raise MissingExtraError("the disk storage (disk://)", "disk", "diskcache") from exc
+
+from streamrecover.storage.base import (
+    Clock,
+    Storage,
+    check_truncate,
+    closed_error,
+    path_from_url,
+    status_set,
+)
+from streamrecover.storage.errors import RecordExistsError, RecordNotFoundError
+from streamrecover.storage.record import (
+    RecordChanges,
+    Status,
+    StreamRecord,
+    StreamSummary,
+    changes_to_json,
+    check_transition,
+    decode_json,
+    encode_json,
+)
+
+__all__ = ["LAYOUT_VERSION", "DiskStorage", "JSONOnlyDisk"]
+
+#: The key layout this code writes.
+LAYOUT_VERSION = 1
+_LAYOUT_KEY = "streamrecover:layout"
+_INDEX_KEY = "streamrecover:index"
+_DB_NAME = "cache.db"  # diskcache's file name (diskcache.core.DBNAME)
+
+
+class JSONOnlyDisk(diskcache.Disk):  # type: ignore[misc]
+    """A diskcache ``Disk`` that stores ``str`` keys and values inline and never pickles."""
+
+    def put(self, key: Any) -> tuple[Any, bool]:
+        """Accept ``str`` keys only (stored raw)."""
+        if type(key) is not str:
+            raise StorageError(f"disk storage keys are str, got {type(key).__name__}")
+        return key, True
+
+    def get(self, key: Any, raw: bool) -> Any:
+        """Return a raw ``str`` key; refuse to unpickle anything else."""
+        if not raw or type(key) is not str:
+            raise StorageError("disk storage found a non-text key; refusing to unpickle it")
+        return key
+
+    def store(self, value: Any, read: bool, key: Any = diskcache.core.UNKNOWN) -> tuple[Any, ...]:
+        """Store a ``str`` value inline in the database (never a pickle, never a side file)."""
+        if type(value) is not str or read:
+            raise StorageError(f"disk storage values are str, got {type(value).__name__}")
+        return 0, diskcache.core.MODE_RAW, None, value
+
+    def fetch(self, mode: int, filename: str | None, value: Any, read: bool) -> Any:
+        """Return an inline ``str`` value; refuse pickles and side files."""
+        if mode != diskcache.core.MODE_RAW or filename is not None or type(value) is not str:
+            raise StorageError("disk storage found a value that is not inline text; "
+                               "refusing to read it (it may be a pickle)")
+        return value
+
+
+class DiskStorage(Storage):
+    """Keep records in a diskcache directory.
+
+    ``timeout`` is how long to wait for another writer, in seconds. Raises
+    StorageError if the directory cannot be opened or holds a newer layout,
+    MissingExtraError (at import) if diskcache is not installed.
+    """
+
+    def __init__(
+        self, directory: str | os.PathLike[str], *, clock: Clock = time.time, timeout: float = 30.0
+    ) -> None:
+        super().__init__(clock=clock)
+        self.directory = Path(directory)
+        try:
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # Born 0600; SQLite gives the -wal and -shm files the same mode.
+            os.close(os.open(self.directory / _DB_NAME, os.O_RDWR | os.O_CREAT, 0o600))
+            self._cache: diskcache.Cache | None = diskcache.Cache(
+                str(self.directory),
+                timeout=timeout,
+                disk=JSONOnlyDisk,
+                eviction_policy="none",
+                statistics=0,
+                tag_index=0,
+                sqlite_journal_mode="wal",
+                sqlite_synchronous=1,  # NORMAL
+            )
+        except (OSError, sqlite3.Error, diskcache.Timeout) as exc:
+            raise StorageError(f"cannot open disk storage {self.directory}: {exc}") from exc
+        try:
+            self._check_layout()
+        except BaseException:
+            self.close()
+            raise
+
+    @classmethod
+    def from_url(cls, url: str, *, clock: Clock = time.time) -> DiskStorage:
+        """Build from ``disk:///relative/dir`` or ``disk:////absolute/dir`` (as for sqlite).
+
+        Raises StorageURLError for another shape.
+        """
+        return cls(path_from_url(url, "disk"), clock=clock)
+
+    def _check_layout(self) -> None:
+        with self._transaction() as cache:
+            layout = cache.get(_LAYOUT_KEY)
+            if layout is None:
+                cache.set(_LAYOUT_KEY, str(LAYOUT_VERSION))
+                cache.set(_INDEX_KEY, "[]")
+            elif layout != str(LAYOUT_VERSION):
+                raise StorageError(
+                    f"{self.directory} has streamrecover disk layout {layout!r}, but this "
+                    f"version of streamrecover reads layout {LAYOUT_VERSION}; upgrade streamrecover"
+                )
+
+    @contextmanager
+    def _transaction(self) -> Iterator[diskcache.Cache]:
+        # The one boundary where diskcache's and sqlite3's exceptions enter.
+        if self._cache is None:
+            raise closed_error()
+        try:
+            with self._cache.transact():
+                yield self._cache
+        except diskcache.Timeout as exc:
+            raise StorageError(f"disk storage {self.directory} is locked: timed out") from exc
+        except (OSError, sqlite3.Error) as exc:
+            raise StorageError(f"disk storage {self.directory}: {exc}") from exc
+        except UnicodeError as exc:
+            raise StorageError(f"disk storage {self.directory}: cannot store text: {exc}") from exc
+
+    # -- writing -------------------------------------------------------------------------
+
+    def create(self, record: StreamRecord) -> None:
+        """See :meth:`Storage.create`."""
+        data = record.to_dict()
+        chunks = [chunk for chunk in data.pop("chunks") if chunk]
+        body = encode_json({"request": data.pop("request"), "options": data.pop("options")})
+        data.update(text_length=sum(map(len, chunks)), chunk_count=len(chunks))
+        state = encode_json(data)
+        with self._transaction() as cache:
+            if cache.get(_state_key(record.id)) is not None:
+                raise RecordExistsError(record.id)
+            index = self._index(cache)
+            index.append(record.id)
+            cache.set(_INDEX_KEY, encode_json(index))
+            cache.set(_body_key(record.id), body)
+            for seq, chunk in enumerate(chunks):
+                cache.set(_chunk_key(record.id, seq), chunk)
+            cache.set(_state_key(record.id), state)
+
+    def append(self, record_id: str, chunks: Sequence[str]) -> None:
+        """See :meth:`Storage.append`."""
+        piece = "".join(chunks)
+        with self._transaction() as cache:
+            state = self._state(cache, record_id)
+            if piece:
+                cache.set(_chunk_key(record_id, state["chunk_count"]), piece)
+                state["chunk_count"] += 1
+                state["text_length"] += len(piece)
+            state["updated_at"] = self.clock()
+            cache.set(_state_key(record_id), encode_json(state))
+
+    def truncate(self, record_id: str, length: int) -> None:
+        """See :meth:`Storage.truncate`."""
+        with self._transaction() as cache:
+            state = self._state(cache, record_id)
+            check_truncate(length, state["text_length"])
+            end, seq = state["text_length"], state["chunk_count"]
+            # Walk back from the last chunk: a rewind touches only the tail.
+            while end > length:
+                seq -= 1
+                key = _chunk_key(record_id, seq)
+                text = self._chunk(cache, key)
+                start = end - len(text)
+                if start < length:
+                    cache.set(key, text[: length - start])
+                    seq += 1
+                    break
+                cache.delete(key)
+                end = start
+            state.update(text_length=length, chunk_count=seq, updated_at=self.clock())
+            cache.set(_state_key(record_id), encode_json(state))
+
+    def apply_changes(
+        self, record_id: str, changes: RecordChanges, expected: frozenset[str] | None
+    ) -> None:
+        """See :meth:`Storage.apply_changes`."""
+        with self._transaction() as cache:
+            state = self._state(cache, record_id)
+            current = state.get("status")
+            check_transition(record_id, str(current), changes.get("status", current), expected)  # type: ignore[arg-type]
+            state.update(changes_to_json(changes))
+            state["updated_at"] = self.clock()
+            cache.set(_state_key(record_id), encode_json(state))
+
+    def delete(self, record_id: str) -> bool:
+        """See :meth:`Storage.delete`."""
+        with self._transaction() as cache:
+            try:
+                state = self._state(cache, record_id)
+            except RecordNotFoundError:
+                return False
+            self._delete(cache, record_id, state)
+            index = self._index(cache)
+            cache.set(_INDEX_KEY, encode_json([key for key in index if key != record_id]))
+        return True
+
+    def cleanup(self, older_than: float) -> int:
+        """See :meth:`Storage.cleanup`. One transaction: a record is deleted whole or not."""
+        cutoff = self._cleanup_cutoff(older_than)
+        with self._transaction() as cache:
+            kept, deleted = [], 0
+            for record_id in self._index(cache):
+                state = self._state(cache, record_id)
+                if _number(state, "updated_at") < cutoff:
+                    self._delete(cache, record_id, state)
+                    deleted += 1
+                else:
+                    kept.append(record_id)
+            if deleted:
+                cache.set(_INDEX_KEY, encode_json(kept))
+        return deleted
+
+    def _delete(self, cache: diskcache.Cache, record_id: str, state: dict[str, Any]) -> None:
+        for seq in range(state["chunk_count"]):
+            cache.delete(_chunk_key(record_id, seq))
+        cache.delete(_body_key(record_id))
+        cache.delete(_state_key(record_id))
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get(self, record_id: str) -> StreamRecord:
+        """See :meth:`Storage.get`."""
+        with self._transaction() as cache:
+            state = self._state(cache, record_id)
+            body = _json_object(cache.get(_body_key(record_id)), f"stored body of {record_id!r}")
+            chunks = [
+                self._chunk(cache, _chunk_key(record_id, seq))
+                for seq in range(state.pop("chunk_count"))
+            ]
+        text_length = state.pop("text_length")
+        state.update(request=body.get("request"), options=body.get("options"), chunks=chunks)
+        if set(body) != {"request", "options"}:
+            raise StorageError(f"stored body of {record_id!r} has fields {sorted(body)}")
+        record = StreamRecord.from_dict(state)
+        if sum(len(chunk) for chunk in record.chunks) != text_length:
+            raise StorageError(
+                f"stored stream {record_id!r} is corrupt: its chunks do not add up to "
+                f"{text_length!r} characters"
+            )
+        return record
+
+    def summaries(
+        self,
+        *,
+        status: Status | Iterable[Status] | None = None,
+        older_than: float | None = None,
+    ) -> builtins.list[StreamSummary]:
+        """See :meth:`Storage.summaries`."""
+        wanted = status_set(status)
+        cutoff = self._cutoff(older_than)
+        with self._transaction() as cache:
+            states = [self._state(cache, record_id) for record_id in self._index(cache)]
+        summaries = []
+        for state in states:
+            state.pop("chunk_count")
+            text_length = state.pop("text_length")
+            state.update(request={}, options={}, chunks=[])
+            summary = StreamRecord.from_dict(state).summary(text_length)
+            if (wanted is None or summary.status in wanted) and (
+                cutoff is None or summary.updated_at < cutoff
+            ):
+                summaries.append(summary)
+        return sorted(summaries, key=lambda summary: (summary.created_at, summary.id))
+
+    def _index(self, cache: diskcache.Cache) -> builtins.list[str]:
+        index = decode_json(_text(cache.get(_INDEX_KEY), "the record index"), "the record index")
+        if not isinstance(index, list) or not all(isinstance(key, str) for key in index):
+            raise StorageError(f"disk storage {self.directory}: the record index is corrupt")
+        return index
+
+    def _state(self, cache: diskcache.Cache, record_id: str) -> dict[str, Any]:
+        document = cache.get(_state_key(record_id))
+        if document is None:
+            raise RecordNotFoundError(record_id)
+        state = _json_object(document, f"stored state of {record_id!r}")
+        for name in ("text_length", "chunk_count"):
+            value = state.get(name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise StorageError(f"stored state of {record_id!r} has a bad {name!r}")
+        return state
+
+    def _chunk(self, cache: diskcache.Cache, key: str) -> str:
+        return _text(cache.get(key), f"chunk {key!r}")
+
+    # -- lifetime ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """See :meth:`Storage.close`."""
+        cache, self._cache = self._cache, None
+        if cache is not None:
+            cache.close()
+
+
+def _state_key(record_id: str) -> str:
+    return f"s:{record_id}"
+
+
+def _body_key(record_id: str) -> str:
+    return f"b:{record_id}"
+
+
+def _chunk_key(record_id: str, seq: int) -> str:
+    return f"c:{record_id}:{seq}"
+
+
+def _text(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise StorageError(f"disk storage: {what} is missing or not text")
+    return value
+
+
+def _json_object(value: object, what: str) -> dict[str, Any]:
+    data = decode_json(_text(value, what), what)
+    if not isinstance(data, dict):
+        raise StorageError(f"{what} is not a JSON object")
+    return data
+
+
+def _number(state: dict[str, Any], name: str) -> float:
+    value = state.get(name)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise StorageError(f"stored state has a bad {name!r}")
+    return float(value)

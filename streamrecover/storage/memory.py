@@ -1,0 +1,176 @@
+"""``memory://``: records in a dict, guarded by a lock. The default storage.
+
+Nothing survives the process, but everything else behaves as the durable
+backends do, so a program can switch to ``sqlite:///...`` by changing the URL.
+"""
+
+from __future__ import annotations
+
+import builtins
+import copy
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+from streamrecover.storage.base import (
+    Clock,
+    Storage,
+    check_truncate,
+    closed_error,
+    status_set,
+)
+from streamrecover.storage.errors import RecordExistsError, RecordNotFoundError, StorageURLError
+from streamrecover.storage.record import (
+    RecordChanges,
+    Status,
+    StreamRecord,
+    StreamSummary,
+    check_transition,
+)
+
+__all__ = ["MemoryStorage"]
+
+
+@dataclass(slots=True)
+class _Entry:
+    # The record without its text, plus the text as a growing list: append is
+    # O(piece). updated_at lives beside the head so that an append does not
+    # rebuild (and re-sanitize) the record.
+    head: StreamRecord
+    updated_at: float
+    chunks: list[str] = field(default_factory=list)
+    length: int = 0
+
+    def record(self, chunks: tuple[str, ...] = ()) -> StreamRecord:
+        return replace(self.head, chunks=chunks, updated_at=self.updated_at)
+
+
+class MemoryStorage(Storage):
+    """Keep records in this process's memory. Thread-safe (one lock)."""
+
+    def __init__(self, *, clock: Clock = time.time) -> None:
+        super().__init__(clock=clock)
+        self._lock = threading.Lock()
+        self._entries: dict[str, _Entry] | None = {}
+
+    @classmethod
+    def from_url(cls, url: str, *, clock: Clock = time.time) -> MemoryStorage:
+        """Build from ``memory://`` (nothing may follow the scheme). Raises StorageURLError."""
+        if url.lower() not in ("memory://", "memory:///"):
+            raise StorageURLError(f"a memory storage URL is just 'memory://', got {url!r}")
+        return cls(clock=clock)
+
+    def _open_entries(self) -> dict[str, _Entry]:
+        if self._entries is None:
+            raise closed_error()
+        return self._entries
+
+    def _entry(self, record_id: str) -> _Entry:
+        entry = self._open_entries().get(record_id)
+        if entry is None:
+            raise RecordNotFoundError(record_id)
+        return entry
+
+    def create(self, record: StreamRecord) -> None:
+        """See :meth:`Storage.create`."""
+        # Own deep copies: the caller keeps its dicts, and mutating them later
+        # must not change what is stored.
+        head = replace(
+            record,
+            chunks=(),
+            request=copy.deepcopy(record.request),
+            options=copy.deepcopy(record.options),
+        )
+        chunks = [chunk for chunk in record.chunks if chunk]
+        with self._lock:
+            entries = self._open_entries()
+            if record.id in entries:
+                raise RecordExistsError(record.id)
+            entries[record.id] = _Entry(head, record.updated_at, chunks, sum(map(len, chunks)))
+
+    def append(self, record_id: str, chunks: Sequence[str]) -> None:
+        """See :meth:`Storage.append`."""
+        piece = "".join(chunks)
+        with self._lock:
+            entry = self._entry(record_id)
+            if piece:
+                entry.chunks.append(piece)
+                entry.length += len(piece)
+            entry.updated_at = self.clock()
+
+    def truncate(self, record_id: str, length: int) -> None:
+        """See :meth:`Storage.truncate`."""
+        with self._lock:
+            entry = self._entry(record_id)
+            check_truncate(length, entry.length)
+            # Walk back from the end: a rewind only ever touches the tail.
+            while entry.length > length:
+                last = entry.chunks.pop()
+                entry.length -= len(last)
+                if entry.length < length:
+                    kept = last[: length - entry.length]
+                    entry.chunks.append(kept)
+                    entry.length += len(kept)
+            entry.updated_at = self.clock()
+
+    def apply_changes(
+        self, record_id: str, changes: RecordChanges, expected: frozenset[str] | None
+    ) -> None:
+        """See :meth:`Storage.apply_changes`."""
+        with self._lock:
+            entry = self._entry(record_id)
+            current = entry.head.status
+            check_transition(record_id, current, changes.get("status", current), expected)
+            entry.updated_at = self.clock()
+            entry.head = replace(entry.head, **changes)  # type: ignore[arg-type]
+
+    def get(self, record_id: str) -> StreamRecord:
+        """See :meth:`Storage.get`."""
+        with self._lock:
+            entry = self._entry(record_id)
+            record = entry.record(tuple(entry.chunks))
+        return replace(
+            record,
+            request=copy.deepcopy(record.request),
+            options=copy.deepcopy(record.options),
+        )
+
+    def summaries(
+        self,
+        *,
+        status: Status | Iterable[Status] | None = None,
+        older_than: float | None = None,
+    ) -> builtins.list[StreamSummary]:
+        """See :meth:`Storage.summaries`."""
+        wanted = status_set(status)
+        cutoff = self._cutoff(older_than)
+        with self._lock:
+            entries = builtins.list(self._open_entries().values())
+        found = [
+            entry.record().summary(entry.length)
+            for entry in entries
+            if (wanted is None or entry.head.status in wanted)
+            and (cutoff is None or entry.updated_at < cutoff)
+        ]
+        return sorted(found, key=lambda summary: (summary.created_at, summary.id))
+
+    def delete(self, record_id: str) -> bool:
+        """See :meth:`Storage.delete`."""
+        with self._lock:
+            return self._open_entries().pop(record_id, None) is not None
+
+    def cleanup(self, older_than: float) -> int:
+        """See :meth:`Storage.cleanup`."""
+        cutoff = self._cleanup_cutoff(older_than)
+        with self._lock:
+            entries = self._open_entries()
+            stale = [key for key, entry in entries.items() if entry.updated_at < cutoff]
+            for key in stale:
+                del entries[key]
+        return len(stale)
+
+    def close(self) -> None:
+        """See :meth:`Storage.close`. The records are dropped."""
+        with self._lock:
+            self._entries = None

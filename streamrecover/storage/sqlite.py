@@ -1,0 +1,440 @@
+"""``sqlite:///path/to/streams.db``: records in one SQLite file (standard library ``sqlite3``).
+
+Safe to share between threads (one connection behind a lock) and between
+processes (SQLite's own locking: every change is one ``BEGIN IMMEDIATE``
+transaction, and a busy database is waited for up to ``timeout`` seconds).
+The database runs in WAL mode with ``synchronous=NORMAL``: a commit costs no
+fsync, and a power loss can lose the last commits but never corrupts the file
+(https://www.sqlite.org/wal.html, https://www.sqlite.org/pragma.html#pragma_synchronous).
+
+Layout (schema version 1, kept in ``PRAGMA user_version``):
+
+``streams``        one small row per record: the columns that are filtered on,
+                   the text length, the chunk count, and the other mutable
+                   fields as a JSON ``state`` object.
+``stream_bodies``  the request and options as JSON, written once, so that an
+                   append never rewrites a long conversation.
+``stream_chunks``  one row per append, ``(stream_id, seq, text)``, so that an
+                   append costs O(piece), not O(text).
+
+A database with a newer schema is refused; an older one is migrated step by
+step (:data:`MIGRATIONS`) inside one transaction.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from streamrecover.core.errors import StorageError
+from streamrecover.storage.base import (
+    Clock,
+    Storage,
+    check_truncate,
+    closed_error,
+    path_from_url,
+    status_set,
+)
+from streamrecover.storage.errors import RecordExistsError, RecordNotFoundError
+from streamrecover.storage.record import (
+    RecordChanges,
+    Status,
+    StreamRecord,
+    StreamSummary,
+    changes_to_json,
+    check_transition,
+    decode_json,
+    encode_json,
+)
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStorage"]
+
+# The fields of the JSON ``state`` column: everything mutable but status and updated_at.
+_STATE_FIELDS = (
+    "error", "attempts", "resumes", "last_event_id", "sequence_number", "response_id", "usage",
+)
+
+
+def _create_schema_v1(connection: sqlite3.Connection) -> None:
+    connection.execute(
+        """CREATE TABLE streams (
+            id TEXT PRIMARY KEY,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            base_url TEXT NOT NULL,
+            status TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            text_length INTEGER NOT NULL,
+            chunk_count INTEGER NOT NULL,
+            state TEXT NOT NULL
+        )"""
+    )
+    connection.execute("CREATE INDEX streams_by_update ON streams (updated_at)")
+    connection.execute("CREATE INDEX streams_by_status ON streams (status, updated_at)")
+    connection.execute(
+        """CREATE TABLE stream_bodies (
+            id TEXT PRIMARY KEY,
+            request TEXT NOT NULL,
+            options TEXT NOT NULL
+        )"""
+    )
+    connection.execute(
+        """CREATE TABLE stream_chunks (
+            stream_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            PRIMARY KEY (stream_id, seq)
+        )"""
+    )
+
+
+#: ``MIGRATIONS[n]`` turns a schema-version-``n`` database into version ``n + 1``.
+#: Version 0 is an empty database.
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_create_schema_v1]
+#: The schema version this code writes (``PRAGMA user_version``).
+SCHEMA_VERSION = 1
+
+
+class SQLiteStorage(Storage):
+    """Keep records in the SQLite database at ``path``.
+
+    The file is created with mode 0600 (SQLite gives its ``-wal`` and ``-shm``
+    files the same mode) and missing parent directories with mode 0700.
+    ``timeout`` is how long to wait for another writer, in seconds.
+
+    Raises StorageError if the file is not a streamrecover database, has a newer
+    schema, or cannot be opened.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, clock: Clock = time.time, timeout: float = 30.0
+    ) -> None:
+        super().__init__(clock=clock)
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # Create the file ourselves so that it is born 0600: sqlite3 would
+            # create it with the process umask (usually 0644).
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+            connection = sqlite3.connect(
+                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise StorageError(f"cannot open SQLite storage {self.path}: {exc}") from exc
+        self._connection: sqlite3.Connection | None = connection
+        try:
+            with _mapped_errors(self.path):
+                connection.execute("PRAGMA journal_mode = WAL")
+                connection.execute("PRAGMA synchronous = NORMAL")
+                self._migrate(connection)
+        except BaseException:
+            connection.close()
+            self._connection = None
+            raise
+
+    @classmethod
+    def from_url(cls, url: str, *, clock: Clock = time.time) -> SQLiteStorage:
+        """Build from ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``.
+
+        Three slashes then a path is relative to the working directory, four is
+        absolute (SQLAlchemy's rule). Raises StorageURLError for another shape.
+        """
+        return cls(path_from_url(url, "sqlite"), clock=clock)
+
+    def _migrate(self, connection: sqlite3.Connection) -> None:
+        with self._transaction(connection):
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StorageError(
+                    f"{self.path} has streamrecover schema version {version}, but this "
+                    f"version of streamrecover reads schema version {SCHEMA_VERSION} at most; "
+                    "upgrade streamrecover"
+                )
+            if version == 0:
+                tables = [row[0] for row in connection.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'")]
+                if tables:
+                    raise StorageError(
+                        f"{self.path} is not a streamrecover database (schema version 0, "
+                        f"tables {sorted(tables)}); refusing to write into it"
+                    )
+            for step in range(version, SCHEMA_VERSION):
+                MIGRATIONS[step](connection)
+            if version != SCHEMA_VERSION:
+                connection.execute(f"PRAGMA user_version = {int(SCHEMA_VERSION)}")
+
+    # -- transactions --------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(
+        self, connection: sqlite3.Connection, *, write: bool = True
+    ) -> Iterator[sqlite3.Connection]:
+        # IMMEDIATE takes the write lock up front, so a read-then-write cannot
+        # deadlock against another process; reads use a deferred transaction
+        # for a consistent snapshot across statements.
+        connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            yield connection
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    @contextmanager
+    def _use(self, *, write: bool = True) -> Iterator[sqlite3.Connection]:
+        with self._lock, _mapped_errors(self.path):
+            if self._connection is None:
+                raise closed_error()
+            with self._transaction(self._connection, write=write) as connection:
+                yield connection
+
+    # -- writing -------------------------------------------------------------------------
+
+    def create(self, record: StreamRecord) -> None:
+        """See :meth:`Storage.create`."""
+        data = record.to_dict()
+        state = encode_json({name: data[name] for name in _STATE_FIELDS})
+        request, options = encode_json(record.request), encode_json(record.options)
+        chunks = [chunk for chunk in record.chunks if chunk]
+        with self._use() as db:
+            try:
+                db.execute(
+                    "INSERT INTO streams (id, provider, model, base_url, status, created_at,"
+                    " updated_at, text_length, chunk_count, state)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (record.id, record.provider, record.model, record.base_url, record.status,
+                     record.created_at, record.updated_at, sum(map(len, chunks)), len(chunks),
+                     state),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise RecordExistsError(record.id) from exc
+            db.execute("DELETE FROM stream_bodies WHERE id = ?", (record.id,))
+            db.execute("DELETE FROM stream_chunks WHERE stream_id = ?", (record.id,))
+            db.execute(
+                "INSERT INTO stream_bodies (id, request, options) VALUES (?, ?, ?)",
+                (record.id, request, options),
+            )
+            db.executemany(
+                _INSERT_CHUNK,
+                [(record.id, seq, chunk) for seq, chunk in enumerate(chunks)],
+            )
+
+    def append(self, record_id: str, chunks: Sequence[str]) -> None:
+        """See :meth:`Storage.append`."""
+        piece = "".join(chunks)
+        with self._use() as db:
+            length, count = self._counts(db, record_id)
+            if piece:
+                db.execute(_INSERT_CHUNK, (record_id, count, piece))
+            db.execute(
+                "UPDATE streams SET text_length = ?, chunk_count = ?, updated_at = ? WHERE id = ?",
+                (length + len(piece), count + (1 if piece else 0), self.clock(), record_id),
+            )
+
+    def truncate(self, record_id: str, length: int) -> None:
+        """See :meth:`Storage.truncate`."""
+        with self._use() as db:
+            total, count = self._counts(db, record_id)
+            check_truncate(length, total)
+            # Walk back from the last chunk: a rewind touches only the tail.
+            end = total
+            rows = db.execute(
+                "SELECT seq, text FROM stream_chunks WHERE stream_id = ? ORDER BY seq DESC",
+                (record_id,),
+            )
+            keep, shortened = count, None
+            for seq, text in rows:
+                if end <= length:
+                    break
+                start = end - len(text)
+                keep = seq
+                if start < length:
+                    shortened = (seq, text[: length - start])
+                    keep = seq + 1
+                    break
+                end = start
+            rows.close()
+            db.execute(
+                "DELETE FROM stream_chunks WHERE stream_id = ? AND seq >= ?", (record_id, keep)
+            )
+            if shortened is not None:
+                db.execute(
+                    "UPDATE stream_chunks SET text = ? WHERE stream_id = ? AND seq = ?",
+                    (shortened[1], record_id, shortened[0]),
+                )
+            db.execute(
+                "UPDATE streams SET text_length = ?, chunk_count = ?, updated_at = ? WHERE id = ?",
+                (length, keep, self.clock(), record_id),
+            )
+
+    def apply_changes(
+        self, record_id: str, changes: RecordChanges, expected: frozenset[str] | None
+    ) -> None:
+        """See :meth:`Storage.apply_changes`."""
+        with self._use() as db:
+            row = db.execute(
+                "SELECT status, state FROM streams WHERE id = ?", (record_id,)
+            ).fetchone()
+            if row is None:
+                raise RecordNotFoundError(record_id)
+            current, state_json = row
+            status = changes.get("status", current)
+            check_transition(record_id, current, status, expected)
+            state = _json_object(state_json, "stored state")
+            state.update(changes_to_json(changes))
+            state.pop("status", None)
+            db.execute(
+                "UPDATE streams SET status = ?, state = ?, updated_at = ? WHERE id = ?",
+                (status, encode_json(state), self.clock(), record_id),
+            )
+
+    def delete(self, record_id: str) -> bool:
+        """See :meth:`Storage.delete`."""
+        with self._use() as db:
+            db.execute("DELETE FROM stream_chunks WHERE stream_id = ?", (record_id,))
+            db.execute("DELETE FROM stream_bodies WHERE id = ?", (record_id,))
+            return db.execute("DELETE FROM streams WHERE id = ?", (record_id,)).rowcount > 0
+
+    def cleanup(self, older_than: float) -> int:
+        """See :meth:`Storage.cleanup`. One transaction: a record is deleted whole or not."""
+        cutoff = self._cleanup_cutoff(older_than)
+        stale = "SELECT id FROM streams WHERE updated_at < ?"
+        with self._use() as db:
+            db.execute(f"DELETE FROM stream_chunks WHERE stream_id IN ({stale})", (cutoff,))  # noqa: S608
+            db.execute(f"DELETE FROM stream_bodies WHERE id IN ({stale})", (cutoff,))  # noqa: S608
+            deleted: int = db.execute(
+                "DELETE FROM streams WHERE updated_at < ?", (cutoff,)
+            ).rowcount
+        return deleted
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get(self, record_id: str) -> StreamRecord:
+        """See :meth:`Storage.get`."""
+        with self._use(write=False) as db:
+            row = db.execute(
+                f"SELECT {_SUMMARY_COLUMNS}, base_url FROM streams WHERE id = ?",  # noqa: S608
+                (record_id,),
+            ).fetchone()
+            if row is None:
+                raise RecordNotFoundError(record_id)
+            body = db.execute(
+                "SELECT request, options FROM stream_bodies WHERE id = ?", (record_id,)
+            ).fetchone()
+            chunks = [text for (text,) in db.execute(
+                "SELECT text FROM stream_chunks WHERE stream_id = ? ORDER BY seq", (record_id,))]
+        if body is None:
+            raise StorageError(f"stored stream {record_id!r} has no request body row")
+        data = _row_to_dict(row[:-1])
+        text_length = data.pop("text_length")
+        data.update(
+            base_url=row[-1],
+            request=_json_object(body[0], "stored request"),
+            options=_json_object(body[1], "stored options"),
+            chunks=chunks,
+        )
+        record = StreamRecord.from_dict(data)
+        if sum(len(chunk) for chunk in record.chunks) != text_length:
+            raise StorageError(
+                f"stored stream {record_id!r} is corrupt: its chunks do not add up to "
+                f"{text_length!r} characters"
+            )
+        return record
+
+    def summaries(
+        self,
+        *,
+        status: Status | Iterable[Status] | None = None,
+        older_than: float | None = None,
+    ) -> builtins.list[StreamSummary]:
+        """See :meth:`Storage.summaries`."""
+        wanted = status_set(status)
+        cutoff = self._cutoff(older_than)
+        clauses: builtins.list[str] = []
+        parameters: builtins.list[object] = []
+        if wanted is not None:
+            clauses.append(f"status IN ({', '.join('?' * len(wanted))})")
+            parameters.extend(sorted(wanted))
+        if cutoff is not None:
+            clauses.append("updated_at < ?")
+            parameters.append(cutoff)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self._use(write=False) as db:
+            rows = db.execute(
+                f"SELECT {_SUMMARY_COLUMNS} FROM streams{where} ORDER BY created_at, id",  # noqa: S608
+                parameters,
+            ).fetchall()
+        summaries = []
+        for row in rows:
+            data = _row_to_dict(row)
+            text_length = data.pop("text_length")
+            data.update(base_url="", request={}, options={}, chunks=[])
+            if not isinstance(text_length, int) or text_length < 0:
+                raise StorageError(f"stored stream {data.get('id')!r} has a bad text length")
+            summaries.append(StreamRecord.from_dict(data).summary(text_length))
+        return summaries
+
+    def _counts(self, db: sqlite3.Connection, record_id: str) -> tuple[int, int]:
+        row = db.execute(
+            "SELECT text_length, chunk_count FROM streams WHERE id = ?", (record_id,)
+        ).fetchone()
+        if row is None:
+            raise RecordNotFoundError(record_id)
+        length, count = row
+        if not isinstance(length, int) or not isinstance(count, int):
+            raise StorageError(f"stored stream {record_id!r} has corrupt counters")
+        return length, count
+
+    # -- lifetime ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """See :meth:`Storage.close`."""
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+
+# Columns are always named: a later migration may add some.
+_INSERT_CHUNK = "INSERT INTO stream_chunks (stream_id, seq, text) VALUES (?, ?, ?)"
+_SUMMARY_COLUMNS = "id, provider, model, status, created_at, updated_at, text_length, state"
+
+
+def _row_to_dict(row: Sequence[Any]) -> dict[str, Any]:
+    record_id, provider, model, status, created_at, updated_at, text_length, state = row
+    data = _json_object(state, "stored state")
+    data.update(
+        id=record_id, provider=provider, model=model, status=status,
+        created_at=created_at, updated_at=updated_at, text_length=text_length,
+    )
+    return data
+
+
+def _json_object(document: object, what: str) -> dict[str, Any]:
+    if not isinstance(document, str | bytes):
+        raise StorageError(f"{what} is not text: {type(document).__name__}")
+    value = decode_json(document, what)
+    if not isinstance(value, dict):
+        raise StorageError(f"{what} is not a JSON object")
+    return value
+
+
+@contextmanager
+def _mapped_errors(path: Path) -> Iterator[None]:
+    # The one boundary where sqlite3's exceptions enter: map them to StorageError.
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StorageError(f"SQLite storage {path}: {exc}") from exc
+    except UnicodeError as exc:  # a lone surrogate cannot be stored as UTF-8 text
+        raise StorageError(f"SQLite storage {path}: cannot store text: {exc}") from exc
