@@ -1,0 +1,68 @@
+"""The built-in wire formats, by name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streamrecover.core.errors import UsageError
+from streamrecover.providers.anthropic import AnthropicProvider
+from streamrecover.providers.base import Provider
+from streamrecover.providers.gemini import GeminiProvider
+from streamrecover.providers.openai_chat import OpenAIChatProvider
+from streamrecover.providers.openai_responses import OpenAIResponsesProvider
+
+__all__ = ["UnknownProviderError", "get_provider", "provider_class", "provider_names"]
+
+_PROVIDERS: dict[str, type[Provider]] = {
+    cls.name: cls
+    for cls in (OpenAIChatProvider, OpenAIResponsesProvider, AnthropicProvider, GeminiProvider)
+}
+
+
+class UnknownProviderError(UsageError, ValueError):
+    """No wire format has that name.
+
+    Also a ``ValueError``, the exception Python code expects for a bad name
+    (as keyring and fsspec raise), while staying under ``StreamRecoverError``.
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"unknown provider {name!r}; available: {', '.join(provider_names())}"
+        )
+        self.name = name
+
+
+def provider_names() -> tuple[str, ...]:
+    """Return the names :func:`get_provider` accepts, sorted."""
+    return tuple(sorted(_PROVIDERS))
+
+
+def provider_class(name: str) -> type[Provider]:
+    """Return the provider class registered as ``name``.
+
+    Raises:
+        UnknownProviderError: no provider has that name (the message lists them).
+    """
+    try:
+        return _PROVIDERS[name]
+    except (KeyError, TypeError):
+        raise UnknownProviderError(name) from None
+
+
+def get_provider(name: str, **options: Any) -> Provider:
+    """Return a configured provider for the wire format ``name``.
+
+    ``"openai"`` also serves any OpenAI-compatible server (vLLM, Ollama ``/v1``,
+    OpenRouter, Groq) given its ``base_url``. ``options`` are the constructor's
+    keyword arguments (``base_url``, ``api_key``, ``prefill``, ``headers``...).
+
+    Raises:
+        UnknownProviderError: no provider has that name (the message lists them).
+        UsageError: an option the provider does not take, or a bad option value.
+    """
+    cls = provider_class(name)
+    try:
+        return cls(**options)
+    except TypeError as exc:
+        raise UsageError(f"{name}: {exc}") from exc
