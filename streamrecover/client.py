@@ -1,0 +1,415 @@
+"""Client and AsyncClient: what people use to open recovering streams.
+
+::
+
+    client = Client("anthropic", storage="sqlite:///streams.db")
+    with client.stream(model="claude-sonnet-4-5", max_tokens=1024,
+                       messages=[{"role": "user", "content": "Hi"}]) as stream:
+        for text in stream.text_stream:
+            print(text, end="", flush=True)
+
+Keyword arguments of ``stream()`` are the provider's own JSON body, as in the
+official SDKs. Both clients share everything but the loop that waits (see
+:mod:`streamrecover.stream`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any
+
+from streamrecover.core.errors import StreamInterrupted, UsageError
+from streamrecover.core.events import Resumed, Retrying
+from streamrecover.core.policy import RetryBudget, RetryPolicy
+from streamrecover.core.resume import STRATEGIES, Strategy
+from streamrecover.core.session import RecoverySession
+from streamrecover.observe import Hooks, StreamObserver
+from streamrecover.providers.base import Provider, ResumePoint
+from streamrecover.providers.registry import get_provider, provider_class
+from streamrecover.storage.base import Storage
+from streamrecover.storage.checkpoint import Checkpointer
+from streamrecover.storage.record import new_record
+from streamrecover.storage.registry import open_storage
+from streamrecover.stream import AsyncStream, Stream
+from streamrecover.transport.base import (
+    AsyncHTTPTransport,
+    SyncHTTPTransport,
+    Timeouts,
+)
+
+__all__ = ["AsyncClient", "Client"]
+
+logger = logging.getLogger("streamrecover")
+
+_DEFAULT = object()
+
+
+class _ClientBase:
+    """Configuration and stream setup shared by :class:`Client` and :class:`AsyncClient`."""
+
+    def __init__(
+        self,
+        provider: str | Provider = "openai",
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        retry: RetryPolicy | None = None,
+        strategy: Strategy = "exact",
+        storage: str | Storage | None = "memory://",
+        timeouts: Timeouts | None = None,
+        budget: RetryBudget | object | None = _DEFAULT,
+        prefill: bool | None = None,
+        headers: Mapping[str, str] | None = None,
+        on_retry: Callable[[Retrying, str | None], object] | None = None,
+        on_resume: Callable[[Resumed, str | None], object] | None = None,
+        on_give_up: Callable[[StreamInterrupted, str | None], object] | None = None,
+        checkpoint_interval: float = 0.25,
+        rng: random.Random | None = None,
+        summarizer: Callable[[str], str] | None = None,
+    ) -> None:
+        if strategy not in STRATEGIES:
+            raise UsageError(
+                f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}"
+            )
+        if isinstance(provider, Provider):
+            if api_key is not None or base_url is not None or prefill is not None:
+                raise UsageError("give api_key, base_url and prefill to the Provider itself")
+            self.provider = provider
+        else:
+            key = api_key if api_key is not None else _key_from_environment(provider)
+            self.provider = get_provider(
+                provider, api_key=key, base_url=base_url, prefill=prefill, headers=headers
+            )
+        self.retry = retry if retry is not None else RetryPolicy()
+        self.strategy: Strategy = strategy
+        self.timeouts = timeouts
+        #: Shared by every stream of this client (None: no budget).
+        self.budget: RetryBudget | None = (
+            RetryBudget() if budget is _DEFAULT else budget  # type: ignore[assignment]
+        )
+        self.hooks = Hooks(on_retry=on_retry, on_resume=on_resume, on_give_up=on_give_up)
+        self.checkpoint_interval = checkpoint_interval
+        self._rng = rng if rng is not None else random.Random()
+        self._summarizer = summarizer
+        self._owns_storage = isinstance(storage, str)
+        self.storage: Storage | None = (
+            open_storage(storage) if isinstance(storage, str) else storage
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.provider!r}, strategy={self.strategy!r})"
+
+    def _timeouts_for(self, body: Mapping[str, Any]) -> Timeouts:
+        if self.timeouts is not None:
+            return self.timeouts
+        # The idle timeout follows the request: a thinking model pauses for longer.
+        return Timeouts(idle=self.provider.default_idle_timeout(body))
+
+    def _prepare(
+        self,
+        body: dict[str, Any],
+        *,
+        retry: RetryPolicy | None,
+        strategy: Strategy | None,
+    ) -> tuple[RecoverySession, StreamObserver, str]:
+        chosen: Strategy = strategy if strategy is not None else self.strategy
+        self.provider.build_request(body)  # a body the provider cannot send fails here
+        session = self._session(body, retry=retry, strategy=chosen)
+        checkpointer = None
+        recovery_id = None
+        if self.storage is not None:
+            record = new_record(
+                provider=self.provider.name,
+                model=self.provider.model(body),
+                request=body,
+                base_url=self.provider.base_url,
+                options={"strategy": chosen},
+            )
+            self.storage.create(record)
+            recovery_id = record.id
+            checkpointer = Checkpointer(
+                self.storage, record.id, interval=self.checkpoint_interval
+            )
+        observer = StreamObserver(
+            session, checkpointer=checkpointer, recovery_id=recovery_id, hooks=self.hooks
+        )
+        return session, observer, self._safe_mode(body, chosen)
+
+    def _prepare_resume(
+        self,
+        recovery_id: str,
+        *,
+        retry: RetryPolicy | None,
+        strategy: Strategy | None,
+    ) -> tuple[RecoverySession, StreamObserver, str, dict[str, Any], str]:
+        if self.storage is None:
+            raise UsageError("resume needs a client with storage")
+        record = self.storage.get(recovery_id)
+        if record.status == "completed":
+            raise UsageError(f"stream {recovery_id} is already complete; nothing to resume")
+        if record.provider != self.provider.name:
+            raise UsageError(
+                f"stream {recovery_id} was recorded for {record.provider!r}, "
+                f"this client speaks {self.provider.name!r}"
+            )
+        stored = record.options.get("strategy")
+        chosen: Strategy = (
+            strategy if strategy is not None else stored if stored in STRATEGIES else self.strategy
+        )
+        body = dict(record.request)
+        point = ResumePoint(
+            last_event_id=record.last_event_id or "",
+            response_id=record.response_id or "",
+            sequence_number=record.sequence_number,
+        )
+        # Claim the record: if two processes race to resume it, one loses here.
+        self.storage.mark(recovery_id, "active", expected=record.status)
+        session = self._session(
+            body, retry=retry, strategy=chosen, committed=record.text, point=point
+        )
+        checkpointer = Checkpointer(
+            self.storage,
+            recovery_id,
+            interval=self.checkpoint_interval,
+            committed_length=len(record.text),
+        )
+        observer = StreamObserver(
+            session, checkpointer=checkpointer, recovery_id=recovery_id, hooks=self.hooks
+        )
+        return session, observer, self._safe_mode(body, chosen), body, record.text
+
+    def _session(
+        self,
+        body: Mapping[str, Any],
+        *,
+        retry: RetryPolicy | None,
+        strategy: Strategy,
+        committed: str = "",
+        point: ResumePoint | None = None,
+    ) -> RecoverySession:
+        return RecoverySession(
+            self.provider,
+            body,
+            policy=retry if retry is not None else self.retry,
+            strategy=strategy,
+            rng=self._rng,
+            clock=time.monotonic,
+            wall_clock=time.time,
+            budget=self.budget,
+            committed_text=committed,
+            resume_point=point,
+            summarizer=self._summarizer,
+        )
+
+    def _safe_mode(self, body: Mapping[str, Any], strategy: Strategy) -> str:
+        # A structured answer always restarts, whatever the strategy says.
+        return "restart" if self.provider.structured_output(body) else strategy
+
+    def _close_storage(self) -> None:
+        if self._owns_storage and self.storage is not None:
+            self.storage.close()
+
+
+class Client(_ClientBase):
+    """A recovering streaming client (sync, h11 over stdlib sockets).
+
+    Args:
+        provider: ``"openai"`` (and any OpenAI-compatible server with ``base_url``),
+            ``"openai-responses"``, ``"anthropic"``, ``"gemini"``, or a Provider.
+        api_key: the provider's key; by default read from its usual environment
+            variable (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``, ``GEMINI_API_KEY``
+            or ``GOOGLE_API_KEY``). Never logged, never stored.
+        base_url: the server, for OpenAI-compatible servers and proxies.
+        retry: the retry policy (default ``RetryPolicy()``).
+        strategy: how to resume a half-delivered answer: ``exact`` (default),
+            ``paragraph``, ``summarize``, ``restart``; ``native`` is used by itself
+            wherever the provider allows it.
+        storage: a storage URL (``memory://``, ``sqlite:///path``, ``disk:///path``),
+            a Storage, or None to record nothing.
+        timeouts: connect/read/idle/write timeouts; by default the idle timeout
+            follows the provider and request (longer when thinking is on).
+        budget: a RetryBudget shared by this client's streams; None disables it.
+        prefill: override whether the model accepts an assistant prefill.
+        transport: a SyncTransport (for a CA bundle, a proxy, or a test double).
+        on_retry, on_resume, on_give_up: hooks called with the event and recovery id.
+        checkpoint_interval: seconds between storage flushes while streaming.
+        rng: randomness for backoff jitter.
+        summarizer: condenses a long partial answer for the ``summarize`` strategy.
+
+    Raises:
+        UsageError: unknown provider or strategy, contradictory arguments.
+        MissingExtraError: the ``sync`` extra (h11) is not installed.
+    """
+
+    def __init__(
+        self,
+        provider: str | Provider = "openai",
+        *,
+        transport: SyncHTTPTransport | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(provider, **options)
+        if transport is None:
+            from streamrecover.transport import SyncTransport
+
+            transport = SyncTransport()
+        self.transport = transport
+
+    def stream(
+        self,
+        *,
+        retry: RetryPolicy | None = None,
+        strategy: Strategy | None = None,
+        **body: Any,
+    ) -> Stream:
+        """Open a recovering stream for the provider's JSON ``body``.
+
+        ``retry`` and ``strategy`` override the client's for this call. Returns a
+        :class:`Stream`; nothing is sent until it is iterated.
+        """
+        session, observer, safe_mode = self._prepare(body, retry=retry, strategy=strategy)
+        return Stream(
+            session,
+            observer,
+            transport=self.transport,
+            timeouts=self._timeouts_for(body),
+            safe_mode=safe_mode,
+        )
+
+    def resume(
+        self,
+        recovery_id: str,
+        *,
+        retry: RetryPolicy | None = None,
+        strategy: Strategy | None = None,
+        replay: bool = False,
+    ) -> Stream:
+        """Continue a stored, interrupted stream (in this process or after a crash).
+
+        Yields only the new text unless ``replay`` is set, in which case the stored
+        text comes first as one TextDelta. The continuation is recorded under the
+        same id. Credentials come from this client, never from storage.
+
+        Raises:
+            RecordNotFoundError: no stream with that id.
+            StatusConflictError: another process is resuming it.
+            UsageError: the stream is complete, or belongs to another provider.
+        """
+        session, observer, safe_mode, body, text = self._prepare_resume(
+            recovery_id, retry=retry, strategy=strategy
+        )
+        return Stream(
+            session,
+            observer,
+            transport=self.transport,
+            timeouts=self._timeouts_for(body),
+            safe_mode=safe_mode,
+            replay=text if replay else "",
+        )
+
+    def close(self) -> None:
+        """Close the storage the client opened from a URL."""
+        self._close_storage()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncClient(_ClientBase):
+    """A recovering streaming client for asyncio and trio (h11 over anyio).
+
+    Takes the same arguments as :class:`Client`; ``transport`` is an AsyncTransport.
+    Storage is called directly from the event loop: a flush costs tens of
+    microseconds with SQLite (see benchmarks/README.md).
+
+    Raises:
+        MissingExtraError: the ``async`` extra (h11, anyio) is not installed.
+    """
+
+    def __init__(
+        self,
+        provider: str | Provider = "openai",
+        *,
+        transport: AsyncHTTPTransport | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(provider, **options)
+        if transport is None:
+            from streamrecover.transport import AsyncTransport
+
+            transport = AsyncTransport()
+        self.transport = transport
+
+    def stream(
+        self,
+        *,
+        retry: RetryPolicy | None = None,
+        strategy: Strategy | None = None,
+        **body: Any,
+    ) -> AsyncStream:
+        """Open a recovering stream; see :meth:`Client.stream`."""
+        session, observer, safe_mode = self._prepare(body, retry=retry, strategy=strategy)
+        return AsyncStream(
+            session,
+            observer,
+            transport=self.transport,
+            timeouts=self._timeouts_for(body),
+            safe_mode=safe_mode,
+        )
+
+    def resume(
+        self,
+        recovery_id: str,
+        *,
+        retry: RetryPolicy | None = None,
+        strategy: Strategy | None = None,
+        replay: bool = False,
+    ) -> AsyncStream:
+        """Continue a stored, interrupted stream; see :meth:`Client.resume`."""
+        session, observer, safe_mode, body, text = self._prepare_resume(
+            recovery_id, retry=retry, strategy=strategy
+        )
+        return AsyncStream(
+            session,
+            observer,
+            transport=self.transport,
+            timeouts=self._timeouts_for(body),
+            safe_mode=safe_mode,
+            replay=text if replay else "",
+        )
+
+    async def aclose(self) -> None:
+        """Close the storage the client opened from a URL."""
+        self._close_storage()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+def _key_from_environment(provider: str) -> str | None:
+    for name in provider_class(provider).api_key_env:
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None

@@ -1,0 +1,582 @@
+"""RecoverySession: the sans-IO state machine that keeps one stream alive.
+
+Bytes and facts go in, events and decisions come out; the session never touches
+the network, never sleeps and never reads a clock it was not given. A transport
+adapter drives it with a short loop::
+
+    session = RecoverySession(provider, body, policy=policy, clock=time.monotonic)
+    while True:
+        request = session.next_request()
+        try:
+            response = transport.open(request)
+            session.response_started(response.status, response.headers)
+            for data in response.iter_bytes():
+                for event in session.receive_data(data):
+                    deliver(event)
+                if session.state is SessionState.DONE:
+                    break
+            else:
+                for event in session.receive_data(b""):
+                    deliver(event)
+        except TransportError as fault:
+            session.connection_failed(fault)
+        for event in session.take_events():
+            deliver(event)
+        decision = session.decision()
+        if isinstance(decision, Done):
+            break
+        if isinstance(decision, GiveUp):
+            raise decision.error
+        sleep(decision.delay)
+
+Calling a method in a state that does not allow it raises :class:`UsageError`
+and leaves the session in the ``ERROR`` state; any other exception that escapes
+is a bug in streamrecover.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from streamrecover.core.classify import Verdict, classify
+from streamrecover.core.errors import (
+    Fault,
+    HTTPStatusError,
+    StreamInterrupted,
+    UnexpectedContentError,
+    UsageError,
+)
+from streamrecover.core.events import (
+    Completed,
+    Event,
+    ReasoningDelta,
+    Resumed,
+    Retrying,
+    Rewind,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+)
+from streamrecover.core.http import HTTPRequest
+from streamrecover.core.policy import RetryBudget, RetryPolicy
+from streamrecover.core.resume import STRATEGIES, ResumePlan, Strategy, plan_resume
+from streamrecover.core.sse import SSEDecoder
+from streamrecover.core.stitch import Stitcher
+
+if TYPE_CHECKING:  # providers depend on core, never the other way at run time
+    from streamrecover.providers.base import Provider, ResumePoint, StreamParser
+
+__all__ = ["Decision", "Done", "GiveUp", "RecoverySession", "Retry", "SessionState"]
+
+#: How much of a non-2xx response body is kept for the error message.
+MAX_ERROR_BODY = 8 * 1024
+
+
+class SessionState(enum.Enum):
+    """Where the session stands. See ``_TRANSITIONS`` for what each state allows."""
+
+    IDLE = "idle"  # a request is due: call next_request()
+    SENT = "sent"  # the request is out; waiting for the status line
+    STREAMING = "streaming"  # a 2xx event stream is flowing
+    ERROR_BODY = "error_body"  # reading the body of a failed response
+    ATTEMPT_FAILED = "attempt_failed"  # a fault was decided: Retry (back to IDLE) or GiveUp
+    DONE = "done"  # the answer is complete
+    GAVE_UP = "gave_up"  # recovery is exhausted or the fault is final
+    ERROR = "error"  # the session was driven wrongly
+
+
+# Everything that affects the state machine lives in this table: for each driver
+# call, the states it may be made in. The target state is decided by the call
+# (a 2xx status goes to STREAMING, a 4xx to ERROR_BODY) but is always one of the
+# states listed in _TARGETS for that call.
+_TRANSITIONS: Mapping[str, frozenset[SessionState]] = {
+    "next_request": frozenset({SessionState.IDLE}),
+    "response_started": frozenset({SessionState.SENT}),
+    "receive_data": frozenset({SessionState.STREAMING, SessionState.ERROR_BODY}),
+    "connection_failed": frozenset(
+        {SessionState.SENT, SessionState.STREAMING, SessionState.ERROR_BODY}
+    ),
+    "cancel": frozenset(
+        {
+            SessionState.IDLE,
+            SessionState.SENT,
+            SessionState.STREAMING,
+            SessionState.ERROR_BODY,
+            SessionState.ATTEMPT_FAILED,
+        }
+    ),
+}
+_TARGETS: Mapping[str, frozenset[SessionState]] = {
+    "next_request": frozenset({SessionState.SENT}),
+    "response_started": frozenset({SessionState.STREAMING, SessionState.ERROR_BODY}),
+    "receive_data": frozenset(
+        {
+            SessionState.STREAMING,
+            SessionState.ERROR_BODY,
+            SessionState.DONE,
+            SessionState.IDLE,
+            SessionState.GAVE_UP,
+        }
+    ),
+    "connection_failed": frozenset({SessionState.IDLE, SessionState.GAVE_UP}),
+    "cancel": frozenset({SessionState.GAVE_UP}),
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decision:
+    """Base of what the session decided after an attempt ended."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Done(Decision):
+    """The answer is complete."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Retry(Decision):
+    """Wait ``delay`` seconds, then call ``next_request()`` again."""
+
+    delay: float
+    resume: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GiveUp(Decision):
+    """Stop: ``error`` (a :class:`StreamInterrupted`) says why and holds the partial text."""
+
+    error: StreamInterrupted
+
+
+class RecoverySession:
+    """Drive one logical stream across as many attempts as recovery needs.
+
+    Args:
+        provider: the wire format of the stream.
+        body: the caller's JSON request body (not modified).
+        policy: retry limits, backoff and deadline.
+        strategy: how a half-delivered answer is resumed (see ``core/resume.py``).
+        rng: randomness for backoff jitter (inject a seeded one in tests).
+        clock: monotonic seconds, for the deadline; by default time stands still.
+        wall_clock: epoch seconds, only to read HTTP-date ``Retry-After`` values.
+        budget: a retry budget shared with other sessions of the same client.
+        committed_text: text already delivered by an earlier process (resume from storage).
+        resume_point: where that earlier stream stood, for native resume.
+        summarizer: condenses a long partial answer for the ``summarize`` strategy.
+        max_line_size: the SSE decoder's cap on one line and one event.
+    """
+
+    def __init__(
+        self,
+        provider: Provider,
+        body: Mapping[str, Any],
+        *,
+        policy: RetryPolicy | None = None,
+        strategy: Strategy = "exact",
+        rng: random.Random | None = None,
+        clock: Callable[[], float] | None = None,
+        wall_clock: Callable[[], float] | None = None,
+        budget: RetryBudget | None = None,
+        committed_text: str = "",
+        resume_point: ResumePoint | None = None,
+        summarizer: Callable[[str], str] | None = None,
+        max_line_size: int = 16 * 1024 * 1024,
+    ) -> None:
+        if strategy not in STRATEGIES:
+            raise UsageError(
+                f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}"
+            )
+        self.provider = provider
+        self.body: Mapping[str, Any] = body
+        self.policy = policy if policy is not None else RetryPolicy()
+        self.strategy: Strategy = strategy
+        self._rng = rng if rng is not None else random.Random()
+        self._clock = clock if clock is not None else _still_clock
+        self._wall_clock = wall_clock
+        self._budget = budget
+        self._summarizer = summarizer
+        self._max_line_size = max_line_size
+        self._started_at = self._clock()
+
+        self.state = SessionState.IDLE
+        #: Requests sent so far (the first attempt is 1).
+        self.attempts = 0
+        #: Failed attempts before any text reached the consumer.
+        self.retries = 0
+        #: Continuations of a half-delivered answer.
+        self.resumes = 0
+        #: Characters of continuation text dropped because they repeated delivered text.
+        self.overlap_removed = 0
+        #: Total seconds of backoff the session asked for.
+        self.delay_total = 0.0
+        self.last_fault: BaseException | None = None
+        self.last_verdict: Verdict | None = None
+        self.finish_reason: str | None = None
+        self.strategy_used: Strategy | None = None
+
+        self._text_parts: list[str] = [committed_text] if committed_text else []
+        self._text_length = len(committed_text)
+        self._reasoning_length = 0
+        # Something reached the consumer: a further failure needs a resume, not a retry.
+        self._delivered = bool(committed_text)
+        self._usage_total = Usage()
+        self._attempt_usage: Usage | None = None
+        self._pending_tools: list[ToolCallDelta] = []
+        self._outbox: list[Event] = []
+        self._decision: Decision | None = None
+
+        self._decoder: SSEDecoder | None = None
+        self._parser: StreamParser | None = None
+        self._stitcher: Stitcher | None = None
+        self._error_status = 0
+        self._error_headers: tuple[tuple[str, str], ...] = ()
+        self._error_body: list[bytes] = []
+        self._error_size = 0
+        self._unexpected_type: str | None = None
+        self._point: ResumePoint | None = resume_point
+        self._plan: ResumePlan | None = None
+        if committed_text:
+            # Resuming a stored stream: the first request is already a continuation.
+            self._plan = self._plan_resume()
+
+    # -- what the caller reads --------------------------------------------------
+
+    @property
+    def text(self) -> str:
+        """The committed text: what the consumer holds after applying every Rewind."""
+        if len(self._text_parts) > 1:
+            self._text_parts = ["".join(self._text_parts)]
+        return self._text_parts[0] if self._text_parts else ""
+
+    @property
+    def usage(self) -> Usage:
+        """Token usage summed across every attempt so far."""
+        if self._attempt_usage is None:
+            return self._usage_total
+        return self._usage_total + self._attempt_usage
+
+    @property
+    def resume_point(self) -> ResumePoint | None:
+        """Where the current or last stream stood, for native resume."""
+        if self._parser is not None:
+            return self._parser.resume_point
+        return self._point
+
+    def take_events(self) -> list[Event]:
+        """Return and forget the events produced since the last call."""
+        events, self._outbox = self._outbox, []
+        return events
+
+    def decision(self) -> Decision:
+        """What to do now that the attempt ended: :class:`Done`, :class:`Retry` or :class:`GiveUp`.
+
+        Raises:
+            UsageError: the attempt has not ended yet.
+        """
+        if self._decision is None:
+            raise UsageError(f"no decision while the session is {self.state.value}")
+        return self._decision
+
+    # -- driver calls -----------------------------------------------------------
+
+    def next_request(self) -> HTTPRequest:
+        """Return the request of the next attempt: the first one, a retry or a resume.
+
+        Raises:
+            UsageError: called while an attempt is under way or after the end.
+        """
+        self._enter("next_request")
+        self.attempts += 1
+        self._decision = None
+        self._decoder = SSEDecoder(
+            max_line_size=self._max_line_size, max_event_size=self._max_line_size
+        )
+        self._error_body = []
+        self._error_size = 0
+        self._unexpected_type = None
+        plan = self._plan
+        self._plan = None
+        if plan is None:
+            request = self.provider.build_request(self.body)
+            self._parser = self.provider.new_parser()
+        else:
+            request = plan.request
+            self.strategy_used = plan.strategy
+            # Native resume goes on with the same response: the new parser carries
+            # the old one's state (response id, open tool calls) over.
+            previous = self._parser if plan.reuse_parser else None
+            self._parser = self.provider.new_parser(resume_from=previous)
+            if plan.stitch:
+                self._stitcher = Stitcher(self.text)
+            self._outbox.append(Resumed(strategy=plan.strategy, attempt=self.attempts))
+        self._attempt_usage = None
+        self._leave("next_request", SessionState.SENT)
+        return request
+
+    def response_started(self, status: int, headers: Sequence[tuple[str, str]]) -> None:
+        """Report the status line and headers of the response.
+
+        A non-2xx status, or a 2xx that is not an event stream, switches the session
+        to reading the error body: feed it with ``receive_data`` as usual.
+        """
+        self._enter("response_started")
+        self._error_status = status
+        self._error_headers = tuple((name.lower(), value) for name, value in headers)
+        if 200 <= status < 300:
+            content_type = ""
+            for name, value in self._error_headers:
+                if name == "content-type":
+                    content_type = value
+            media = content_type.split(";", 1)[0].strip().lower()
+            if media and media != "text/event-stream":
+                self._unexpected_type = content_type
+                self._leave("response_started", SessionState.ERROR_BODY)
+                return
+            self._leave("response_started", SessionState.STREAMING)
+        else:
+            self._leave("response_started", SessionState.ERROR_BODY)
+
+    def receive_data(self, data: bytes) -> list[Event]:
+        """Feed body bytes; ``b""`` means the body ended. Returns the events to deliver.
+
+        After the stream completes (the provider's terminal marker), the state is
+        ``DONE`` and the caller should stop reading and close the connection.
+        """
+        self._enter("receive_data")
+        if self.state is SessionState.ERROR_BODY:
+            if data:
+                room = MAX_ERROR_BODY - self._error_size
+                if room > 0:
+                    self._error_body.append(data[:room])
+                    self._error_size += min(room, len(data))
+                self._leave("receive_data", SessionState.ERROR_BODY)
+                return self.take_events()
+            self._fail(self._error_fault())
+            return self.take_events()
+        assert self._decoder is not None and self._parser is not None
+        try:
+            for sse in self._decoder.feed(data):
+                for event in self._parser.feed(sse):
+                    self._accept(event)
+                if self._parser.complete:
+                    self._complete()
+                    return self.take_events()
+            if not data:
+                if self._stitcher is not None:
+                    self._release(self._stitcher.finish())
+                self._parser.finish()
+                # A parser that is satisfied at EOF without its marker is complete.
+                self._complete()
+                return self.take_events()
+        except Fault as fault:
+            self._fail(fault)
+            return self.take_events()
+        self._leave("receive_data", SessionState.STREAMING)
+        return self.take_events()
+
+    def connection_failed(self, fault: BaseException) -> None:
+        """Report that the attempt failed outside the body (connect, reset, timeout...)."""
+        self._enter("connection_failed")
+        self._fail(fault)
+
+    def cancel(self) -> None:
+        """The consumer gave up on the stream. The session ends; no retry follows."""
+        self._enter("cancel")
+        self._give_up(
+            StreamInterrupted(
+                "the stream was cancelled",
+                cause=None,
+                committed_text=self.text,
+                recoverable=bool(self.text),
+                attempts=self.attempts,
+            ),
+            target="cancel",
+        )
+
+    # -- internals ----------------------------------------------------------------
+
+    def _enter(self, call: str) -> None:
+        if self.state not in _TRANSITIONS[call]:
+            previous = self.state
+            self.state = SessionState.ERROR
+            raise UsageError(f"{call}() is not allowed while the session is {previous.value}")
+
+    def _leave(self, call: str, target: SessionState) -> None:
+        assert target in _TARGETS[call], (call, target)
+        self.state = target
+
+    def _accept(self, event: Event) -> None:
+        # The hot path: one call per content event.
+        if type(event) is TextDelta:
+            if self._stitcher is None:
+                self._text_parts.append(event.text)
+                self._text_length += len(event.text)
+                self._delivered = True
+                self._outbox.append(event)
+            else:
+                self._release(self._stitcher.feed(event.text))
+        elif type(event) is ToolCallDelta:
+            # Held until the stream completes: a tool call is delivered whole or not at all.
+            self._pending_tools.append(event)
+        elif type(event) is ReasoningDelta:
+            if self.strategy_used is not None and self._text_length:
+                # A continuation thinks again; its reasoning belongs to no delivered text.
+                return
+            self._reasoning_length += len(event.text)
+            self._delivered = True
+            self._outbox.append(event)
+        elif type(event) is Usage:
+            self._attempt_usage = event
+            self._outbox.append(event)
+        else:
+            self._outbox.append(event)
+
+    def _release(self, released: str) -> None:
+        stitcher = self._stitcher
+        assert stitcher is not None
+        if stitcher.rewind_to is not None and stitcher.rewind_to < self._text_length:
+            self._rewind(stitcher.rewind_to)
+            # Only once: a later release continues after the rewound text.
+            stitcher.rewind_to = None
+        if released:
+            self._text_parts.append(released)
+            self._text_length += len(released)
+            self._delivered = True
+            self._outbox.append(TextDelta(text=released))
+
+    def _rewind(self, to: int, *, reasoning: bool = False) -> None:
+        text = self.text[:to]
+        self._text_parts = [text] if text else []
+        self._text_length = to
+        reasoning_to = 0 if reasoning else None
+        if reasoning:
+            self._reasoning_length = 0
+        self._outbox.append(Rewind(to=to, reasoning_to=reasoning_to))
+
+    def _complete(self) -> None:
+        assert self._parser is not None
+        if self._stitcher is not None:
+            self._release(self._stitcher.finish())
+            self.overlap_removed += self._stitcher.overlap
+            self._stitcher = None
+        self._outbox.extend(self._pending_tools)
+        self._pending_tools = []
+        self.finish_reason = self._parser.finish_reason or "stop"
+        self._usage_total = self.usage
+        self._attempt_usage = None
+        if self._budget is not None:
+            self._budget.record_success()
+        self._outbox.append(Completed(finish_reason=self.finish_reason, usage=self._usage_total))
+        self._decision = Done()
+        self.state = SessionState.DONE
+
+    def _error_fault(self) -> Fault:
+        body = b"".join(self._error_body).decode("utf-8", "replace")
+        if self._unexpected_type is not None:
+            return UnexpectedContentError(self._unexpected_type, body=body)
+        error_type = ""
+        info = getattr(self.provider, "error_info", None)
+        if callable(info):
+            error_type, _ = info(body)
+        return HTTPStatusError(
+            self._error_status,
+            headers=self._error_headers,
+            body=body,
+            provider=self.provider.name,
+            error_type=error_type,
+        )
+
+    def _fail(self, fault: BaseException) -> None:
+        """An attempt ended with ``fault``: decide, and queue what the consumer must see."""
+        self.last_fault = fault
+        if self._stitcher is not None:
+            # Whatever the stitcher held is still a candidate overlap; the next
+            # continuation starts from the committed text, so it is dropped.
+            self.overlap_removed += self._stitcher.overlap
+            self._stitcher = None
+        if self._attempt_usage is not None:
+            self._usage_total = self._usage_total + self._attempt_usage
+            self._attempt_usage = None
+        if self._parser is not None:
+            self._point = self._parser.resume_point
+        now = self._wall_clock() if self._wall_clock is not None else None
+        verdict = classify(fault, now=now)
+        self.last_verdict = verdict
+        outcome = self.policy.decide(
+            verdict=verdict,
+            retries_used=self.retries,
+            resumes_used=self.resumes,
+            delivered=self._delivered,
+            rng=self._rng,
+            now=self._clock(),
+            started_at=self._started_at,
+            budget=self._budget,
+        )
+        if not outcome.retry:
+            self._give_up(
+                StreamInterrupted(
+                    f"stream failed after {self.attempts} attempt(s): {outcome.reason}: {fault}",
+                    cause=fault,
+                    committed_text=self.text,
+                    recoverable=verdict.retryable,
+                    attempts=self.attempts,
+                ),
+                target="connection_failed",
+            )
+            return
+        resume = self._delivered
+        if resume:
+            self.resumes += 1
+            self._plan = self._plan_resume()
+            if not self._plan.reuse_parser:
+                # A half-streamed tool call is never delivered; a regenerated answer
+                # streams it again whole. (Native resume continues the same one.)
+                self._pending_tools = []
+            if self._plan.keep < self._text_length or (
+                self._plan.keep == 0 and self._reasoning_length
+            ):
+                self._rewind(self._plan.keep, reasoning=self._plan.keep == 0)
+            if self._plan.keep == 0:
+                # Nothing is left on the consumer's side: the answer starts over.
+                self._delivered = False
+        else:
+            self.retries += 1
+            self._plan = None
+            self._pending_tools = []
+        self.delay_total += outcome.delay
+        self._outbox.append(
+            Retrying(attempt=self.attempts + 1, delay=outcome.delay, cause=fault, resume=resume)
+        )
+        self._decision = Retry(delay=outcome.delay, resume=resume)
+        self.state = SessionState.IDLE
+
+    def _plan_resume(self) -> ResumePlan:
+        # Providers report output tokens only at the end of a response, so the
+        # tokens already spent are estimated from the committed text.
+        return plan_resume(
+            self.provider,
+            self.body,
+            strategy=self.strategy,
+            committed_text=self.text,
+            point=self._point if self._point is not None else _empty_point(),
+            summarizer=self._summarizer,
+        )
+
+    def _give_up(self, error: StreamInterrupted, *, target: str) -> None:
+        self._pending_tools = []
+        self._decision = GiveUp(error=error)
+        self._leave(target, SessionState.GAVE_UP)
+
+
+def _still_clock() -> float:
+    return 0.0
+
+
+def _empty_point() -> ResumePoint:
+    from streamrecover.providers.base import ResumePoint
+
+    return ResumePoint()

@@ -1,0 +1,506 @@
+"""Remove the overlap between delivered text and the continuation that resumes it.
+
+When a stream breaks after delivering the *committed* text, the engine asks the
+model to continue it (with the text as an assistant prefill, trailing whitespace
+stripped, or as an assistant turn plus "continue exactly where it stops"). The
+continuation may start cleanly, repeat the tail of the committed text, re-emit
+the whitespace that was stripped from the prefill, or start the answer again
+from scratch. :class:`Stitcher` takes the continuation delta by delta and
+releases only what extends the committed text.
+
+Terms: ``committed = stripped + seam``, where ``seam`` is the trailing whitespace
+of ``committed`` (what the prefill lost; ``seam_whitespace`` overrides it) and
+``stripped`` is what the model saw. A *candidate* of length ``L`` is a suffix
+``stripped[-L:]`` (``L <= window``, starting on a grapheme-cluster boundary)
+with which the continuation starts.
+
+Rules, in the order they are applied to the continuation ``X``:
+
+1. **Restart.** Only when ``stripped`` has at least ``restart_threshold``
+   characters and those first characters are not a short repeated pattern
+   (no period shorter than ``min_overlap``). Let ``d`` be the length of the
+   common prefix of ``X`` and ``stripped``. If ``d >= restart_threshold`` and
+   ``d`` is longer than the overlap rule 2 would remove (or ``d`` covers all of
+   ``stripped``), the continuation is a restart (``restarted = True``):
+
+   * ``d == len(stripped)``: it reproduced the committed text; those
+     characters are dropped, no rewind, and rule 3 applies to the rest;
+   * otherwise it diverged at ``d``: ``rewind_to`` is ``d`` moved back to the
+     start of its grapheme cluster, and the continuation from there on is
+     released. Applying the rewind, the consumer's text is exactly ``X``.
+     If the continuation ends while still a prefix of ``stripped``, it is
+     rewound to where it ended.
+
+2. **Overlap.** Take the candidates ``L1 > L2 > ... > Ln`` (and ``0``). Walking
+   down from the longest, remove the first ``Li`` with ``Li - L(i+1) >=
+   min_overlap`` (``L(n+1) = 0``). The gap to the next shorter candidate is the
+   smallest period of the overlap text, so a long overlap made of a short
+   repeated pattern (``"ha ha ha "``, ``"-----"``, ``"0000"``) cannot win: for
+   such text "the model repeated it" and "the model wrote more of it" look the
+   same, and the shorter reading loses no text. If no gap is long enough, the
+   shortest candidate ``Ln`` is still removed when it is a *whole-word
+   overlap*: it contains a letter, does not start with whitespace, starts at a
+   word start in ``stripped`` and either ends at a word end in ``X`` or is at
+   least 4 characters long (a word restarted from its start, "implementa" +
+   "implementation"). Otherwise nothing is removed: a short overlap inside a
+   word ("bal" + "loon"), of digits ("20" + "20"), or of symbols ("*" + "*bold")
+   is a coincidence far more often than a repeat.
+
+3. **Seam whitespace.** Of what follows the removed overlap, let ``V`` be its
+   leading whitespace. If ``V`` starts with ``seam`` (the model re-emitted the
+   stripped whitespace), ``seam`` is dropped from it. Otherwise the consumer
+   keeps its ``seam``; ``V`` is dropped, except that newlines the model wrote
+   beyond those already in ``seam`` are kept (released from the first newline
+   in ``V`` past that count, with any indentation after it). So for
+   ``"Hello world. "``, both ``" Next"`` and ``"Next"`` release ``"Next"``.
+   If the text after the overlap starts with a combining mark (or another
+   grapheme extender) while ``seam`` is not empty, the mark belongs to the
+   last character of ``stripped``: ``rewind_to = len(stripped)`` and it is
+   released in place.
+
+Holding. The stitcher holds continuation characters only while they are still
+a substring of the committed tail (some candidate may still complete, or the
+character after a complete one is needed), while they are still a prefix of
+the opening shorter than ``restart_threshold``, or while they are whitespace
+that rule 3 has not settled. It never holds more than ``window`` characters
+between calls; once decided, :meth:`Stitcher.feed` returns its argument
+unchanged. Every decision is taken at a point fixed by the characters, never
+by how they were split into deltas, so any chunking releases the same text.
+
+Residual ambiguity, by design: text that repeats with a short period across
+the seam may be duplicated by up to one period plus ``min_overlap``; a whole
+word doubled exactly at the cut ("couscous" cut as "cous" + "cous") is read
+as a repeat; a restart that diverges before ``restart_threshold`` characters
+is duplicated, not rewound; scripts written without spaces (CJK) have no word
+starts inside a run, so there only overlaps after punctuation or of at least
+``min_overlap`` characters are removed. Grapheme clusters are approximated
+(marks, ZWJ sequences, emoji modifiers, tags, regional-indicator pairs, CR LF);
+Hangul jamo sequences are not recognised.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from streamrecover.core.errors import UsageError
+
+__all__ = ["Stitcher"]
+
+# States of a Stitcher.
+_UNDECIDED = 0  # holding: the continuation may still be overlap or a restart
+_TRACKING = 1  # a restart is certain; following it through the committed text
+_SEAM = 2  # the overlap is known; settling the whitespace at the seam
+_PASSING = 3  # decided; every delta passes through unchanged
+_FINISHED = 4
+
+# Character classes for word boundaries.
+_SPACE = 0
+_WORD = 1
+_OTHER = 2
+
+#: A whole-word overlap that ends inside a word must be at least this long.
+_PARTIAL_WORD_MIN = 4
+
+_ZWJ = "\u200d"
+
+
+class Stitcher:
+    """Stitch a continuation onto committed text, removing what it repeats.
+
+    The rules are in the module docstring. Typical use by the engine::
+
+        stitcher = Stitcher(committed)
+        for delta in continuation:
+            released = stitcher.feed(delta)
+            if stitcher.rewind_to is not None:   # set once, by the deciding call
+                emit(Rewind(to=stitcher.rewind_to)); stitcher.rewind_to = None
+            if released:
+                emit(TextDelta(text=released))
+        released = stitcher.finish()   # then the same two checks
+
+    A continuation that breaks before its end is abandoned, not finished: what
+    the stitcher held was never delivered, and the next attempt resumes from
+    what the consumer has.
+
+    Outcome attributes, final once :attr:`decided` is true:
+
+    ``overlap``
+        characters of the continuation dropped (not released).
+    ``restarted``
+        the continuation started the answer again (rule 1), or its removed
+        overlap was the whole committed text.
+    ``rewind_to``
+        ``None``, or the length the consumer's text must be cut back to before
+        the text released by the deciding call is appended. The engine may
+        reset it to ``None`` once it has emitted the ``Rewind``.
+    """
+
+    __slots__ = (
+        "_held",
+        "_min_overlap",
+        "_probe",
+        "_restart_matched",
+        "_restart_possible",
+        "_restart_threshold",
+        "_seam",
+        "_seam_newlines",
+        "_state",
+        "_stripped",
+        "_tail_start",
+        "_tracked",
+        "_window",
+        "overlap",
+        "restarted",
+        "rewind_to",
+    )
+
+    def __init__(
+        self,
+        committed: str,
+        *,
+        window: int = 2000,
+        min_overlap: int = 8,
+        restart_threshold: int = 32,
+        seam_whitespace: str | None = None,
+    ) -> None:
+        """Prepare to stitch a continuation onto ``committed``.
+
+        Args:
+            committed: the text the consumer already has.
+            window: the longest overlap examined, in characters; also the most
+                the stitcher holds back between calls.
+            min_overlap: an overlap at least this long (and not a short repeated
+                pattern) is removed whatever its boundaries; shorter ones only
+                when they are whole words (rule 2).
+            restart_threshold: how many characters of the opening a continuation
+                must reproduce to count as a restart (rule 1).
+            seam_whitespace: the whitespace cut off the end of ``committed`` when
+                it was sent as a prefill. Default: all its trailing whitespace.
+                Pass ``""`` when the model saw ``committed`` whole.
+
+        Raises:
+            UsageError: unless ``1 <= min_overlap <= restart_threshold <= window``,
+                or when ``seam_whitespace`` is not whitespace ending ``committed``.
+        """
+        if not 1 <= min_overlap <= restart_threshold <= window:
+            raise UsageError(
+                "need 1 <= min_overlap <= restart_threshold <= window, got "
+                f"min_overlap={min_overlap}, restart_threshold={restart_threshold}, "
+                f"window={window}"
+            )
+        if seam_whitespace is None:
+            stripped = committed.rstrip()
+        elif committed.endswith(seam_whitespace) and not seam_whitespace.strip():
+            stripped = committed[: len(committed) - len(seam_whitespace)]
+        else:
+            raise UsageError("seam_whitespace must be whitespace that ends the committed text")
+        self._stripped = stripped
+        # Only the first ``window`` characters of the seam are matched, so that
+        # holding stays bounded (and chunking-independent) for absurd seams.
+        self._seam = committed[len(stripped) :][:window]
+        self._seam_newlines = self._seam.count("\n")
+        self._window = window
+        self._min_overlap = min_overlap
+        self._restart_threshold = restart_threshold
+        self._tail_start = max(0, len(stripped) - window)
+        self._restart_possible = len(stripped) >= restart_threshold and not _has_short_period(
+            stripped[:restart_threshold], min_overlap
+        )
+        self._held = ""
+        # Leftmost position (in the tail) where the held text occurs; -1: nowhere.
+        self._probe = self._tail_start if stripped else -1
+        # Length of the common prefix of the held text and ``stripped``.
+        self._restart_matched = 0
+        self._tracked = 0
+        self.overlap = 0
+        self.restarted = False
+        self.rewind_to: int | None = None
+        if stripped:
+            self._state = _UNDECIDED
+        elif self._seam:
+            self._state = _SEAM
+        else:
+            self._state = _PASSING
+
+    @property
+    def decided(self) -> bool:
+        """Whether the outcome is known and :meth:`feed` has become a pass-through."""
+        return self._state >= _PASSING
+
+    @property
+    def held(self) -> int:
+        """How many continuation characters are held back, neither released nor dropped."""
+        return len(self._held)
+
+    def feed(self, text: str) -> str:
+        """Take the next delta of the continuation.
+
+        Returns:
+            The text that may be released to the consumer now (possibly empty).
+            If this call decides a rewind, :attr:`rewind_to` is set and the
+            returned text goes after the rewound text.
+
+        Raises:
+            UsageError: after :meth:`finish`.
+        """
+        if self._state == _PASSING:  # the hot path once decided
+            return text
+        if not text:
+            if self._state == _FINISHED:
+                raise UsageError("feed() called after finish()")
+            return ""
+        if self._state == _UNDECIDED:
+            return self._feed_undecided(text)
+        if self._state == _TRACKING:
+            return self._feed_tracking(text)
+        if self._state == _SEAM:
+            return self._feed_seam(text, at_end=False)
+        raise UsageError("feed() called after finish()")
+
+    def finish(self) -> str:
+        """The continuation ended: decide with what was held and release the rest.
+
+        Returns:
+            The text still to release (possibly empty). Calling it again
+            returns ``""``.
+        """
+        state = self._state
+        if state == _UNDECIDED:
+            released = self._decide(self._held, at_end=True)
+        elif state == _TRACKING:
+            released = self._rewind_restart(self._tracked, "")
+        elif state == _SEAM:
+            released = self._feed_seam("", at_end=True)
+        else:
+            released = ""
+        self._state = _FINISHED
+        return released
+
+    # -- undecided: candidates and restart alignment --------------------------------
+
+    def _feed_undecided(self, text: str) -> str:
+        stripped = self._stripped
+        consumed = len(self._held)
+        held = self._held + text
+        if self._restart_possible and self._restart_matched == consumed:
+            self._restart_matched = consumed + _common_prefix_length(text, stripped, consumed)
+        probe = self._probe
+        # The leftmost occurrence of a longer text is never left of a shorter
+        # one's, so the search resumes where the last one stood: O(window) per
+        # decision overall in the usual case, and never worse than one find per call.
+        if probe >= 0 and not stripped.startswith(text, probe + consumed):
+            probe = stripped.find(held, probe + 1)
+            self._probe = probe
+        if probe >= 0:
+            # Still inside the committed tail: a candidate may complete, or the
+            # character after a complete one decides whether it is a whole word.
+            self._held = held
+            return ""
+        if self._restart_possible and self._restart_matched == len(held):
+            # Still a prefix of the opening: no candidate is left, so a restart
+            # (if it becomes one) is longer than any overlap.
+            if len(held) < self._restart_threshold:
+                self._held = held
+                return ""
+            self.restarted = True
+            self._held = ""
+            if len(held) == len(self._stripped):
+                return self._begin_seam(len(held), "", at_end=False)
+            self._tracked = len(held)
+            self._state = _TRACKING
+            return ""
+        return self._decide(held, at_end=False)
+
+    def _decide(self, held: str, *, at_end: bool) -> str:
+        """Apply rules 1 and 2 to everything held (and rule 3 through the seam)."""
+        self._held = ""
+        overlap = self._choose_overlap(held, at_end=at_end)
+        matched = self._restart_matched
+        stripped_length = len(self._stripped)
+        if matched >= self._restart_threshold and (matched > overlap or matched == stripped_length):
+            self.restarted = True
+            if matched == stripped_length:
+                return self._begin_seam(matched, held[matched:], at_end=at_end)
+            return self._rewind_restart(matched, held[matched:])
+        self.restarted = overlap > 0 and overlap == stripped_length
+        return self._begin_seam(overlap, held[overlap:], at_end=at_end)
+
+    def _choose_overlap(self, held: str, *, at_end: bool) -> int:
+        """Rule 2: the length of the committed tail to remove from ``held``."""
+        if not held:
+            return 0
+        stripped = self._stripped
+        # Before the end, a candidate as long as everything held would still
+        # be "live" (the caller only decides once none is), so it is excluded.
+        longest = len(held) if at_end else len(held) - 1
+        position = stripped.find(held[0], max(self._tail_start, len(stripped) - longest))
+        lengths: list[int] = []
+        while position >= 0:
+            if _is_cluster_start(stripped, position) and held.startswith(stripped[position:]):
+                lengths.append(len(stripped) - position)
+            position = stripped.find(held[0], position + 1)
+        for index, length in enumerate(lengths):
+            shorter = lengths[index + 1] if index + 1 < len(lengths) else 0
+            if length - shorter >= self._min_overlap:
+                return length
+        if lengths and self._is_whole_word_overlap(lengths[-1], held):
+            return lengths[-1]
+        return 0
+
+    def _is_whole_word_overlap(self, length: int, held: str) -> bool:
+        stripped = self._stripped
+        start = len(stripped) - length
+        if stripped[start].isspace() or not any(ch.isalpha() for ch in stripped[start:]):
+            return False
+        if start > 0 and not _is_boundary(stripped[start - 1], stripped[start]):
+            return False
+        if length == len(held) or _is_boundary(stripped[-1], held[length]):
+            return True
+        return length >= _PARTIAL_WORD_MIN
+
+    # -- restart ------------------------------------------------------------------------
+
+    def _feed_tracking(self, text: str) -> str:
+        stripped = self._stripped
+        position = self._tracked
+        matched = _common_prefix_length(text, stripped, position)
+        reached = position + matched
+        if reached == len(stripped):
+            return self._begin_seam(reached, text[matched:], at_end=False)
+        if matched == len(text):
+            self._tracked = reached
+            return ""
+        return self._rewind_restart(reached, text[matched:])
+
+    def _rewind_restart(self, diverged: int, rest: str) -> str:
+        """The restart left the committed text at ``diverged``: rewind there."""
+        stripped = self._stripped
+        point = diverged
+        # Never rewind into the middle of a cluster: a different accent on the
+        # same base letter re-sends the base letter.
+        while point > 0 and not _is_cluster_start(stripped, point):
+            point -= 1
+        self.rewind_to = point
+        self.overlap = point
+        self._state = _PASSING
+        return stripped[point:diverged] + rest
+
+    # -- seam whitespace (rule 3) --------------------------------------------------
+
+    def _begin_seam(self, overlap: int, rest: str, *, at_end: bool) -> str:
+        self.overlap = overlap
+        self._held = ""
+        if not self._seam:
+            self._state = _PASSING
+            return rest
+        self._state = _SEAM
+        return self._feed_seam(rest, at_end=at_end)
+
+    def _feed_seam(self, text: str, *, at_end: bool) -> str:
+        pending = self._held + text
+        seam = self._seam
+        if not pending:
+            if at_end:
+                self._state = _PASSING
+            return ""
+        if _is_extender(pending[0]):
+            # The mark belongs to the last character the model saw; the seam
+            # whitespace the consumer has would separate them.
+            self._held = ""
+            self._state = _PASSING
+            self.rewind_to = len(self._stripped)
+            return pending
+        rest = pending.lstrip()
+        # At most window + 1 characters of leading whitespace are examined, the
+        # most that is ever held: a longer run is cut at the same place however
+        # it arrives.
+        leading = min(len(pending) - len(rest), self._window + 1)
+        if pending.startswith(seam):
+            cut = len(seam)
+        elif not rest and not at_end and len(pending) <= self._window:
+            self._held = pending  # the whole run of whitespace is needed to count newlines
+            return ""
+        else:
+            cut = leading
+            extra_newlines = pending.count("\n", 0, leading) - self._seam_newlines
+            if extra_newlines > 0:
+                cut = 0
+                for _ in range(self._seam_newlines):
+                    cut = pending.index("\n", cut) + 1
+        self._held = ""
+        self._state = _PASSING
+        self.overlap += cut
+        return pending[cut:]
+
+
+# -- character helpers --------------------------------------------------------------
+
+
+def _common_prefix_length(text: str, reference: str, start: int) -> int:
+    """How many leading characters of ``text`` equal ``reference[start:]``'s."""
+    limit = min(len(text), len(reference) - start)
+    if limit <= 0:
+        return 0
+    if reference.startswith(text if limit == len(text) else text[:limit], start):
+        return limit
+    # Binary search on the prefix length: startswith runs in C, so this stays
+    # fast for long deltas where a per-character loop would not.
+    low, high = 0, limit  # text[:low] matches, text[:high] does not
+    while high - low > 1:
+        middle = (low + high) // 2
+        if reference.startswith(text[:middle], start):
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+def _has_short_period(text: str, bound: int) -> bool:
+    """Whether ``text`` repeats with a period shorter than ``bound``."""
+    return any(text[period:] == text[: len(text) - period] for period in range(1, bound))
+
+
+def _is_extender(ch: str) -> bool:
+    """Whether ``ch`` continues the grapheme cluster before it (UAX #29, approximated)."""
+    if ch == _ZWJ:
+        return True
+    if unicodedata.category(ch) in ("Mn", "Mc", "Me"):
+        return True
+    # Emoji skin-tone modifiers (UTS #51) and tag characters (emoji tag sequences).
+    return "\U0001f3fb" <= ch <= "\U0001f3ff" or "\U000e0020" <= ch <= "\U000e007f"
+
+
+def _is_regional_indicator(ch: str) -> bool:
+    return "\U0001f1e6" <= ch <= "\U0001f1ff"
+
+
+def _is_cluster_start(text: str, index: int) -> bool:
+    """Whether a grapheme cluster starts at ``text[index]`` (UAX #29, approximated)."""
+    if index <= 0 or index >= len(text):
+        return True
+    ch = text[index]
+    previous = text[index - 1]
+    if _is_extender(ch) or previous == _ZWJ or (previous == "\r" and ch == "\n"):
+        return False
+    if _is_regional_indicator(ch) and _is_regional_indicator(previous):
+        run = 0
+        position = index - 1
+        while position >= 0 and _is_regional_indicator(text[position]):
+            run += 1
+            position -= 1
+        return run % 2 == 0  # flags are pairs: a start after an even number
+    return True
+
+
+def _char_class(ch: str) -> int:
+    if ch.isspace():
+        return _SPACE
+    if ch.isalnum() or ch == "_" or _is_extender(ch):
+        return _WORD
+    return _OTHER
+
+
+def _is_boundary(before: str, after: str) -> bool:
+    """Whether a word (or a run of symbols) ends between ``before`` and ``after``."""
+    kind = _char_class(before)
+    return kind != _char_class(after) or kind == _SPACE

@@ -1,0 +1,196 @@
+"""What a stream does with its events besides handing them over.
+
+:class:`StreamObserver` sees every event a session produces, in order, and
+records the answer into storage (batched through a checkpointer), calls the
+caller's hooks and logs recoveries. :class:`SafeText` turns the events into the
+text a plain ``print(chunk, end="")`` consumer can show without ever showing a
+character twice. Both are shared by the sync and the async stream.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from streamrecover.core.classify import is_recoverable
+from streamrecover.core.errors import StreamInterrupted
+from streamrecover.core.events import Completed, Event, Resumed, Retrying, Rewind, TextDelta, Usage
+from streamrecover.core.resume import Strategy, last_paragraph_end
+from streamrecover.storage.record import RecordedError, Status
+
+if TYPE_CHECKING:
+    from streamrecover.core.session import RecoverySession
+    from streamrecover.storage.checkpoint import Checkpointer
+
+__all__ = ["Hooks", "SafeText", "StreamObserver"]
+
+logger = logging.getLogger("streamrecover")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Hooks:
+    """Callbacks a client calls as recovery happens. Each gets the event and the recovery id."""
+
+    on_retry: Callable[[Retrying, str | None], object] | None = None
+    on_resume: Callable[[Resumed, str | None], object] | None = None
+    on_give_up: Callable[[StreamInterrupted, str | None], object] | None = None
+
+
+class SafeText:
+    """Yield only text that will never be rolled back.
+
+    With ``exact``, ``native`` and ``summarize`` every delta is safe at once. With
+    ``paragraph`` the text after the last paragraph break may still be rolled back,
+    so it is held until the paragraph ends or the answer completes; with
+    ``restart`` everything is held until the answer completes.
+    """
+
+    def __init__(self, strategy: Strategy) -> None:
+        self._mode = strategy
+        self._pending = ""
+        self._shown = 0  # characters handed out so far
+        self._held = 0  # characters of delivered text after the shown ones
+
+    def feed(self, event: Event) -> str:
+        """Return the text that became safe with ``event`` (often empty)."""
+        if type(event) is TextDelta:
+            if self._mode in ("exact", "native", "summarize"):
+                self._shown += len(event.text)
+                return event.text
+            self._pending += event.text
+            if self._mode == "paragraph":
+                cut = last_paragraph_end(self._pending)
+                if cut:
+                    return self._show(cut)
+            return ""
+        if type(event) is Rewind:
+            keep = event.to - self._shown
+            if keep < 0:
+                # Only a continuation that restarted and diverged can rewind shown text.
+                logger.warning(
+                    "a continuation restarted the answer; %d characters already shown "
+                    "were rolled back (stream.text holds the corrected answer)",
+                    -keep,
+                )
+                self._shown = event.to
+                keep = 0
+            self._pending = self._pending[:keep]
+            return ""
+        if type(event) is Completed:
+            return self._show(len(self._pending))
+        return ""
+
+    def _show(self, length: int) -> str:
+        shown, self._pending = self._pending[:length], self._pending[length:]
+        self._shown += len(shown)
+        return shown
+
+
+class StreamObserver:
+    """Record the session's events into storage, call hooks and log recoveries."""
+
+    def __init__(
+        self,
+        session: RecoverySession,
+        *,
+        checkpointer: Checkpointer | None,
+        recovery_id: str | None,
+        hooks: Hooks,
+    ) -> None:
+        self.session = session
+        self.checkpointer = checkpointer
+        self.recovery_id = recovery_id
+        self.hooks = hooks
+        self.usage: Usage | None = None
+
+    def observe(self, events: list[Event]) -> None:
+        """Act on a batch of events before they are handed to the consumer."""
+        checkpointer = self.checkpointer
+        for event in events:
+            kind = type(event)
+            if kind is TextDelta:
+                if checkpointer is not None:
+                    checkpointer.append(event.text)  # type: ignore[attr-defined]
+            elif kind is Rewind:
+                if checkpointer is not None:
+                    checkpointer.truncate(event.to)  # type: ignore[attr-defined]
+            elif kind is Retrying:
+                self._on_retry(event)  # type: ignore[arg-type]
+            elif kind is Resumed:
+                logger.info(
+                    "stream %s: resuming with strategy %s (attempt %d)",
+                    self.recovery_id,
+                    event.strategy,  # type: ignore[attr-defined]
+                    event.attempt,  # type: ignore[attr-defined]
+                )
+                if self.hooks.on_resume is not None:
+                    self.hooks.on_resume(event, self.recovery_id)  # type: ignore[arg-type]
+            elif kind is Completed:
+                self.usage = event.usage  # type: ignore[attr-defined]
+                if checkpointer is not None:
+                    checkpointer.flush()
+                    self._mark("completed")
+
+    def _on_retry(self, event: Retrying) -> None:
+        logger.warning(
+            "stream %s: attempt %d failed (%s: %s); %s in %.3f s",
+            self.recovery_id,
+            event.attempt - 1,
+            type(event.cause).__name__,
+            event.cause,
+            "resuming" if event.resume else "retrying",
+            event.delay,
+        )
+        if self.checkpointer is not None:
+            # Still "active": the stream goes on in this process. A crash during
+            # the wait leaves it active, which list_recoverable counts too.
+            self.checkpointer.flush()
+            self._mark("active", error=event.cause)
+        if self.hooks.on_retry is not None:
+            self.hooks.on_retry(event, self.recovery_id)
+
+    def gave_up(self, error: StreamInterrupted) -> None:
+        """The session gave up: record why, call the hook, log."""
+        error.recovery_id = self.recovery_id
+        cancelled = error.cause is None
+        if not cancelled:
+            logger.error("stream %s: giving up: %s", self.recovery_id, error)
+        if self.checkpointer is not None:
+            self.checkpointer.flush()
+            if cancelled:
+                self._mark("cancelled")
+            else:
+                self._mark(
+                    "interrupted" if error.recoverable else "failed",
+                    error=error.cause,
+                )
+        if not cancelled and self.hooks.on_give_up is not None:
+            self.hooks.on_give_up(error, self.recovery_id)
+
+    def _mark(self, status: Status, *, error: BaseException | None = None) -> None:
+        assert self.checkpointer is not None
+        session = self.session
+        point = session.resume_point
+        self.checkpointer.mark(
+            status,
+            error=None
+            if error is None
+            else RecordedError.from_exception(error, recoverable=is_recoverable(error)),
+            attempts=session.attempts,
+            resumes=session.resumes,
+            usage=_usage_dict(session.usage),
+            last_event_id=point.last_event_id if point else "",
+            sequence_number=point.sequence_number if point else None,
+            response_id=point.response_id if point else "",
+        )
+
+
+def _usage_dict(usage: Usage) -> dict[str, int]:
+    return {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "reasoning_tokens": usage.reasoning_tokens,
+        "cached_tokens": usage.cached_tokens,
+    }

@@ -1,0 +1,296 @@
+"""Stream and AsyncStream: a recovering stream as the consumer holds it.
+
+Each drives one :class:`~streamrecover.core.session.RecoverySession` over a
+transport: the loop of DESIGN.md "The session". Everything else a stream does
+(storage, hooks, logging, safe text) lives in :mod:`streamrecover.observe` and is
+shared by the two; the two loops below differ only in ``await``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from streamrecover.core.errors import Fault, StreamInterrupted
+from streamrecover.core.events import Event, TextDelta, Usage
+from streamrecover.core.session import Done, GiveUp, RecoverySession, Retry, SessionState
+from streamrecover.observe import SafeText, StreamObserver
+
+if TYPE_CHECKING:
+    from streamrecover.transport.base import (
+        AsyncHTTPTransport,
+        SyncHTTPTransport,
+        Timeouts,
+    )
+
+__all__ = ["AsyncStream", "Stream"]
+
+_READING = (SessionState.STREAMING, SessionState.ERROR_BODY)
+_FINISHED = (SessionState.DONE, SessionState.GAVE_UP, SessionState.ERROR)
+
+
+class _StreamBase:
+    """What the sync and async streams share: state, results and cancellation."""
+
+    def __init__(
+        self,
+        session: RecoverySession,
+        observer: StreamObserver,
+        *,
+        timeouts: Timeouts,
+        safe_mode: str,
+        replay: str = "",
+    ) -> None:
+        self.session = session
+        self._observer = observer
+        self._timeouts = timeouts
+        self._safe_mode = safe_mode
+        self._replay = replay
+        deadline = session.policy.deadline
+        self._deadline = None if deadline is None else time.monotonic() + deadline
+
+    @property
+    def recovery_id(self) -> str | None:
+        """The id of the stored record (None when the client has no storage)."""
+        return self._observer.recovery_id
+
+    @property
+    def text(self) -> str:
+        """The answer text so far (all of it once the stream completed)."""
+        return self.session.text
+
+    @property
+    def attempts(self) -> int:
+        """Requests sent, the first included."""
+        return self.session.attempts
+
+    @property
+    def resumes(self) -> int:
+        """Continuations of a half-delivered answer."""
+        return self.session.resumes
+
+    @property
+    def usage(self) -> Usage:
+        """Token usage summed across every attempt."""
+        return self.session.usage
+
+    @property
+    def finish_reason(self) -> str | None:
+        """Why the answer ended (``stop``, ``end_turn``, ``tool_calls``...), once it did."""
+        return self.session.finish_reason
+
+    @property
+    def overlap_removed(self) -> int:
+        """Characters of continuation text dropped because they repeated delivered text."""
+        return self.session.overlap_removed
+
+    @property
+    def completed(self) -> bool:
+        """True once the answer is complete."""
+        return self.session.state is SessionState.DONE
+
+    def _replayed(self) -> list[Event]:
+        text, self._replay = self._replay, ""
+        return [TextDelta(text=text)] if text else []
+
+    def _deliver(self, events: list[Event]) -> list[Event]:
+        self._observer.observe(events)
+        return events
+
+    def _give_up(self, error: StreamInterrupted) -> StreamInterrupted:
+        self._observer.gave_up(error)
+        return error
+
+    def _cancel(self) -> None:
+        """Mark an unfinished stream cancelled (the consumer left early)."""
+        if self.session.state not in _FINISHED:
+            self.session.cancel()
+            decision = self.session.decision()
+            assert isinstance(decision, GiveUp)
+            self._observer.gave_up(decision.error)
+
+
+class Stream(_StreamBase):
+    """A recovering stream (sync). Iterate it for events, or use :attr:`text_stream`.
+
+    Iteration raises :class:`~streamrecover.core.errors.StreamInterrupted` when
+    recovery is exhausted or the fault is final. Use it as a context manager:
+    leaving the block early closes the connection and marks the stream cancelled.
+    """
+
+    def __init__(
+        self,
+        session: RecoverySession,
+        observer: StreamObserver,
+        *,
+        transport: SyncHTTPTransport,
+        timeouts: Timeouts,
+        safe_mode: str,
+        replay: str = "",
+    ) -> None:
+        super().__init__(session, observer, timeouts=timeouts, safe_mode=safe_mode, replay=replay)
+        self._transport = transport
+        self._events = self._run()
+
+    def __iter__(self) -> Iterator[Event]:
+        return self._events
+
+    @property
+    def text_stream(self) -> Iterator[str]:
+        """The answer text, only as it becomes safe from any rollback (see SafeText)."""
+        safe = SafeText(self._safe_mode)  # type: ignore[arg-type]
+        for event in self._events:
+            chunk = safe.feed(event)
+            if chunk:
+                yield chunk
+
+    def until_done(self) -> str:
+        """Consume the stream and return the final text."""
+        for _ in self._events:
+            pass
+        return self.text
+
+    def close(self) -> None:
+        """Close the connection; an unfinished stream is marked cancelled."""
+        self._events.close()
+        self._cancel()
+
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _run(self) -> Generator[Event, None, None]:
+        session = self.session
+        yield from self._replayed()
+        while True:
+            request = session.next_request()
+            yield from self._deliver(session.take_events())
+            try:
+                response = self._transport.open(request, self._timeouts, deadline=self._deadline)
+                try:
+                    session.response_started(response.status, response.headers)
+                    for data in response.iter_bytes():
+                        events = session.receive_data(data)
+                        if events:
+                            yield from self._deliver(events)
+                        if session.state not in _READING:
+                            break
+                    else:
+                        yield from self._deliver(session.receive_data(b""))
+                finally:
+                    response.close()
+            except Fault as fault:
+                session.connection_failed(fault)
+            yield from self._deliver(session.take_events())
+            decision = session.decision()
+            if isinstance(decision, Done):
+                return
+            if isinstance(decision, GiveUp):
+                raise self._give_up(decision.error)
+            assert isinstance(decision, Retry)
+            if decision.delay > 0:
+                time.sleep(decision.delay)
+
+
+class AsyncStream(_StreamBase):
+    """A recovering stream (asyncio or trio, through anyio). See :class:`Stream`."""
+
+    def __init__(
+        self,
+        session: RecoverySession,
+        observer: StreamObserver,
+        *,
+        transport: AsyncHTTPTransport,
+        timeouts: Timeouts,
+        safe_mode: str,
+        replay: str = "",
+    ) -> None:
+        super().__init__(session, observer, timeouts=timeouts, safe_mode=safe_mode, replay=replay)
+        self._transport = transport
+        self._events = self._run()
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self._events
+
+    @property
+    async def text_stream(self) -> AsyncIterator[str]:
+        """The answer text, only as it becomes safe from any rollback (see SafeText)."""
+        safe = SafeText(self._safe_mode)  # type: ignore[arg-type]
+        async for event in self._events:
+            chunk = safe.feed(event)
+            if chunk:
+                yield chunk
+
+    async def until_done(self) -> str:
+        """Consume the stream and return the final text."""
+        async for _ in self._events:
+            pass
+        return self.text
+
+    async def aclose(self) -> None:
+        """Close the connection; an unfinished stream is marked cancelled."""
+        await self._events.aclose()
+        self._cancel()
+
+    async def __aenter__(self) -> AsyncStream:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _run(self) -> AsyncGenerator[Event, None]:
+        import anyio
+
+        session = self.session
+        for event in self._replayed():
+            yield event
+        while True:
+            request = session.next_request()
+            for event in self._deliver(session.take_events()):
+                yield event
+            try:
+                response = await self._transport.open(
+                    request, self._timeouts, deadline=self._deadline
+                )
+                try:
+                    session.response_started(response.status, response.headers)
+                    ended = False
+                    async for data in response.aiter_bytes():
+                        for event in self._deliver(session.receive_data(data)):
+                            yield event
+                        if session.state not in _READING:
+                            ended = True
+                            break
+                    if not ended:
+                        for event in self._deliver(session.receive_data(b"")):
+                            yield event
+                finally:
+                    # Closing must finish even when the task is being cancelled.
+                    with anyio.CancelScope(shield=True):
+                        await response.aclose()
+            except Fault as fault:
+                session.connection_failed(fault)
+            for event in self._deliver(session.take_events()):
+                yield event
+            decision = session.decision()
+            if isinstance(decision, Done):
+                return
+            if isinstance(decision, GiveUp):
+                raise self._give_up(decision.error)
+            assert isinstance(decision, Retry)
+            if decision.delay > 0:
+                await anyio.sleep(decision.delay)

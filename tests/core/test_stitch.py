@@ -1,0 +1,641 @@
+"""The stitcher: overlap removal, seam whitespace, restarts, chunking independence."""
+
+from __future__ import annotations
+
+import itertools
+import unicodedata
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from streamrecover.core.errors import UsageError
+from streamrecover.core.stitch import Stitcher
+
+ZWJ = "\u200d"
+ACUTE = "\u0301"
+GRAVE = "\u0300"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    released: str
+    overlap: int
+    restarted: bool
+    rewind_to: int | None
+    final: str  # the consumer's text: committed, rewound, plus what was released
+
+
+def stitch(committed: str, chunks: list[str], **options: int) -> Outcome:
+    """Feed ``chunks`` one by one, checking the holding bound after every call."""
+    stitcher = Stitcher(committed, **options)  # type: ignore[arg-type]
+    window = options.get("window", 2000)
+    released = []
+    for chunk in chunks:
+        released.append(stitcher.feed(chunk))
+        assert stitcher.held <= window
+    released.append(stitcher.finish())
+    assert stitcher.decided
+    text = "".join(released)
+    base = committed if stitcher.rewind_to is None else committed[: stitcher.rewind_to]
+    return Outcome(text, stitcher.overlap, stitcher.restarted, stitcher.rewind_to, base + text)
+
+
+def stitch_every_way(committed: str, continuation: str, **options: int) -> Outcome:
+    """Whole, character by character and split at every point: all must agree."""
+    whole = stitch(committed, [continuation], **options)
+    assert stitch(committed, list(continuation), **options) == whole
+    for cut in range(len(continuation) + 1):
+        split = [continuation[:cut], continuation[cut:]]
+        assert stitch(committed, split, **options) == whole, cut
+    # Whatever the rule decided, the released text is the continuation minus
+    # what was dropped from its start.
+    assert whole.released == continuation[whole.overlap :]
+    return whole
+
+
+# -- overlap ------------------------------------------------------------------------
+
+
+def test_clean_continuation_is_released_whole() -> None:
+    outcome = stitch_every_way("The quick brown", " fox jumps")
+    assert outcome.final == "The quick brown fox jumps"
+    assert (outcome.overlap, outcome.restarted, outcome.rewind_to) == (0, False, None)
+
+
+def test_repeated_word_is_removed() -> None:
+    outcome = stitch_every_way("the quick brown", "brown fox")
+    assert outcome.final == "the quick brown fox"
+    assert outcome.overlap == 5
+
+
+def test_repeated_words_are_removed() -> None:
+    outcome = stitch_every_way("the quick brown", "quick brown fox")
+    assert outcome.final == "the quick brown fox"
+    assert outcome.overlap == 11
+
+
+def test_repeated_sentence_is_removed() -> None:
+    committed = "First, boil the water. Then add the pasta and stir it well."
+    outcome = stitch_every_way(
+        committed, "Then add the pasta and stir it well. Drain after ten minutes."
+    )
+    assert outcome.final == committed + " Drain after ten minutes."
+
+
+def test_restarted_partial_word_is_removed() -> None:
+    outcome = stitch_every_way("Now the implementa", "implementation details")
+    assert outcome.final == "Now the implementation details"
+
+
+def test_whole_committed_text_repeated_is_removed() -> None:
+    outcome = stitch_every_way("Hello world.", "Hello world. Next")
+    assert outcome.final == "Hello world. Next"
+    assert outcome.overlap == 12
+    assert outcome.restarted
+    assert outcome.rewind_to is None
+
+
+def test_word_overlap_with_the_seam_whitespace_in_between() -> None:
+    outcome = stitch_every_way("the quick brown ", "brown fox")
+    assert outcome.final == "the quick brown fox"
+    outcome = stitch_every_way("the quick brown\n", "brown\nfox")
+    assert outcome.final == "the quick brown\nfox"
+
+
+@pytest.mark.parametrize(
+    ("committed", "continuation", "final"),
+    [
+        # A single letter inside a word, digits, symbols: coincidences, kept.
+        ("We need a bal", "loon", "We need a balloon"),
+        ("It costs 10", "00 dollars", "It costs 1000 dollars"),
+        ("in the year 20", "20 we met", "in the year 2020 we met"),
+        ("Example:\n``", "`python\nprint(1)", "Example:\n```python\nprint(1)"),
+        ("This is *", "*important**", "This is **important**"),
+        ("I like pizza", "a lot", "I like pizzaa lot"),
+        # A doubled word that follows the stripped space is the answer, not a repeat.
+        ("What it is ", " is unclear", "What it is is unclear"),
+        ("It was very ", " very good", "It was very very good"),
+        # A short overlap ending inside a word is not taken.
+        ("the cat", "cats sleep", "the catcats sleep"),
+    ],
+)
+def test_short_coincidental_overlap_is_not_removed(
+    committed: str, continuation: str, final: str
+) -> None:
+    assert stitch_every_way(committed, continuation).final == final
+
+
+def test_single_letter_word_repeated_is_removed() -> None:
+    assert stitch_every_way("I saw a", "a cat").final == "I saw a cat"
+
+
+def test_short_repeated_pattern_loses_no_text() -> None:
+    # "..." and "=====" cannot tell a repeat from more of the same: keep it all.
+    assert stitch_every_way("Loading........", "....done").final == "Loading............done"
+    outcome = stitch_every_way("Title\n==========", "=====\nBody")
+    assert outcome.final == "Title\n===============\nBody"
+
+
+def test_periodic_words_are_under_removed_not_over_removed() -> None:
+    # The continuation could repeat 2, 5 or 8 characters ("ha", "ha ha", "ha ha ha");
+    # the rule removes the shortest whole word, never more.
+    outcome = stitch_every_way("He laughed: ha ha ha", "ha ha ha ha and left")
+    assert outcome.overlap == 2
+    assert outcome.final == "He laughed: ha ha ha ha ha ha and left"
+
+
+def test_long_overlap_with_a_long_period_is_removed() -> None:
+    committed = "Chorus: we will rock you, we will rock you"
+    outcome = stitch_every_way(committed, "we will rock you, we will rock you! Verse two")
+    assert outcome.final == committed + "! Verse two"
+
+
+def test_overlap_beyond_the_window_is_not_examined() -> None:
+    committed = "alpha beta gamma delta epsilon zeta eta theta"
+    continuation = committed[-30:] + " iota"
+    narrow = stitch_every_way(
+        committed, continuation, window=20, min_overlap=8, restart_threshold=20
+    )
+    assert narrow.overlap == 0
+    assert narrow.final == committed + continuation
+    wide = stitch_every_way(committed, continuation, window=40, min_overlap=8, restart_threshold=20)
+    assert wide.final == committed + " iota"
+
+
+def test_holding_never_exceeds_the_window() -> None:
+    committed = "ab" * 200
+    stitcher = Stitcher(committed, window=50, min_overlap=4, restart_threshold=16)
+    released = []
+    for ch in "ab" * 100 + "c":
+        released.append(stitcher.feed(ch))
+        assert stitcher.held <= 50
+    released.append(stitcher.finish())
+    assert "".join(released).endswith("c")
+
+
+# -- holding and the fast path ---------------------------------------------------------
+
+
+def test_text_is_held_only_while_it_may_be_overlap() -> None:
+    stitcher = Stitcher("the quick brown")
+    assert stitcher.feed("bro") == ""
+    assert stitcher.held == 3
+    assert stitcher.feed("a") == "broa"  # "broa" is in no tail of committed
+    assert stitcher.decided
+    assert stitcher.overlap == 0
+
+
+def test_first_character_that_cannot_be_overlap_decides_at_once() -> None:
+    stitcher = Stitcher("the quick brown")
+    assert stitcher.feed("Z") == "Z"
+    assert stitcher.decided
+    chunk = "ebra crossing"
+    assert stitcher.feed(chunk) is chunk  # pass-through, not even copied
+
+
+def test_release_follows_the_decision_immediately() -> None:
+    stitcher = Stitcher("the quick brown")
+    assert stitcher.feed("brown") == ""
+    assert stitcher.feed(" ") == " "  # the word ended: overlap decided, rest released
+    assert stitcher.overlap == 5
+    assert stitcher.feed("fox") == "fox"
+
+
+def test_empty_committed_text_passes_everything_through() -> None:
+    stitcher = Stitcher("")
+    assert stitcher.decided
+    assert stitcher.feed("anything") == "anything"
+    assert stitcher.finish() == ""
+
+
+def test_empty_continuation_releases_nothing() -> None:
+    outcome = stitch("Hello world. ", [])
+    assert outcome.final == "Hello world. "
+    assert outcome.overlap == 0
+
+
+def test_continuation_that_is_only_a_tail_fragment_is_released_at_finish() -> None:
+    # The model re-sent part of the tail and stopped: nothing to remove.
+    assert stitch_every_way("the quick brown", "quick bro").final == "the quick brownquick bro"
+
+
+# -- seam whitespace -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("committed", "continuation", "final"),
+    [
+        ("Hello world. ", " Next", "Hello world. Next"),
+        ("Hello world. ", "Next", "Hello world. Next"),
+        ("Hello world. ", "  Next", "Hello world.  Next"),
+        ("Hello world.", " Next", "Hello world. Next"),
+        ("Intro:\n\n", "\n\nBody", "Intro:\n\nBody"),
+        ("Intro:\n\n", "Body", "Intro:\n\nBody"),
+        ("Intro:\n\n", "\nBody", "Intro:\n\nBody"),
+        ("Intro:\n\n", " Body", "Intro:\n\nBody"),
+        ("Intro:\n", "\n\nBody", "Intro:\n\nBody"),
+        ("Intro: ", "\n\nBody", "Intro: \n\nBody"),
+        ("Intro:\n", "  \n\n  Body", "Intro:\n\n  Body"),
+        ("def f():\n    ", "\n    return 1", "def f():\n    return 1"),
+        ("def f():\n    ", "return 1", "def f():\n    return 1"),
+        ("def f():\n", "\n    return 1", "def f():\n    return 1"),
+        ("Hello world. ", "world. Next", "Hello world. Next"),
+    ],
+)
+def test_seam_whitespace_is_neither_doubled_nor_lost(
+    committed: str, continuation: str, final: str
+) -> None:
+    outcome = stitch_every_way(committed, continuation)
+    assert outcome.final == final
+    assert outcome.rewind_to is None
+
+
+def test_whitespace_only_continuation() -> None:
+    assert stitch_every_way("Hello world. ", " ").final == "Hello world. "
+    assert stitch_every_way("Hello world.\n", "\n\n").final == "Hello world.\n\n"
+
+
+def test_seam_whitespace_hint() -> None:
+    # The model saw the trailing space, so a space it sends is a second one.
+    outcome = stitch_every_way("Hello world. ", " Next", seam_whitespace="")  # type: ignore[arg-type]
+    assert outcome.final == "Hello world.  Next"
+    outcome = stitch_every_way("a\n\n", "\nb", seam_whitespace="\n")  # type: ignore[arg-type]
+    assert outcome.final == "a\n\nb"
+
+
+def test_whitespace_only_committed_text() -> None:
+    assert stitch_every_way("\n", "\nHello").final == "\nHello"
+    assert stitch_every_way("  ", "Hello").final == "  Hello"
+
+
+# -- restarts ----------------------------------------------------------------------------
+
+ANSWER = (
+    "The capital of France is Paris. It has been the capital since 987, "
+    "and today it is home to about two million people."
+)
+
+
+def test_restart_from_scratch_drops_what_the_consumer_has() -> None:
+    committed = ANSWER[:70]
+    outcome = stitch_every_way(committed, ANSWER)
+    assert outcome.final == ANSWER
+    assert outcome.restarted
+    assert outcome.rewind_to is None
+    assert outcome.overlap == len(committed)
+
+
+def test_restart_from_scratch_after_a_stripped_space() -> None:
+    committed = ANSWER[: ANSWER.index("It has")]  # ends with ". "
+    outcome = stitch_every_way(committed, ANSWER)
+    assert outcome.final == ANSWER
+    assert outcome.rewind_to is None
+
+
+def test_restart_that_diverges_rewinds_to_the_divergence() -> None:
+    committed = ANSWER[:90]
+    continuation = "The capital of France is Paris. It is also its largest city."
+    outcome = stitch_every_way(committed, continuation)
+    assert outcome.restarted
+    assert outcome.rewind_to == len("The capital of France is Paris. It ")
+    assert outcome.final == continuation
+
+
+def test_restart_longer_than_the_window_is_tracked_without_holding() -> None:
+    committed = ANSWER[:100]
+    options = {"window": 40, "min_overlap": 8, "restart_threshold": 32}
+    full = stitch_every_way(committed, ANSWER, **options)
+    assert full.final == ANSWER
+    assert full.rewind_to is None
+    diverging = ANSWER[:80] + "but not today."
+    outcome = stitch_every_way(committed, diverging, **options)
+    assert outcome.rewind_to == 80
+    assert outcome.final == diverging
+
+
+def test_restart_that_ends_inside_the_committed_text_rewinds_to_its_end() -> None:
+    committed = ANSWER[:100]
+    outcome = stitch_every_way(committed, ANSWER[:60])
+    assert outcome.rewind_to == 60
+    assert outcome.final == ANSWER[:60]
+
+
+def test_short_shared_opening_is_not_a_restart() -> None:
+    committed = "Sure! Here is the list:\n1. Flour\n2. Eggs\n"
+    outcome = stitch_every_way(committed, "Sure! Here is more:\n3. Milk")
+    assert outcome.rewind_to is None
+    assert not outcome.restarted
+    assert outcome.final == committed + "Sure! Here is more:\n3. Milk"
+
+
+def test_repeated_opening_pattern_disables_restart_detection() -> None:
+    committed = "=" * 40 + "\nReport\n"
+    outcome = stitch_every_way(committed, "=" * 35 + " more")
+    assert outcome.rewind_to is None
+    assert outcome.final == committed + "=" * 35 + " more"
+
+
+def test_restart_divergence_inside_a_combining_sequence_rewinds_to_its_base() -> None:
+    opening = "Notes on the French word for coffee, which is cafe"
+    committed = opening + ACUTE + " and more text follows here"
+    continuation = opening + GRAVE + " (wrong accent)"
+    outcome = stitch_every_way(committed, continuation)
+    assert outcome.rewind_to == len(opening) - 1  # before the "e" the accent belongs to
+    assert outcome.final == continuation
+
+
+# -- Unicode ------------------------------------------------------------------------------
+
+
+def test_combining_mark_continuing_the_last_character() -> None:
+    outcome = stitch_every_way("cafe", ACUTE + " au lait")
+    assert outcome.final == "cafe" + ACUTE + " au lait"
+    assert outcome.rewind_to is None
+
+
+def test_combining_mark_after_stripped_whitespace_rewinds_the_whitespace() -> None:
+    outcome = stitch_every_way("cafe ", ACUTE + " au lait")
+    assert outcome.rewind_to == 4
+    assert outcome.final == "cafe" + ACUTE + " au lait"
+
+
+def test_overlap_ending_before_a_combining_mark() -> None:
+    outcome = stitch_every_way("Un cafe", "cafe" + ACUTE + " au lait")
+    assert outcome.final == "Un cafe" + ACUTE + " au lait"
+
+
+def test_overlap_never_starts_inside_a_combining_sequence() -> None:
+    committed = "Un cafe" + ACUTE + " au lait"
+    continuation = ACUTE + " au lait, merci"
+    outcome = stitch_every_way(committed, continuation)
+    assert outcome.overlap == 0  # neither dropped nor half-dropped
+    assert outcome.final == committed + continuation
+
+
+def test_emoji() -> None:
+    family = "\U0001f468" + ZWJ + "\U0001f469" + ZWJ + "\U0001f467"
+    # A cut inside a ZWJ sequence: the rest joins up again.
+    outcome = stitch_every_way("Family: " + family[:3], family[3:] + " done")
+    assert outcome.final == "Family: " + family + " done"
+    # A repeated emoji alone is not removed (emoji repeat on purpose)...
+    assert stitch_every_way("Party 🎉", "🎉 time").final == "Party 🎉🎉 time"
+    # ...but inside a long overlap it is.
+    committed = "We celebrate 🎉 together today"
+    outcome = stitch_every_way(committed, "🎉 together today and tomorrow")
+    assert outcome.final == committed + " and tomorrow"
+    # A skin-tone modifier belongs to the hand before it.
+    outcome = stitch_every_way("Wave 👋 ", "\U0001f3fd hello")
+    assert outcome.final == "Wave 👋\U0001f3fd hello"
+    # A flag is a pair: no overlap starts between its two halves.
+    outcome = stitch_every_way("Go 🇫🇷", "🇷 team")
+    assert outcome.final == "Go 🇫🇷🇷 team"
+
+
+def test_cjk() -> None:
+    outcome = stitch_every_way("今天天气很好。我们去公园", "我们去公园散步吧")
+    assert outcome.final == "今天天气很好。我们去公园散步吧"
+    # Reduplication ("天天") is not overlap.
+    assert stitch_every_way("今天", "天气很好").final == "今天天气很好"
+    outcome = stitch_every_way("他说今天天气真的非常好", "今天天气真的非常好，我们出去吧")
+    assert outcome.final == "他说今天天气真的非常好，我们出去吧"
+
+
+def test_lone_surrogates_do_not_crash() -> None:
+    outcome = stitch_every_way("bad \ud800 text here", "\ud800 text here and more")
+    assert outcome.final == "bad \ud800 text here and more"
+    assert stitch_every_way("x\udfff", "\udfffy").final == "x\udfff\udfffy"
+
+
+# -- usage errors ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"window": 0},
+        {"min_overlap": 0},
+        {"min_overlap": 40, "restart_threshold": 32},
+        {"window": 16, "restart_threshold": 32},
+    ],
+)
+def test_inconsistent_limits_are_refused(options: dict[str, int]) -> None:
+    with pytest.raises(UsageError):
+        Stitcher("text", **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("seam", ["x", "  ", "\t"])
+def test_seam_whitespace_must_end_the_committed_text(seam: str) -> None:
+    with pytest.raises(UsageError):
+        Stitcher("text x \n", seam_whitespace=seam)
+
+
+def test_feed_after_finish_is_refused_and_finish_is_idempotent() -> None:
+    stitcher = Stitcher("the quick brown")
+    assert stitcher.feed("brown") == ""
+    assert stitcher.finish() == ""
+    assert stitcher.finish() == ""
+    assert stitcher.overlap == 5
+    with pytest.raises(UsageError):
+        stitcher.feed("more")
+    with pytest.raises(UsageError):
+        stitcher.feed("")
+
+
+def test_engine_may_clear_rewind_to_after_emitting_it() -> None:
+    stitcher = Stitcher("cafe ")
+    assert stitcher.feed(ACUTE + "!") == ACUTE + "!"
+    assert stitcher.rewind_to == 4
+    stitcher.rewind_to = None
+    assert stitcher.feed(" ok") == " ok"
+    assert stitcher.rewind_to is None
+
+
+# -- properties ------------------------------------------------------------------------------
+
+TOKENS = [
+    "the", "quick", "brown", "fox", "naïve", "cafe" + ACUTE, "résumé", "Ωμέγα", "日本語",
+    "テスト", "🎉", "👋🏽", "🇫🇷", "don't", "x=1;", "**bold**", "2024", "\ud800",
+]  # fmt: skip
+SEPARATORS = [" ", " ", " ", "  ", "\n", "\n\n", ", ", ". ", "\t"]
+WORD_ALPHABET = "abcdefghijklmnopqrstuvwxyzéøßЖж中文"
+
+words = st.one_of(st.sampled_from(TOKENS), st.text(WORD_ALPHABET, min_size=1, max_size=9))
+
+
+@st.composite
+def answers(draw: st.DrawFn, min_words: int = 2, max_words: int = 30) -> str:
+    """Reference answers: words and non-ASCII tokens joined by spaces and newlines."""
+    parts = draw(
+        st.lists(
+            st.tuples(words, st.sampled_from(SEPARATORS)), min_size=min_words, max_size=max_words
+        )
+    )
+    return "".join(word + separator for word, separator in parts).rstrip(" ") + draw(
+        st.sampled_from(["", ".", "\n"])
+    )
+
+
+@st.composite
+def chunkings(draw: st.DrawFn, text: str) -> list[str]:
+    cuts = sorted(set(draw(st.lists(st.integers(0, len(text)), max_size=8))))
+    bounds = [0, *cuts, len(text)]
+    return [text[start:end] for start, end in itertools.pairwise(bounds)]
+
+
+def starts_cluster(text: str, index: int) -> bool:
+    """Independent, simple test of a grapheme start for the generators."""
+    if index == 0:
+        return True
+    ch, before = text[index], text[index - 1]
+    if unicodedata.category(ch).startswith("M") or ZWJ in (ch, before):
+        return False
+    if "\U0001f3fb" <= ch <= "\U0001f3ff":
+        return False
+    return not ("\U0001f1e6" <= ch <= "\U0001f1ff" and "\U0001f1e6" <= before <= "\U0001f1ff")
+
+
+def overlap_candidates(stripped: str, continuation: str, window: int) -> list[int]:
+    """Every L (within the window) such that the continuation starts with stripped[-L:]."""
+    top = min(len(stripped), window)
+    return [n for n in range(1, top + 1) if continuation.startswith(stripped[-n:])]
+
+
+def common_prefix(a: str, b: str) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
+
+
+def has_short_period(text: str, bound: int) -> bool:
+    return any(all(text[i] == text[i + p] for i in range(len(text) - p)) for p in range(1, bound))
+
+
+@given(
+    committed=st.text("ab .\n" + ACUTE + "🎉", max_size=24),
+    continuation=st.text("ab .\n" + ACUTE + "🎉", max_size=24),
+    data=st.data(),
+    limits=st.tuples(st.integers(1, 4), st.integers(0, 6), st.integers(0, 8)),
+)
+def test_chunking_never_changes_the_outcome(
+    committed: str, continuation: str, data: st.DataObject, limits: tuple[int, int, int]
+) -> None:
+    # A tiny alphabet makes overlaps, periods, restarts and seams collide often.
+    min_overlap, extra_threshold, extra_window = limits
+    options = {
+        "min_overlap": min_overlap,
+        "restart_threshold": min_overlap + extra_threshold,
+        "window": min_overlap + extra_threshold + extra_window,
+    }
+    whole = stitch(committed, [continuation], **options)
+    chunks = data.draw(chunkings(continuation))
+    assert stitch(committed, chunks, **options) == whole
+    assert stitch(committed, list(continuation), **options) == whole
+    assert whole.released == continuation[whole.overlap :]
+    if whole.rewind_to is not None:
+        stripped_length = len(committed.rstrip())
+        assert 0 <= whole.rewind_to <= stripped_length
+        if whole.rewind_to < stripped_length:  # a diverging restart
+            assert whole.final == continuation
+
+
+@given(reference=answers(), data=st.data(), window=st.sampled_from([12, 40, 2000]))
+def test_stitched_text_is_the_reference_answer(
+    reference: str, data: st.DataObject, window: int
+) -> None:
+    """committed + released == R, for every way the model may resume R.
+
+    The model continues R after committed = R[:c] by sending R[s:], where s is
+    c (it omits the stripped whitespace), len(stripped) (it re-sends it), or
+    len(stripped) - k with k >= min_overlap (it repeats k characters). This is a
+    theorem of the rules when the true overlap is unambiguous: no other suffix
+    of the committed text within the window is longer than it or within
+    min_overlap of it (none at all when it is 0), and the continuation does not
+    reproduce restart_threshold characters of the opening unless s == 0.
+    """
+    min_overlap, threshold = 8, min(32, window)
+    cut = data.draw(st.integers(1, len(reference)), label="cut")
+    committed = reference[:cut]
+    stripped = committed.rstrip()
+    mode = data.draw(st.sampled_from(["omit", "resend", "repeat"]), label="mode")
+    if mode == "omit":
+        start = cut
+        assume(start == len(stripped) or start == len(reference) or not reference[start].isspace())
+    elif mode == "resend":
+        start = len(stripped)
+    else:
+        assume(len(stripped) >= min_overlap)
+        k = data.draw(st.integers(min_overlap, min(len(stripped), window)), label="k")
+        start = len(stripped) - k
+        assume(starts_cluster(reference, start))
+    continuation = reference[start:]
+    true_overlap = len(stripped) - start if start < len(stripped) else 0
+    candidates = overlap_candidates(stripped, continuation, window)
+    if true_overlap == 0:
+        assume(not candidates)
+    else:
+        assume(all(n == true_overlap or n <= true_overlap - min_overlap for n in candidates))
+        assume(max(candidates) == true_overlap)
+    assume(start == 0 or common_prefix(continuation, stripped) < threshold)
+
+    chunks = data.draw(chunkings(continuation), label="chunks")
+    outcome = stitch(
+        committed, chunks, window=window, min_overlap=min_overlap, restart_threshold=threshold
+    )
+    assert outcome.rewind_to is None
+    assert outcome.final == reference
+
+
+@given(
+    reference=answers(min_words=8, max_words=30), data=st.data(), window=st.sampled_from([40, 2000])
+)
+def test_restart_from_scratch_yields_the_reference_answer(
+    reference: str, data: st.DataObject, window: int
+) -> None:
+    """A continuation that is R again, from its start, leaves exactly R."""
+    min_overlap, threshold = 8, 32
+    cut = data.draw(st.integers(min(threshold, len(reference)), len(reference)), label="cut")
+    committed = reference[:cut]
+    stripped = committed.rstrip()
+    assume(len(stripped) >= threshold)
+    assume(not has_short_period(stripped[:threshold], min_overlap))
+    chunks = data.draw(chunkings(reference), label="chunks")
+    outcome = stitch(
+        committed, chunks, window=window, min_overlap=min_overlap, restart_threshold=threshold
+    )
+    assert outcome.final == reference
+    assert outcome.restarted
+    assert outcome.rewind_to is None
+
+
+@given(
+    reference=answers(min_words=8, max_words=30),
+    ending=answers(min_words=1, max_words=5),
+    data=st.data(),
+    window=st.sampled_from([40, 2000]),
+)
+def test_restart_that_diverges_yields_the_new_answer(
+    reference: str, ending: str, data: st.DataObject, window: int
+) -> None:
+    """A restart that leaves the committed text at d >= restart_threshold is rewound to d."""
+    min_overlap, threshold = 8, 32
+    cut = data.draw(st.integers(min(threshold + 1, len(reference)), len(reference)), label="cut")
+    committed = reference[:cut]
+    stripped = committed.rstrip()
+    assume(len(stripped) > threshold)
+    assume(not has_short_period(stripped[:threshold], min_overlap))
+    diverge = data.draw(st.integers(threshold, len(stripped) - 1), label="diverge")
+    assume(ending[0] != stripped[diverge])
+    continuation = stripped[:diverge] + ending
+    assume(max(overlap_candidates(stripped, continuation, window), default=0) < diverge)
+    chunks = data.draw(chunkings(continuation), label="chunks")
+    outcome = stitch(
+        committed, chunks, window=window, min_overlap=min_overlap, restart_threshold=threshold
+    )
+    assert outcome.restarted
+    assert outcome.rewind_to is not None
+    assert outcome.rewind_to <= diverge
+    assert starts_cluster(committed, outcome.rewind_to)
+    assert outcome.final == continuation
