@@ -111,7 +111,13 @@ class RecoveryRegistry:
         return recoverable
 
     def complete_stream(self, recovery_id: str) -> None:
-        """Mark the stream complete: nothing left to recover."""
+        """Mark the stream complete: nothing left to recover.
+
+        A stream that had an error recorded was evidently continued by the
+        caller, so it goes back to active on its way to completed.
+        """
+        if self.storage.get(recovery_id).status in ("interrupted", "failed"):
+            self.storage.mark(recovery_id, "active")
         self.storage.mark(recovery_id, "completed")
 
     def get_partial_response(self, recovery_id: str) -> StreamRecord:
