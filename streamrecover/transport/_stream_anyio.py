@@ -1,0 +1,159 @@
+"""Byte stream over anyio (asyncio or trio): the async transport's I/O.
+
+The method names and arguments match :mod:`streamrecover.transport._stream_socket`.
+anyio's exceptions (``EndOfStream``, ``BrokenResourceError``,
+``ClosedResourceError``, ``TimeoutError`` from ``fail_after``) and the OS and
+TLS errors under them become :class:`~streamrecover.core.errors.TransportError`
+here. Cancellation is never caught: it propagates, and the transport closes the
+stream on its way out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import ssl
+
+import anyio
+import anyio.abc
+from anyio.streams.tls import TLSStream
+
+from streamrecover.core.errors import TransportFaultKind
+from streamrecover.transport._faults import (
+    Phase,
+    connect_failure_kind,
+    fail,
+    kind_for_os_error,
+    time_left,
+)
+from streamrecover.transport.base import READ_SIZE
+
+__all__ = ["AnyIOStream"]
+
+
+def _timeout(seconds: float) -> float | None:
+    return None if math.isinf(seconds) else seconds
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc.__cause__
+    while current is not None and len(chain) < 10:
+        chain.append(current)
+        current = current.__cause__
+    return chain
+
+
+def _is_ragged_tls_eof(exc: BaseException) -> bool:
+    # TLSStream (standard_compatible=True) raises BrokenResourceError from the
+    # SSLEOFError (or an SSLError saying UNEXPECTED_EOF_WHILE_READING) when the
+    # peer closes the TCP connection without a TLS close_notify.
+    return any(
+        isinstance(cause, ssl.SSLEOFError)
+        or (isinstance(cause, ssl.SSLError) and "UNEXPECTED_EOF" in str(cause))
+        for cause in _causes(exc)
+    )
+
+
+def _broken_kind(exc: BaseException, timeout_kind: TransportFaultKind) -> TransportFaultKind:
+    for cause in _causes(exc):
+        if isinstance(cause, OSError):
+            return kind_for_os_error(cause, timeout_kind=timeout_kind)
+    return "other"
+
+
+class AnyIOStream:
+    """A connected anyio byte stream, possibly wrapped in TLS. ``what`` names the peer in errors.
+
+    ``ragged_eof`` becomes True when a TLS peer closed without close_notify.
+    """
+
+    def __init__(self, stream: anyio.abc.ByteStream, what: str) -> None:
+        self._stream = stream
+        self.what = what
+        self.ragged_eof = False
+
+    @classmethod
+    async def connect(
+        cls, host: str, port: int, *, phase: Phase, deadline: float | None, what: str
+    ) -> AnyIOStream:
+        """Open a TCP connection to ``host``:``port`` (happy eyeballs over IPv6 and IPv4)."""
+        seconds, kind = time_left(phase, deadline, what)
+        try:
+            with anyio.fail_after(_timeout(seconds)):
+                stream = await anyio.connect_tcp(host, port)
+        except OSError as exc:
+            # anyio reports "all connection attempts failed" with the real
+            # errors (one, or a group of them) as the cause.
+            cause = exc.__cause__ if exc.__cause__ is not None else exc
+            fail(connect_failure_kind(cause, timeout_kind=kind), what, exc)
+        return cls(stream, what)
+
+    async def start_tls(
+        self,
+        context: ssl.SSLContext,
+        server_hostname: str,
+        *,
+        phase: Phase,
+        deadline: float | None,
+    ) -> None:
+        """Run the TLS handshake (SNI and certificate check against ``server_hostname``)."""
+        seconds, kind = time_left(phase, deadline, self.what)
+        try:
+            with anyio.fail_after(_timeout(seconds)):
+                self._stream = await TLSStream.wrap(
+                    self._stream,
+                    hostname=server_hostname,
+                    ssl_context=context,
+                    # True: an EOF without close_notify raises instead of
+                    # passing for a clean end, so a truncated body is seen.
+                    standard_compatible=True,
+                )
+        except anyio.EndOfStream as exc:
+            fail("closed", self.what, exc)
+        except anyio.BrokenResourceError as exc:
+            fail("closed" if _is_ragged_tls_eof(exc) else _broken_kind(exc, kind), self.what, exc)
+        except (ssl.SSLEOFError, ssl.SSLZeroReturnError) as exc:
+            fail("closed", self.what, exc)
+        except OSError as exc:
+            fail(kind_for_os_error(exc, timeout_kind=kind), self.what, exc)
+
+    async def send_all(self, data: bytes, *, phase: Phase, deadline: float | None) -> None:
+        """Send every byte of ``data``."""
+        seconds, kind = time_left(phase, deadline, self.what)
+        try:
+            with anyio.fail_after(_timeout(seconds)):
+                await self._stream.send(data)
+        except anyio.BrokenResourceError as exc:
+            fail(_broken_kind(exc, kind), self.what, exc)
+        except anyio.ClosedResourceError as exc:
+            fail("other", self.what, exc)
+        except OSError as exc:
+            fail(kind_for_os_error(exc, timeout_kind=kind), self.what, exc)
+
+    async def receive(self, *, phase: Phase, deadline: float | None) -> bytes:
+        """Return the next bytes (at most :data:`READ_SIZE`); ``b""`` means the stream ended."""
+        seconds, kind = time_left(phase, deadline, self.what)
+        try:
+            with anyio.fail_after(_timeout(seconds)):
+                return await self._stream.receive(READ_SIZE)
+        except anyio.EndOfStream:
+            return b""
+        except anyio.BrokenResourceError as exc:
+            if _is_ragged_tls_eof(exc):
+                self.ragged_eof = True
+                return b""
+            fail(_broken_kind(exc, kind), self.what, exc)
+        except anyio.ClosedResourceError as exc:
+            fail("other", self.what, exc)
+        except OSError as exc:
+            fail(kind_for_os_error(exc, timeout_kind=kind), self.what, exc)
+
+    async def aclose(self) -> None:
+        """Close at once, even inside a cancelled scope; never raises, safe to call twice.
+
+        No TLS close_notify is exchanged: waiting for a peer that may be the
+        very reason the stream is being closed would make closing slow.
+        """
+        with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+            await anyio.aclose_forcefully(self._stream)

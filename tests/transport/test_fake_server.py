@@ -1,0 +1,134 @@
+"""The scripted fault server itself, driven by raw sockets."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from streamrecover.testing.server import (
+    Close,
+    Drip,
+    FaultServer,
+    HalfClose,
+    Reset,
+    Send,
+    SendChunk,
+    SendHead,
+    Stall,
+    http_response,
+    sse_frame,
+    sse_response,
+    unused_port,
+)
+
+REQUEST = b"POST /v1/x HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nX-Key: v\r\n\r\nhello"
+
+
+def exchange(port: int, request: bytes = REQUEST) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+        client.sendall(request)
+        received = b""
+        while data := client.recv(65536):
+            received += data
+        return received
+
+
+def test_successive_connections_play_successive_scripts_then_the_default() -> None:
+    scripts = [[Send(b"first"), Close()], [Send(b"second"), Close()]]
+    with FaultServer(scripts, default=[Send(b"default")]) as server:
+        assert [exchange(server.port) for _ in range(4)] == [
+            b"first",
+            b"second",
+            b"default",
+            b"default",
+        ]
+        assert [record.index for record in server.connections] == [0, 1, 2, 3]
+
+
+def test_without_a_default_extra_connections_are_closed_unanswered() -> None:
+    with FaultServer([[Send(b"only")]]) as server:
+        assert exchange(server.port) == b"only"
+        assert exchange(server.port) == b""
+        assert len(server.requests) == 2
+
+
+def test_requests_are_recorded() -> None:
+    chunked = (
+        b"PUT /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\n\r\n"
+    )
+    with FaultServer([[Close()], [Close()]]) as server:
+        exchange(server.port)
+        exchange(server.port, chunked)
+        first, second = server.requests
+    assert (first.method, first.path, first.body) == ("POST", "/v1/x", b"hello")
+    assert first.header("X-KEY") == "v"
+    assert (second.method, second.path, second.body) == ("PUT", "/up", b"abcde")
+
+
+def test_response_builders() -> None:
+    frames = [sse_frame("a\nb", event="delta", id="7"), sse_frame("[DONE]")]
+    assert frames[0] == b"event: delta\nid: 7\ndata: a\ndata: b\n\n"
+    with FaultServer([sse_response(frames), http_response(529, "{}")]) as server:
+        chunked = exchange(server.port)
+        error = exchange(server.port)
+    assert chunked.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"content-type: text/event-stream\r\n" in chunked
+    assert chunked.endswith(
+        b"\r\n\r\n" + b"".join(SendChunk(f).encode() for f in frames) + b"0\r\n\r\n"
+    )
+    assert error.startswith(b"HTTP/1.1 529 \r\n") or error.startswith(b"HTTP/1.1 529\r\n")
+    assert error.endswith(b"content-length: 2\r\n\r\n{}")
+
+
+def test_send_head_uses_the_standard_reason_phrase() -> None:
+    assert SendHead(404).encode() == b"HTTP/1.1 404 Not Found\r\n\r\n"
+    assert (
+        SendHead(299, (("a", "b"),), reason="Odd").encode() == b"HTTP/1.1 299 Odd\r\na: b\r\n\r\n"
+    )
+
+
+def test_an_empty_chunk_is_refused() -> None:
+    with pytest.raises(ValueError, match="LastChunk"):
+        SendChunk(b"")
+
+
+def test_reset_is_a_tcp_reset() -> None:
+    with FaultServer([[Send(b"x"), Reset()]]) as server, pytest.raises(ConnectionResetError):
+        exchange(server.port)
+
+
+def test_drip_delivers_every_byte() -> None:
+    with FaultServer([[Drip(b"slowly", interval=0.001), Close()]]) as server:
+        assert exchange(server.port) == b"slowly"
+
+
+def test_half_close_then_stall_sees_the_client_leave() -> None:
+    with FaultServer([[Send(b"bye"), HalfClose(), Stall(10)]]) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as client:
+            client.sendall(REQUEST)
+            assert client.recv(100) == b"bye"
+            assert client.recv(100) == b""  # the server's FIN
+            client.sendall(b"still here")  # our side is still open
+        assert server.wait_for_disconnect(0)
+
+
+def test_read_request_false_plays_at_once() -> None:
+    with FaultServer([[Send(b"early"), Close()]], read_request=False) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as client:
+            assert client.recv(100) == b"early"
+        assert server.requests == []
+
+
+def test_stopping_ends_stalled_connections() -> None:
+    server = FaultServer([[Stall(60)]])
+    with server, socket.create_connection(("127.0.0.1", server.port), timeout=5) as client:
+        client.sendall(REQUEST)
+        assert server.wait_for_disconnect(0, timeout=0.2) is False
+    assert server.connections[0].finished.is_set()
+
+
+def test_unused_port_is_refused() -> None:
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", unused_port()), timeout=5).close()
