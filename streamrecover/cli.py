@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -154,7 +155,7 @@ def _seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if value < 0 or value != value:
+    if value < 0 or math.isnan(value):
         raise argparse.ArgumentTypeError(f"must be zero or more seconds: {text!r}")
     return value
 

@@ -83,7 +83,11 @@ def _body(provider: str) -> dict[str, Any]:
             "tools": [{"functionDeclarations": [tool]}],
         }
     if provider == "openai-responses":
-        return {"model": _MODELS[provider], "input": question, "tools": [{"type": "function", **tool}]}
+        return {
+            "model": _MODELS[provider],
+            "input": question,
+            "tools": [{"type": "function", **tool}],
+        }
     if provider == "anthropic":
         return {
             "model": _MODELS[provider],
@@ -201,7 +205,9 @@ def run_demo(
         )
         with client:
             started = time.monotonic()
-            result = _stream(client, body, strategy, painter, as_json, chosen)
+            result = _stream(
+                client, body, strategy=strategy, painter=painter, as_json=as_json, faults=chosen
+            )
             elapsed = time.monotonic() - started
     text, stream, tools, recovering, failure = result
     exact = failure is None and text == answer.text and stream.text == answer.text
@@ -242,7 +248,12 @@ def run_demo(
 
 
 def _stream(
-    client: Any, body: dict[str, Any], strategy: Strategy, painter: _Painter, as_json: bool,
+    client: Any,
+    body: dict[str, Any],
+    *,
+    strategy: Strategy,
+    painter: _Painter,
+    as_json: bool,
     faults: list[str],
 ) -> tuple[str, Any, list[tuple[str, str]], float, BaseException | None]:
     from streamrecover.core.errors import StreamInterrupted
@@ -278,12 +289,15 @@ def _stream(
                         f"\n    decision: {decided} after {event.delay:.2f} s"
                     )
                 elif isinstance(event, Resumed):
-                    painter.marker(f"attempt {event.attempt}: resumed with strategy {event.strategy}", "36")
+                    painter.marker(
+                        f"attempt {event.attempt}: resumed with strategy {event.strategy}", "36"
+                    )
                 elif isinstance(event, Rewind):
                     painter.marker(f"rolled back to {event.to} characters", "35")
                 elif isinstance(event, Completed):
                     for name, arguments in _tool_calls(tools):
-                        painter.write("\n" + painter.paint(f"  → tool call {name}({arguments})", "32"))
+                        call = f"  → tool call {name}({arguments})"
+                        painter.write("\n" + painter.paint(call, "32"))
     except StreamInterrupted as exc:
         failure = exc
     return text, stream, _tool_calls(tools), recovering, failure

@@ -47,11 +47,12 @@ class SafeText:
     ``restart`` everything is held until the answer completes.
     """
 
-    def __init__(self, strategy: Strategy) -> None:
+    def __init__(self, strategy: Strategy, *, already_shown: int = 0) -> None:
         self._mode = strategy
         self._pending = ""
-        self._shown = 0  # characters handed out so far
-        self._held = 0  # characters of delivered text after the shown ones
+        # Characters of the answer the consumer holds; a resumed stream that does
+        # not replay its stored text starts after it.
+        self._shown = already_shown
 
     def feed(self, event: Event) -> str:
         """Return the text that became safe with ``event`` (often empty)."""

@@ -48,6 +48,8 @@ class _StreamBase:
         self._timeouts = timeouts
         self._safe_mode = safe_mode
         self._replay = replay
+        # Without a replay the consumer starts after the stored text.
+        self._already_shown = 0 if replay else len(session.text)
         deadline = session.policy.deadline
         self._deadline = None if deadline is None else time.monotonic() + deadline
 
@@ -140,7 +142,7 @@ class Stream(_StreamBase):
     @property
     def text_stream(self) -> Iterator[str]:
         """The answer text, only as it becomes safe from any rollback (see SafeText)."""
-        safe = SafeText(self._safe_mode)  # type: ignore[arg-type]
+        safe = SafeText(self._safe_mode, already_shown=self._already_shown)  # type: ignore[arg-type]
         for event in self._events:
             chunk = safe.feed(event)
             if chunk:
@@ -224,7 +226,7 @@ class AsyncStream(_StreamBase):
     @property
     async def text_stream(self) -> AsyncIterator[str]:
         """The answer text, only as it becomes safe from any rollback (see SafeText)."""
-        safe = SafeText(self._safe_mode)  # type: ignore[arg-type]
+        safe = SafeText(self._safe_mode, already_shown=self._already_shown)  # type: ignore[arg-type]
         async for event in self._events:
             chunk = safe.feed(event)
             if chunk:

@@ -8,12 +8,13 @@ The families are the ones a caller can act on:
     ``ProtocolError``         bytes on the wire do not follow the protocol
         ``SSEProtocolError``       the Server-Sent Events framing is broken or too large
         ``ProviderProtocolError``  an SSE event does not have the shape its provider documents
-    ``Fault``                 one attempt failed; the engine classifies it (retry / resume / give up)
+    ``Fault``                 one attempt failed; the engine classifies it (retry, resume, stop)
         ``TransportError``         the connection failed (``kind`` says how)
         ``HTTPStatusError``        the server answered with a non-2xx status
         ``ProviderStreamError``    the provider sent an error payload inside the stream
         ``IncompleteStreamError``  the body ended before the provider's terminal marker
         ``UnexpectedContentError`` a 2xx answer that is not an event stream
+
     ``StorageError``          a storage backend failed or holds data it cannot read
     ``MissingExtraError``     an optional dependency is not installed (also an ``ImportError``)
     ``StreamInterrupted``     recovery is exhausted; carries the committed text and the cause

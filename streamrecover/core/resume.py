@@ -18,6 +18,7 @@ strategy       what the next request asks for
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -53,6 +54,7 @@ SUMMARY_INSTRUCTION = (
     "character. Do not repeat any of it, do not add a preamble or comment."
 )
 ELISION = "\n[...]\n"
+_PARAGRAPH_BREAK = re.compile(r"\n(?:[ \t\r]*\n)+")
 #: The smallest output-token limit a resume request is given.
 MIN_OUTPUT_TOKENS = 128
 #: A rough characters-per-token figure, used only when the provider reported no usage.
@@ -79,14 +81,14 @@ class ResumePlan:
 def last_paragraph_end(text: str) -> int:
     """Return the length of ``text`` up to and including its last paragraph break.
 
-    A paragraph break is a blank line (two line feeds, possibly with spaces or a
-    carriage return between them). Returns 0 when ``text`` has no complete paragraph.
+    A paragraph break is a blank line: two line ends with nothing but spaces,
+    tabs or carriage returns between them. Returns 0 when ``text`` has no
+    complete paragraph.
     """
-    index = text.rfind("\n\n")
-    crlf = text.rfind("\r\n\r\n")
-    if crlf >= 0 and crlf + 4 > index + 2:
-        return crlf + 4
-    return 0 if index < 0 else index + 2
+    end = 0
+    for match in _PARAGRAPH_BREAK.finditer(text):
+        end = match.end()
+    return end
 
 
 def condense(text: str, *, head: int, tail: int) -> str:

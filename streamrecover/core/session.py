@@ -240,8 +240,13 @@ class RecoverySession:
         self._point: ResumePoint | None = resume_point
         self._plan: ResumePlan | None = None
         if committed_text:
-            # Resuming a stored stream: the first request is already a continuation.
+            # Resuming a stored stream: the first request is already a continuation,
+            # and a strategy that rolls back does so before it (Rewind positions
+            # always count from the start of the whole answer).
             self._plan = self._plan_resume()
+            if self._plan.keep < self._text_length:
+                self._rewind(self._plan.keep)
+                self._delivered = self._plan.keep > 0
 
     # -- what the caller reads --------------------------------------------------
 
@@ -347,6 +352,9 @@ class RecoverySession:
         ``DONE`` and the caller should stop reading and close the connection.
         """
         self._enter("receive_data")
+        if not isinstance(data, (bytes, bytearray)):
+            self.state = SessionState.ERROR
+            raise UsageError(f"receive_data() takes bytes, got {type(data).__name__}")
         if self.state is SessionState.ERROR_BODY:
             if data:
                 room = MAX_ERROR_BODY - self._error_size
@@ -366,8 +374,8 @@ class RecoverySession:
                     self._complete()
                     return self.take_events()
             if not data:
-                if self._stitcher is not None:
-                    self._release(self._stitcher.finish())
+                # Completeness first: what the stitcher holds from a truncated
+                # continuation may be overlap, and is never released.
                 self._parser.finish()
                 # A parser that is satisfied at EOF without its marker is complete.
                 self._complete()
@@ -536,11 +544,14 @@ class RecoverySession:
                 # A half-streamed tool call is never delivered; a regenerated answer
                 # streams it again whole. (Native resume continues the same one.)
                 self._pending_tools = []
-            if self._plan.keep < self._text_length or (
-                self._plan.keep == 0 and self._reasoning_length
+            # Native resume goes on with the same response: nothing is rolled back.
+            regenerates = not self._plan.reuse_parser
+            if regenerates and (
+                self._plan.keep < self._text_length
+                or (self._plan.keep == 0 and self._reasoning_length)
             ):
                 self._rewind(self._plan.keep, reasoning=self._plan.keep == 0)
-            if self._plan.keep == 0:
+            if regenerates and self._plan.keep == 0:
                 # Nothing is left on the consumer's side: the answer starts over.
                 self._delivered = False
         else:

@@ -31,10 +31,11 @@ print(json.dumps({"imported": names, "foreign": loaded}))
 
 
 def run_probe() -> dict[str, list[str]]:
+    root = str(PACKAGE_ROOT.parent)
     # -S keeps site (and any .pth hooks of installed packages) out of the count;
     # the package's own directory is put on the path by hand.
     result = subprocess.run(
-        [sys.executable, "-S", "-c", f"import sys; sys.path.insert(0, {str(PACKAGE_ROOT.parent)!r})\n" + PROBE],
+        [sys.executable, "-S", "-c", f"import sys; sys.path.insert(0, {root!r})\n" + PROBE],
         capture_output=True,
         text=True,
         check=True,

@@ -55,7 +55,7 @@ def test_readme_block_runs(index: int, tmp_path: Path) -> None:
         }
         output = io.StringIO()
         with contextlib.redirect_stdout(output):
-            exec(compile(block, f"README.md block {index}", "exec"), namespace)  # noqa: S102
+            exec(compile(block, f"README.md block {index}", "exec"), namespace)
     if "text_stream" in block and "client.stream(" in block:
         # The answer came through exactly once, despite the reset.
         assert "".join(ANSWER) in output.getvalue()
