@@ -83,7 +83,6 @@ class SessionState(enum.Enum):
     SENT = "sent"  # the request is out; waiting for the status line
     STREAMING = "streaming"  # a 2xx event stream is flowing
     ERROR_BODY = "error_body"  # reading the body of a failed response
-    ATTEMPT_FAILED = "attempt_failed"  # a fault was decided: Retry (back to IDLE) or GiveUp
     DONE = "done"  # the answer is complete
     GAVE_UP = "gave_up"  # recovery is exhausted or the fault is final
     ERROR = "error"  # the session was driven wrongly
@@ -106,7 +105,6 @@ _TRANSITIONS: Mapping[str, frozenset[SessionState]] = {
             SessionState.SENT,
             SessionState.STREAMING,
             SessionState.ERROR_BODY,
-            SessionState.ATTEMPT_FAILED,
         }
     ),
 }
@@ -190,6 +188,8 @@ class RecoverySession:
             raise UsageError(
                 f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}"
             )
+        # A body the provider cannot send is refused here, before any state exists.
+        provider.build_request(body)
         self.provider = provider
         self.body: Mapping[str, Any] = body
         self.policy = policy if policy is not None else RetryPolicy()
@@ -352,7 +352,7 @@ class RecoverySession:
         ``DONE`` and the caller should stop reading and close the connection.
         """
         self._enter("receive_data")
-        if not isinstance(data, (bytes, bytearray)):
+        if not isinstance(data, (bytes, bytearray, memoryview)):
             self.state = SessionState.ERROR
             raise UsageError(f"receive_data() takes bytes, got {type(data).__name__}")
         if self.state is SessionState.ERROR_BODY:
@@ -538,8 +538,23 @@ class RecoverySession:
             return
         resume = self._delivered
         if resume:
+            try:
+                self._plan = self._plan_resume()
+            except UsageError as exc:
+                # The body streamed once but cannot be continued (say, a string
+                # where the format needs a list): nothing more can be done.
+                self._give_up(
+                    StreamInterrupted(
+                        f"cannot build the resume request: {exc}",
+                        cause=fault,
+                        committed_text=self.text,
+                        recoverable=False,
+                        attempts=self.attempts,
+                    ),
+                    target="connection_failed",
+                )
+                return
             self.resumes += 1
-            self._plan = self._plan_resume()
             if not self._plan.reuse_parser:
                 # A half-streamed tool call is never delivered; a regenerated answer
                 # streams it again whole. (Native resume continues the same one.)
