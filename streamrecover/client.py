@@ -129,6 +129,7 @@ class _ClientBase:
                 request=body,
                 base_url=self.provider.base_url,
                 options={"strategy": chosen},
+                clock=self.storage.clock,
             )
             self.storage.create(record)
             recovery_id = record.id
@@ -172,6 +173,10 @@ class _ClientBase:
         session = self._session(
             body, retry=retry, strategy=chosen, committed=record.text, point=point
         )
+        # The record's counters go on: the earlier attempts happened, and picking
+        # the stream up again is itself a resume.
+        session.attempts = record.attempts
+        session.resumes = record.resumes + 1
         checkpointer = Checkpointer(
             self.storage,
             recovery_id,

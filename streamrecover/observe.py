@@ -19,6 +19,7 @@ from streamrecover.core.errors import StreamInterrupted
 from streamrecover.core.events import Completed, Event, Resumed, Retrying, Rewind, TextDelta, Usage
 from streamrecover.core.resume import Strategy, last_paragraph_end
 from streamrecover.storage.record import RecordedError, Status
+from streamrecover.storage.sanitize import redact_text
 
 if TYPE_CHECKING:
     from streamrecover.core.session import RecoverySession
@@ -134,13 +135,21 @@ class StreamObserver:
                     checkpointer.flush()
                     self._mark("completed")
 
+    def _safe(self, error: BaseException) -> str:
+        """The error's text for a log line: no credential, even one a server echoed."""
+        text = redact_text(str(error))
+        key = getattr(self.session.provider, "api_key", None)
+        if key:
+            text = text.replace(key, "[redacted]")
+        return text
+
     def _on_retry(self, event: Retrying) -> None:
         logger.warning(
             "stream %s: attempt %d failed (%s: %s); %s in %.3f s",
             self.recovery_id,
             event.attempt - 1,
             type(event.cause).__name__,
-            event.cause,
+            self._safe(event.cause),
             "resuming" if event.resume else "retrying",
             event.delay,
         )
@@ -157,7 +166,7 @@ class StreamObserver:
         error.recovery_id = self.recovery_id
         cancelled = error.cause is None
         if not cancelled:
-            logger.error("stream %s: giving up: %s", self.recovery_id, error)
+            logger.error("stream %s: giving up: %s", self.recovery_id, self._safe(error))
         if self.checkpointer is not None:
             self.checkpointer.flush()
             if cancelled:

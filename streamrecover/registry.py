@@ -90,6 +90,7 @@ class RecoveryRegistry:
             request=dict(request),
             base_url=base_url,
             options=dict(options or {}),
+            clock=self.storage.clock,
         )
         self.storage.create(record)
         return record.id

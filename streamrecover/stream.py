@@ -219,13 +219,23 @@ class AsyncStream(_StreamBase):
         super().__init__(session, observer, timeouts=timeouts, safe_mode=safe_mode, replay=replay)
         self._transport = transport
         self._events = self._run()
+        self._text_generators: list[AsyncGenerator[str, None]] = []
 
     def __aiter__(self) -> AsyncIterator[Event]:
         return self._events
 
     @property
-    async def text_stream(self) -> AsyncIterator[str]:
-        """The answer text, only as it becomes safe from any rollback (see SafeText)."""
+    def text_stream(self) -> AsyncIterator[str]:
+        """The answer text, only as it becomes safe from any rollback (see SafeText).
+
+        ``aclose()`` (leaving the ``async with`` block) closes it too, so breaking
+        out of it leaves nothing for the garbage collector.
+        """
+        generator = self._safe_text()
+        self._text_generators.append(generator)
+        return generator
+
+    async def _safe_text(self) -> AsyncGenerator[str, None]:
         safe = SafeText(self._safe_mode, already_shown=self._already_shown)  # type: ignore[arg-type]
         async for event in self._events:
             chunk = safe.feed(event)
@@ -240,6 +250,8 @@ class AsyncStream(_StreamBase):
 
     async def aclose(self) -> None:
         """Close the connection; an unfinished stream is marked cancelled."""
+        for generator in self._text_generators:
+            await generator.aclose()
         await self._events.aclose()
         self._cancel()
 
@@ -271,12 +283,20 @@ class AsyncStream(_StreamBase):
                 try:
                     session.response_started(response.status, response.headers)
                     ended = False
-                    async for data in response.aiter_bytes():
-                        for event in self._deliver(session.receive_data(data)):
-                            yield event
-                        if session.state not in _READING:
-                            ended = True
-                            break
+                    body = response.aiter_bytes()
+                    try:
+                        async for data in body:
+                            for event in self._deliver(session.receive_data(data)):
+                                yield event
+                            if session.state not in _READING:
+                                ended = True
+                                break
+                    finally:
+                        # An async generator left mid-way is closed here, not by the GC.
+                        closer = getattr(body, "aclose", None)
+                        if closer is not None:
+                            with anyio.CancelScope(shield=True):
+                                await closer()
                     if not ended:
                         for event in self._deliver(session.receive_data(b"")):
                             yield event
