@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import gc
-import ssl
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import trustme
+
+# The shared socket fixtures (test CA, TLS contexts, leak check) live one folder up.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from network_fixtures import *  # noqa: F403
 
 ENVIRONMENT_VARIABLES = (
     # A proxy configured on the machine must not reroute loopback requests.
@@ -35,30 +37,3 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in ENVIRONMENT_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     yield
-
-
-@pytest.fixture(autouse=True)
-def _collect_leaks() -> Iterator[None]:
-    # A socket or database left open is a ResourceWarning, an error in this
-    # suite; collecting after each test blames the leak on the test that made it.
-    yield
-    gc.collect()
-
-
-@pytest.fixture(scope="session")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="session")
-def server_ssl_context(ca: trustme.CA) -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-    return context
-
-
-@pytest.fixture(scope="session")
-def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
-    path: Path = tmp_path_factory.mktemp("ca") / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return str(path)

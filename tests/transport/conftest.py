@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import gc
-import ssl
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import trustme
+
+# The shared socket fixtures (test CA, TLS contexts, leak check) live one folder up.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from network_fixtures import *  # noqa: F403
 
 PROXY_VARIABLES = (
     "http_proxy",
@@ -30,37 +32,3 @@ def _no_proxy_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in PROXY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     yield
-
-
-@pytest.fixture(autouse=True)
-def _collect_leaks() -> Iterator[None]:
-    # A socket left open is a ResourceWarning, an error in this suite; collect
-    # after each test so that a leak is blamed on the test that caused it.
-    yield
-    gc.collect()
-
-
-@pytest.fixture(scope="session")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="session")
-def server_ssl_context(ca: trustme.CA) -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1", "::1", "localhost").configure_cert(context)
-    return context
-
-
-@pytest.fixture(scope="session")
-def client_ssl_context(ca: trustme.CA) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    ca.configure_trust(context)
-    return context
-
-
-@pytest.fixture(scope="session")
-def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
-    path: Path = tmp_path_factory.mktemp("ca") / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return str(path)
