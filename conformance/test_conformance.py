@@ -1,4 +1,4 @@
-"""Play every scenario of conformance/scenarios against the real client.
+"""Play every scenario of the catalogue (streamrecover/testing/scenarios) against the client.
 
 The matrix (see ``matrix_cases``): every scenario × provider × adapter (sync,
 asyncio, trio) with memory storage; sqlite and disk storage on the sync adapter
@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from streamrecover.testing.conformance import (
+    DEFAULT_SCENARIO_DIR,
     Case,
     load_scenarios,
     matrix_cases,
@@ -21,7 +22,7 @@ from streamrecover.testing.conformance import (
     run_scenario,
 )
 
-SCENARIOS = load_scenarios(Path(__file__).parent / "scenarios")
+SCENARIOS = load_scenarios()
 CASES = matrix_cases(SCENARIOS)
 
 
@@ -38,5 +39,5 @@ def test_scenario(case: Case, storage_dir: Path) -> None:
 
 def test_catalogue_names_match_files() -> None:
     # One scenario per file, named after it, so that a failing id leads to its file.
-    files = sorted(path.stem for path in (Path(__file__).parent / "scenarios").glob("*.json"))
+    files = sorted(path.stem for path in DEFAULT_SCENARIO_DIR.glob("*.json"))
     assert files == [scenario.name for scenario in SCENARIOS]

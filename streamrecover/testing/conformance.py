@@ -1,6 +1,6 @@
 """The conformance runner: play declarative fault scenarios against the real client.
 
-A scenario (one JSON file in ``conformance/scenarios/``, described in
+A scenario (one JSON file in ``streamrecover/testing/scenarios/``, described in
 ``conformance/README.md``) says which providers it applies to, how to build the
 request, how to configure the client, what each attempt's connection does
 (reset after the 4th text frame, answer 529 with ``Retry-After: 0``, stall past
@@ -81,8 +81,9 @@ __all__ = [
 
 #: How a stream is driven: the sync client, or the async client on each backend.
 ADAPTERS: tuple[str, ...] = ("sync", "asyncio", "trio")
-#: The scenario catalogue of a source checkout (``conformance/scenarios``).
-DEFAULT_SCENARIO_DIR = Path(__file__).resolve().parents[2] / "conformance" / "scenarios"
+#: The scenario catalogue, shipped in the package so that an installed
+#: ``streamrecover conformance`` finds it.
+DEFAULT_SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 #: The API key the client sends and the fake server checks.
 API_KEY = "sk-conformance-test"
 #: The user prompt of every scenario.
@@ -928,6 +929,7 @@ def run_matrix(
     transport_factory: Callable[[str], Any] | None = None,
     scenario_dir: str | Path | None = None,
     on_result: Callable[[Result], object] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[Result]:
     """Play every scenario × provider × adapter × storage and return the results.
 
@@ -938,8 +940,10 @@ def run_matrix(
         providers: wire formats to play (each scenario names those it applies to).
         scenario_filter: keep scenarios whose name contains this.
         transport_factory: see :func:`run_scenario`.
-        scenario_dir: the catalogue (default: the repository's ``conformance/scenarios``).
+        scenario_dir: the catalogue (default: the catalogue shipped in the package).
         on_result: called with each result as it comes (to print progress).
+        progress: called with ``(runs done, runs in all)`` once before the first
+            run and after each one, so that a caller can show a counter.
 
     Returns:
         One :class:`Result` per run, in play order.
@@ -948,6 +952,16 @@ def run_matrix(
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="streamrecover-conformance-") as tmp:
         urls = [resolve_storage_url(spec, Path(tmp)) for spec in storage_urls]
+        total = len(urls) * sum(
+            1
+            for scenario in scenarios
+            for provider in scenario.providers
+            if provider in providers
+            for adapter in scenario.adapters
+            if adapter in adapters
+        )
+        if progress is not None:
+            progress(0, total)
         for scenario in scenarios:
             for provider in (p for p in scenario.providers if p in providers):
                 for adapter in (a for a in scenario.adapters if a in adapters):
@@ -962,6 +976,8 @@ def run_matrix(
                         results.append(result)
                         if on_result is not None:
                             on_result(result)
+                        if progress is not None:
+                            progress(len(results), total)
     return results
 
 
