@@ -22,7 +22,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
@@ -142,7 +142,12 @@ def _build_parser() -> argparse.ArgumentParser:
     conformance.add_argument(
         "--adapter", action="append", choices=("sync", "asyncio", "trio"), help="repeatable"
     )
-    conformance.add_argument("--provider", action="append", help="repeatable")
+    conformance.add_argument(
+        "--provider",
+        action="append",
+        choices=("openai", "openai-responses", "anthropic", "gemini"),
+        help="repeatable",
+    )
     conformance.add_argument("-k", "--filter", help="run scenarios whose name contains this")
     conformance.add_argument(
         "--transport", metavar="MODULE:FACTORY", help="a third-party transport factory"
@@ -160,18 +165,81 @@ def _seconds(text: str) -> float:
     return value
 
 
+#: The options of the commands that take a stream id: name -> whether it takes a value.
+#: (Kept in step with _build_parser; a test checks that each is accepted.)
+_ID_COMMAND_OPTIONS: dict[str, dict[str, bool]] = {
+    "show": {"-h": False, "--help": False, "--json": False, "--storage": True},
+    "resume": {
+        "-h": False,
+        "--help": False,
+        "--strategy": True,
+        "--base-url": True,
+        "--replay": False,
+        "--storage": True,
+    },
+    "clear": {"-h": False, "--help": False, "--storage": True},
+}
+
+
+def _protect_ids(argv: list[str]) -> list[str]:
+    """Move a stream id that begins with ``-`` behind ``--`` so argparse reads it as the id.
+
+    Ids are URL-safe base64 (``secrets.token_urlsafe``), so one in 64 begins
+    with ``-``; argparse would take ``show -x1...`` for an unknown option, and
+    ``show -hX...`` for ``-h``. A token is an option only if it is one of the
+    command's options (or an unambiguous ``--`` prefix of one, as argparse
+    allows), or the value of the option before it.
+    """
+    if not argv or argv[0] not in _ID_COMMAND_OPTIONS or "--" in argv:
+        return argv
+    options = _ID_COMMAND_OPTIONS[argv[0]]
+    kept = [argv[0]]
+    ids: list[str] = []
+    takes_value = False
+    for token in argv[1:]:
+        if takes_value:
+            kept.append(token)
+            takes_value = False
+            continue
+        name, equals, _ = token.partition("=")
+        known = [option for option in options if option == name] or (
+            [option for option in options if option.startswith(name)]
+            if name.startswith("--") and len(name) > 2
+            else []
+        )
+        if token.startswith("-") and len(known) != 1:
+            ids.append(token)
+            continue
+        kept.append(token)
+        if known:
+            takes_value = options[known[0]] and not equals
+    return [*kept, "--", *ids] if ids else kept
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit code.
+
+    The exit codes are in the module docstring. Errors the user can act on are
+    one line on stderr, never a traceback. ``sys.stdout`` and ``sys.stderr`` are
+    switched to ``errors="backslashreplace"`` so an answer never fails to print.
+    """
+    _tolerate_unencodable_output()
     parser = _build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_protect_ids(list(sys.argv[1:] if argv is None else argv)))
     try:
         handler = _HANDLERS[args.command]
         return handler(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader left (`streamrecover list | head -1`): stop quietly. Point
+        # stdout at /dev/null so the interpreter's final flush cannot fail again
+        # (the recipe of the Python docs, "Note on SIGPIPE").
+        _silence_stdout()
+        return EXIT_FAILED
     except StreamInterrupted as exc:
-        _error(f"{exc} (recovery id {exc.recovery_id})")
+        _error(_redact(f"{exc} (recovery id {exc.recovery_id})"))
         return EXIT_INTERRUPTED
     except StreamRecoverError as exc:
         from streamrecover.storage.errors import RecordNotFoundError
@@ -188,6 +256,52 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _error(message: str) -> None:
     print(f"streamrecover: error: {message}", file=sys.stderr)
+
+
+def _tolerate_unencodable_output() -> None:
+    # Answers hold any Unicode; a console or pipe whose encoding cannot show a
+    # character (PYTHONIOENCODING=ascii, a legacy Windows code page) gets an
+    # escape instead of a UnicodeEncodeError traceback halfway through a stream.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (stdout replaced in-process)
+        pass
+    finally:
+        os.close(devnull)
+
+
+def _api_key_variables() -> list[str]:
+    from streamrecover.providers.registry import provider_class, provider_names
+
+    return sorted({name for p in provider_names() for name in provider_class(p).api_key_env})
+
+
+def _redact(message: str) -> str:
+    """``message`` without credentials: key shapes masked, and the keys the CLI was given.
+
+    A server may echo the key it refused ("Incorrect API key provided: sk-...");
+    the CLI's only credentials are the providers' environment variables, so
+    their values are cut out of anything it prints.
+    """
+    from streamrecover.storage.sanitize import redact_text
+
+    text = redact_text(message)
+    for name in _api_key_variables():
+        value = os.environ.get(name)
+        if value:
+            text = text.replace(value, "[redacted]")
+    return text
 
 
 def _open(args: argparse.Namespace) -> Any:
@@ -288,6 +402,7 @@ def _cmd_resume(args: argparse.Namespace) -> int:
     storage = _open(args)
     try:
         record = storage.get(args.id)
+        _require_api_key(record.provider)
         options: dict[str, Any] = {"storage": storage}
         base_url = args.base_url or record.base_url
         if base_url:
@@ -308,6 +423,20 @@ def _cmd_resume(args: argparse.Namespace) -> int:
         storage.close()
 
 
+def _require_api_key(provider: str) -> None:
+    # Credentials are never stored. Without one, a real provider answers 401,
+    # which is final: the stream would be marked failed for a missing export.
+    # (The official SDKs refuse to start without a key for the same reason.)
+    from streamrecover.providers.registry import provider_class
+
+    names = provider_class(provider).api_key_env
+    if names and not any(os.environ.get(name) for name in names):
+        raise _usage(
+            f"no API key for provider {provider!r}: set {' or '.join(names)} "
+            "(credentials are never stored with a stream)"
+        )
+
+
 def _cmd_cleanup(args: argparse.Namespace) -> int:
     with _open(args) as storage:
         removed = storage.cleanup(args.ttl)
@@ -319,7 +448,9 @@ def _cmd_clear(args: argparse.Namespace) -> int:
     with _open(args) as storage:
         existed = storage.delete(args.id)
     if not existed:
-        _error(f"no stored stream {args.id!r}")
+        from streamrecover.storage.errors import RecordNotFoundError
+
+        _error(str(RecordNotFoundError(args.id)))
         return EXIT_NOT_FOUND
     print(f"removed {args.id}")
     return EXIT_OK
@@ -358,9 +489,53 @@ def _cmd_conformance(args: argparse.Namespace) -> int:
         options["scenario_filter"] = args.filter
     if args.transport:
         options["transport_factory"] = _load_factory(args.transport)
-    results = run_matrix(**options)
+    progress = _ProgressLine.for_stream(sys.stderr)
+    try:
+        results = run_matrix(**options, progress=progress)
+    finally:
+        if progress is not None:
+            progress.clear()
+    if not results:
+        # A typo in -k must not pass CI with an empty table.
+        raise _usage("no scenario matched the filters; nothing was run")
     print(format_matrix(results))
     return EXIT_OK if all(result.passed for result in results) else EXIT_FAILED
+
+
+class _ProgressLine:
+    """A ``done/total runs`` counter that rewrites one terminal line in place.
+
+    Only for a terminal: :meth:`for_stream` returns None for a pipe or a file,
+    so that captured output stays plain and parseable.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._width = 0
+
+    @classmethod
+    def for_stream(cls, stream: TextIO | None) -> _ProgressLine | None:
+        """A progress line on ``stream`` if it is a terminal, else None."""
+        isatty: Callable[[], bool] | None = getattr(stream, "isatty", None)
+        try:
+            interactive = isatty is not None and isatty()
+        except (OSError, ValueError):  # a closed or detached stream
+            interactive = False
+        return cls(stream) if interactive and stream is not None else None
+
+    def __call__(self, done: int, total: int) -> None:
+        line = f"  {done}/{total} runs"
+        # Pad over a longer previous line; \r returns to its start.
+        self.stream.write("\r" + line.ljust(self._width))
+        self.stream.flush()
+        self._width = max(self._width, len(line))
+
+    def clear(self) -> None:
+        """Blank the line, so that what is printed next starts clean."""
+        if self._width:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self.stream.flush()
+            self._width = 0
 
 
 def _load_factory(spec: str) -> Any:

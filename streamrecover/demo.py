@@ -177,15 +177,6 @@ def run_demo(
         return build_script(provider, render_frames(provider, attempt_answer), step)
 
     painter = _Painter(out, color=color)
-    if not as_json:
-        painter.write(
-            painter.paint(
-                f"streamrecover demo — provider {provider}, strategy {strategy}, seed {seed}\n"
-                f"storage: {storage}\n"
-                f"faults, one per attempt: {', '.join(chosen) or 'none'}\n\n",
-                "1",
-            )
-        )
     with HandlerServer(handler) as server:
         client = Client(
             provider,
@@ -204,6 +195,17 @@ def run_demo(
             budget=None,
         )
         with client:
+            # After the client: a bad storage URL fails before anything is printed.
+            if not as_json:
+                painter.write(
+                    painter.paint(
+                        f"streamrecover demo — provider {provider}, strategy {strategy}, "
+                        f"seed {seed}\n"
+                        f"storage: {storage}\n"
+                        f"faults, one per attempt: {', '.join(chosen) or 'none'}\n\n",
+                        "1",
+                    )
+                )
             started = time.monotonic()
             result = _stream(
                 client, body, strategy=strategy, painter=painter, as_json=as_json, faults=chosen
@@ -272,6 +274,9 @@ def _stream(
                     recovering += time.monotonic() - fault_at
                     fault_at = None
                 text = _apply(event, text, tools)
+                if isinstance(event, Retrying) and fault_at is None:
+                    # Before the JSON branch: --json reports the time recovering too.
+                    fault_at = time.monotonic()
                 if as_json:
                     painter.write(json.dumps(_event_json(event), ensure_ascii=False) + "\n")
                     continue
@@ -279,7 +284,6 @@ def _stream(
                 if shown:
                     painter.write(shown)
                 if isinstance(event, Retrying):
-                    fault_at = time.monotonic()
                     index = event.attempt - 2
                     what = _DESCRIPTIONS.get(faults[index], "") if index < len(faults) else ""
                     decided = "resume" if event.resume else "retry (nothing shown yet)"
