@@ -4,7 +4,8 @@ Exit codes (also in ``streamrecover --help``):
 
 ====  ========================================================================
 0     success (for ``demo``: the final text equals the reference exactly)
-1     the operation ran but failed (demo text differs, conformance failures)
+1     the operation failed (demo text differs, conformance failures, a storage
+      that cannot be read, a stream another process is resuming)
 2     bad arguments or bad input (a one-line error and the usage)
 3     no stored stream with that id
 4     the stream could not be finished (``resume`` gave up; partial text is kept)
@@ -26,7 +27,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from streamrecover.core.errors import StreamInterrupted, StreamRecoverError
+from streamrecover.core.errors import StreamInterrupted, StreamRecoverError, UsageError
 
 __all__ = ["default_storage_url", "main"]
 
@@ -38,7 +39,7 @@ EXIT_INTERRUPTED = 4
 
 EPILOG = """\
 exit codes: 0 success; 1 the operation failed (demo text differs, conformance
-failures); 2 bad arguments; 3 no stream with that id; 4 resume gave up (the
+failures, unusable storage); 2 bad arguments; 3 no stream with that id; 4 resume gave up (the
 partial text is kept).
 
 storage: --storage URL, else $STREAMRECOVER_STORAGE, else a SQLite file in
@@ -244,11 +245,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StreamRecoverError as exc:
         from streamrecover.storage.errors import RecordNotFoundError
 
-        if isinstance(exc, RecordNotFoundError):
-            _error(str(exc))
-            return EXIT_NOT_FOUND
         _error(str(exc))
-        return EXIT_USAGE
+        if isinstance(exc, RecordNotFoundError):
+            return EXIT_NOT_FOUND
+        if isinstance(exc, UsageError):
+            return EXIT_USAGE
+        # The storage or the stream failed (a database it cannot read, another
+        # process resuming the same stream): the arguments were fine.
+        return EXIT_FAILED
     except OSError as exc:
         _error(str(exc))
         return EXIT_FAILED
@@ -368,7 +372,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     with _open(args) as storage:
         record = storage.get(args.id)
     if args.json:
-        print(json.dumps(record.to_dict(), ensure_ascii=False))
+        print(json.dumps({**record.to_dict(), "text": record.text}, ensure_ascii=False))
         return EXIT_OK
     lines = [
         ("id", record.id),
@@ -565,11 +569,6 @@ _HANDLERS = {
     "clear": _cmd_clear,
     "conformance": _cmd_conformance,
 }
-
-
-def _write(out: TextIO, text: str) -> None:
-    out.write(text)
-    out.flush()
 
 
 if __name__ == "__main__":  # pragma: no cover
