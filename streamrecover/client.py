@@ -147,6 +147,7 @@ class _ClientBase:
         *,
         retry: RetryPolicy | None,
         strategy: Strategy | None,
+        force: bool = False,
     ) -> tuple[RecoverySession, StreamObserver, str, dict[str, Any], str]:
         if self.storage is None:
             raise UsageError("resume needs a client with storage")
@@ -158,6 +159,33 @@ class _ClientBase:
                 f"stream {recovery_id} was recorded for {record.provider!r}, "
                 f"this client speaks {self.provider.name!r}"
             )
+        policy = retry if retry is not None else self.retry
+        if force:
+            stale_after = 0.0
+        else:
+            # The longest a live writer configured like this client goes without
+            # touching its record: after a touch (a claim, or the mark before a
+            # retry) it may wait out a retry delay, then connect, send, wait for
+            # the response head and for the first byte of the body; once bytes
+            # flow, each touches the record within a checkpoint interval (see
+            # Checkpointer.flush_if_due) and a silence ends at the idle timeout.
+            # The margin covers a writer waiting for the storage's lock (SQLite
+            # waits up to 30 s), scheduling pauses and clock skew between hosts.
+            # A record quieter than that is presumed to belong to a dead process.
+            timeouts = self._timeouts_for(record.request)
+            stale_after = (
+                max(policy.backoff_cap, policy.max_server_delay)
+                + timeouts.connect
+                + timeouts.write
+                + timeouts.read
+                + timeouts.idle
+                + self.checkpoint_interval
+                + 30.0
+            )
+        # Claim the record: one atomic check-and-set in storage, so that of two
+        # resumers exactly one wins, and a stream that is still live elsewhere
+        # is left alone. Everything below uses the record as claimed.
+        record = self.storage.claim(recovery_id, stale_after=stale_after)
         stored = record.options.get("strategy")
         chosen: Strategy = (
             strategy if strategy is not None else stored if stored in STRATEGIES else self.strategy
@@ -168,10 +196,8 @@ class _ClientBase:
             response_id=record.response_id or "",
             sequence_number=record.sequence_number,
         )
-        # Claim the record: if two processes race to resume it, one loses here.
-        self.storage.mark(recovery_id, "active", expected=record.status)
         session = self._session(
-            body, retry=retry, strategy=chosen, committed=record.text, point=point
+            body, retry=policy, strategy=chosen, committed=record.text, point=point
         )
         # The record's counters go on: the earlier attempts happened, and picking
         # the stream up again is itself a resume.
@@ -293,6 +319,7 @@ class Client(_ClientBase):
         retry: RetryPolicy | None = None,
         strategy: Strategy | None = None,
         replay: bool = False,
+        force: bool = False,
     ) -> Stream:
         """Continue a stored, interrupted stream (in this process or after a crash).
 
@@ -300,13 +327,29 @@ class Client(_ClientBase):
         text comes first as one TextDelta. The continuation is recorded under the
         same id. Credentials come from this client, never from storage.
 
+        The stream is claimed before this returns (``Storage.claim``): of several
+        callers resuming one stream at once, in any processes, exactly one
+        succeeds. An ``interrupted`` or ``failed`` stream is claimed at once. An
+        ``active`` one — live in another process, or left behind by a crash — is
+        claimed only once its record has gone without an update for longer than
+        a live writer with this client's settings ever does: the longest retry
+        wait (``max(retry.backoff_cap, retry.max_server_delay)``) plus the
+        connect, write, read and idle timeouts for the stored request, plus
+        ``checkpoint_interval``, plus 30 s of margin. With the defaults that is
+        about 250 s, or 490 s for a request with thinking enabled (idle 300 s);
+        an infinite timeout means never. ``force=True`` claims an active stream
+        whatever its age: pass it when you know its writer is dead (its process
+        was killed). Forcing a stream that is still live makes two writers
+        append to one record.
+
         Raises:
             RecordNotFoundError: no stream with that id.
-            StatusConflictError: another process is resuming it.
+            StatusConflictError: the stream is cancelled, or active and recently
+                updated (another caller is resuming or streaming it).
             UsageError: the stream is complete, or belongs to another provider.
         """
         session, observer, safe_mode, body, text = self._prepare_resume(
-            recovery_id, retry=retry, strategy=strategy
+            recovery_id, retry=retry, strategy=strategy, force=force
         )
         return Stream(
             session,
@@ -382,10 +425,11 @@ class AsyncClient(_ClientBase):
         retry: RetryPolicy | None = None,
         strategy: Strategy | None = None,
         replay: bool = False,
+        force: bool = False,
     ) -> AsyncStream:
-        """Continue a stored, interrupted stream; see :meth:`Client.resume`."""
+        """Continue a stored, interrupted stream; see :meth:`Client.resume` (and ``force``)."""
         session, observer, safe_mode, body, text = self._prepare_resume(
-            recovery_id, retry=retry, strategy=strategy
+            recovery_id, retry=retry, strategy=strategy, force=force
         )
         return AsyncStream(
             session,

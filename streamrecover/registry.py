@@ -153,6 +153,7 @@ class RecoveryRegistry:
         *,
         strategy: Strategy | None = None,
         replay: bool = False,
+        force: bool = False,
         **client_options: Any,
     ) -> Stream:
         """Continue a stored stream; returns a live :class:`Stream` like ``Client.stream``.
@@ -160,6 +161,12 @@ class RecoveryRegistry:
         ``client_options`` are :class:`streamrecover.Client` options: ``api_key``
         (credentials are never stored, so give them again), ``base_url``, ``retry``,
         ``transport``... The provider and base URL default to the stored ones.
+        ``strategy``, ``replay`` and ``force`` are those of :meth:`Client.resume`:
+        an active stream is claimed only once it looks abandoned, or with
+        ``force=True`` when you know its writer is dead.
+
+        Raises what :meth:`Client.resume` raises (StatusConflictError when the
+        stream is live elsewhere or another caller claimed it first).
         """
         from streamrecover.client import Client
 
@@ -167,7 +174,7 @@ class RecoveryRegistry:
         if record.base_url and "base_url" not in client_options:
             client_options["base_url"] = record.base_url
         client = Client(record.provider, storage=self.storage, **client_options)
-        return client.resume(recovery_id, strategy=strategy, replay=replay)
+        return client.resume(recovery_id, strategy=strategy, replay=replay, force=force)
 
     def close(self) -> None:
         """Close the storage if the registry opened it from a URL."""

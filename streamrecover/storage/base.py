@@ -9,14 +9,15 @@ an unknown id, and :class:`~streamrecover.core.errors.UsageError` for a bad
 argument; a third-party exception never escapes.
 
 A backend implements the abstract methods; :meth:`Storage.update`,
-:meth:`Storage.mark` and :meth:`Storage.list` are written once here on top of
-them. A backend is found by the scheme of its URL (see
+:meth:`Storage.mark`, :meth:`Storage.claim` and :meth:`Storage.list` are
+written once here on top of them. A backend is found by the scheme of its URL (see
 :mod:`streamrecover.storage.registry`) and built with :meth:`Storage.from_url`.
 """
 
 from __future__ import annotations
 
 import builtins
+import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
@@ -125,11 +126,55 @@ class Storage(ABC):
         """Set the record's status and error (``None`` clears it), with optional counters.
 
         The engine marks ``interrupted`` or ``failed`` with the error that stopped
-        the stream, ``completed`` at the end, and ``active`` (with
-        ``expected="interrupted"``) to claim a stream it resumes. Raises as
+        the stream, ``completed`` at the end, and ``active`` while it retries.
+        A resumer takes a stream over with :meth:`claim`, not with
+        ``mark("active", expected=...)``: that compare-and-set cannot tell a
+        live ``active`` record from one a crash left behind. Raises as
         :meth:`update` does.
         """
         self.update(record_id, expected=expected, status=status, error=error, **changes)
+
+    def claim(self, record_id: str, *, stale_after: float) -> StreamRecord:
+        """Atomically take over a stopped stream in order to resume it; return it, claimed.
+
+        Succeeds when the record is ``interrupted`` or ``failed``, or ``active``
+        but not updated for at least ``stale_after`` seconds (on this storage's
+        clock): a live writer touches its record as it streams, so a silent
+        active record is presumed to belong to a dead process. The claim sets
+        the status to ``active``, clears the error and touches ``updated_at``;
+        the returned record is the state it was claimed in, text included. The
+        check and the write are one transaction, so of several processes or
+        threads claiming at once exactly one wins, and a claim made a moment
+        after another one meets a fresh ``active`` record and fails.
+
+        ``stale_after=0`` claims any active record (the caller knows its
+        writer is dead); ``math.inf`` never claims an active one.
+
+        Raises StatusConflictError if the record is ``completed`` or
+        ``cancelled``, or ``active`` and updated within ``stale_after`` seconds;
+        RecordNotFoundError for an unknown id; UsageError if ``stale_after`` is
+        not a non-negative number.
+        """
+        if (
+            not isinstance(stale_after, int | float)
+            or isinstance(stale_after, bool)
+            or math.isnan(stale_after)
+            or stale_after < 0
+        ):
+            raise UsageError(f"stale_after must be a number of seconds >= 0, got {stale_after!r}")
+        return self.apply_claim(record_id, float(stale_after))
+
+    @abstractmethod
+    def apply_claim(self, record_id: str, stale_after: float) -> StreamRecord:
+        """Backend hook behind :meth:`claim`, with ``stale_after`` already validated.
+
+        Within one transaction that excludes every other writer (other threads
+        and, for a shared store, other processes): read the status and
+        ``updated_at``, call :func:`~streamrecover.storage.record.check_claim`
+        with them, ``clock()`` and ``stale_after``, then write status
+        ``active``, error ``None`` and ``updated_at = clock()``, and return the
+        record as now stored. Callers use :meth:`claim`.
+        """
 
     @abstractmethod
     def apply_changes(

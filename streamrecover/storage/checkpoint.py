@@ -7,8 +7,14 @@ flush or ``max_bytes`` of text are buffered; then one ``Storage.append`` writes
 the batch in one transaction. The engine calls :meth:`Checkpointer.flush` on a
 fault, on completion and on close, so a crash loses at most the text of one
 interval — and only if it happens while text arrives: there is no timer thread,
-so an idle stream's buffer waits for the next call (the engine may call
-:meth:`Checkpointer.flush_if_due` from its idle loop).
+so an idle stream's buffer waits for the next call.
+
+The record's ``updated_at`` doubles as the writer's heartbeat: a resumer takes
+over an ``active`` record only once it has not been updated for a while
+(``Storage.claim``). Text alone does not keep it fresh — thinking deltas and
+keep-alive pings carry none — so the engine calls
+:meth:`Checkpointer.flush_if_due` for every piece of body it reads, and that
+touches the record at least once an interval even with nothing to write.
 """
 
 from __future__ import annotations
@@ -109,10 +115,19 @@ class Checkpointer:
             self._base_length = length
 
     def flush_if_due(self) -> bool:
-        """Flush if the interval has passed. Return whether it flushed."""
+        """If the interval has passed, flush, or touch the record when nothing is buffered.
+
+        The touch (an empty ``Storage.append``) is the heartbeat that tells a
+        would-be resumer this stream is alive while no text arrives. Return
+        whether it wrote; raises what :meth:`flush` raises.
+        """
         if self._clock() < self._deadline:
             return False
-        self.flush()
+        if self._pending or self._pending_truncate is not None:
+            self.flush()
+        else:
+            self.storage.append(self.record_id, ())
+            self._deadline = self._clock() + self._interval
         return True
 
     def flush(self) -> None:

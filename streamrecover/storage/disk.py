@@ -60,6 +60,7 @@ from streamrecover.storage.record import (
     StreamRecord,
     StreamSummary,
     changes_to_json,
+    check_claim,
     check_transition,
     decode_json,
     encode_json,
@@ -238,6 +239,23 @@ class DiskStorage(Storage):
             state["updated_at"] = self.clock()
             cache.set(_state_key(record_id), encode_json(state))
 
+    def apply_claim(self, record_id: str, stale_after: float) -> StreamRecord:
+        """See :meth:`Storage.apply_claim`.
+
+        One ``transact()``: diskcache holds SQLite's write lock (``BEGIN
+        IMMEDIATE``) from the first read to the last write, so the status and
+        ``updated_at`` checked are still true when the claim is written.
+        """
+        with self._transaction() as cache:
+            state = self._state(cache, record_id)
+            now = self.clock()
+            check_claim(
+                record_id, str(state.get("status")), _number(state, "updated_at"), now, stale_after
+            )
+            state.update(status="active", error=None, updated_at=now)
+            cache.set(_state_key(record_id), encode_json(state))
+            return self._read(cache, record_id, state)
+
     def delete(self, record_id: str) -> bool:
         """See :meth:`Storage.delete`."""
         with self._transaction() as cache:
@@ -277,16 +295,21 @@ class DiskStorage(Storage):
     def get(self, record_id: str) -> StreamRecord:
         """See :meth:`Storage.get`."""
         with self._transaction() as cache:
-            state = self._state(cache, record_id)
-            body = _json_object(cache.get(_body_key(record_id)), f"stored body of {record_id!r}")
-            chunks = [
-                self._chunk(cache, _chunk_key(record_id, seq))
-                for seq in range(state.pop("chunk_count"))
-            ]
+            return self._read(cache, record_id, self._state(cache, record_id))
+
+    def _read(
+        self, cache: diskcache.Cache, record_id: str, state: dict[str, Any]
+    ) -> StreamRecord:
+        """Build the whole record from its ``state`` within the caller's transaction."""
+        body = _json_object(cache.get(_body_key(record_id)), f"stored body of {record_id!r}")
+        chunks = [
+            self._chunk(cache, _chunk_key(record_id, seq))
+            for seq in range(state.pop("chunk_count"))
+        ]
         text_length = state.pop("text_length")
-        state.update(request=body.get("request"), options=body.get("options"), chunks=chunks)
         if set(body) != {"request", "options"}:
             raise StorageError(f"stored body of {record_id!r} has fields {sorted(body)}")
+        state.update(request=body.get("request"), options=body.get("options"), chunks=chunks)
         record = StreamRecord.from_dict(state)
         if sum(len(chunk) for chunk in record.chunks) != text_length:
             raise StorageError(

@@ -26,6 +26,7 @@ from streamrecover.storage.record import (
     Status,
     StreamRecord,
     StreamSummary,
+    check_claim,
     check_transition,
 )
 
@@ -125,16 +126,23 @@ class MemoryStorage(Storage):
             entry.updated_at = self.clock()
             entry.head = replace(entry.head, **changes)  # type: ignore[arg-type]
 
+    def apply_claim(self, record_id: str, stale_after: float) -> StreamRecord:
+        """See :meth:`Storage.apply_claim`."""
+        with self._lock:
+            entry = self._entry(record_id)
+            now = self.clock()
+            check_claim(record_id, entry.head.status, entry.updated_at, now, stale_after)
+            entry.head = replace(entry.head, status="active", error=None)
+            entry.updated_at = now
+            record = entry.record(tuple(entry.chunks))
+        return _detached(record)
+
     def get(self, record_id: str) -> StreamRecord:
         """See :meth:`Storage.get`."""
         with self._lock:
             entry = self._entry(record_id)
             record = entry.record(tuple(entry.chunks))
-        return replace(
-            record,
-            request=copy.deepcopy(record.request),
-            options=copy.deepcopy(record.options),
-        )
+        return _detached(record)
 
     def summaries(
         self,
@@ -174,3 +182,12 @@ class MemoryStorage(Storage):
         """See :meth:`Storage.close`. The records are dropped."""
         with self._lock:
             self._entries = None
+
+
+def _detached(record: StreamRecord) -> StreamRecord:
+    # The caller may mutate the dicts it gets; what is stored must not change.
+    return replace(
+        record,
+        request=copy.deepcopy(record.request),
+        options=copy.deepcopy(record.options),
+    )

@@ -29,6 +29,7 @@ from streamrecover.storage.errors import StatusConflictError
 from streamrecover.storage.sanitize import redact_text, sanitize_mapping, sanitize_url
 
 __all__ = [
+    "CLAIMABLE",
     "RECORD_FORMAT",
     "STATUSES",
     "TRANSITIONS",
@@ -39,6 +40,7 @@ __all__ = [
     "StreamRecord",
     "StreamSummary",
     "changes_to_json",
+    "check_claim",
     "check_transition",
     "new_record",
     "validate_changes",
@@ -59,6 +61,11 @@ TRANSITIONS: Mapping[Status, frozenset[Status]] = {
     "completed": frozenset({"completed"}),
     "cancelled": frozenset({"cancelled"}),
 }
+
+#: Statuses a resumer may claim whatever the record's age (see ``Storage.claim``):
+#: the stream stopped and nobody is writing it. An ``active`` record is claimable
+#: only once it is stale; ``completed`` and ``cancelled`` never are.
+CLAIMABLE: frozenset[Status] = frozenset({"interrupted", "failed"})
 
 #: Marker written by :meth:`StreamRecord.to_json`; a document without it is foreign.
 RECORD_FORMAT = "streamrecover.record/1"
@@ -333,6 +340,39 @@ def check_transition(record_id: str, current: str, requested: Status,
     if requested not in allowed:
         raise StatusConflictError(record_id, current, requested,
                                   f"allowed: {sorted(allowed)}")
+
+
+def check_claim(
+    record_id: str, current: str, updated_at: float, now: float, stale_after: float
+) -> None:
+    """Raise StatusConflictError unless a resumer may claim a record now (``Storage.claim``).
+
+    ``current`` and ``updated_at`` are the record's stored status and last
+    change, ``now`` the storage clock. Claimable: an ``interrupted`` or
+    ``failed`` record, and an ``active`` one not updated for at least
+    ``stale_after`` seconds (its writer is presumed dead). A timestamp in the
+    future (clock skew between machines) counts as "just updated", so that
+    ``stale_after=0`` claims any active record. Backends call this inside the
+    transaction that writes the claim.
+    """
+    if current == "active":
+        silent_for = max(0.0, now - updated_at)
+        if silent_for >= stale_after:
+            return
+        raise StatusConflictError(
+            record_id, current, "active",
+            f"it was updated {silent_for:.3g} s ago, so another process may still be "
+            f"streaming it; it is presumed abandoned after {stale_after:.3g} s without an "
+            "update (claim it with force if you know its writer is dead)",
+        )
+    if current in CLAIMABLE:
+        return
+    if current not in TRANSITIONS:
+        raise StorageError(f"stream {record_id!r} has an unknown stored status {current!r}")
+    raise StatusConflictError(
+        record_id, current, "active",
+        f"only {sorted(CLAIMABLE)} or stale 'active' streams can be resumed",
+    )
 
 
 def validate_changes(changes: Mapping[str, object]) -> RecordChanges:

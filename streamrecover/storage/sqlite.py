@@ -49,6 +49,7 @@ from streamrecover.storage.record import (
     StreamRecord,
     StreamSummary,
     changes_to_json,
+    check_claim,
     check_transition,
     decode_json,
     encode_json,
@@ -298,6 +299,32 @@ class SQLiteStorage(Storage):
                 (status, encode_json(state), self.clock(), record_id),
             )
 
+    def apply_claim(self, record_id: str, stale_after: float) -> StreamRecord:
+        """See :meth:`Storage.apply_claim`.
+
+        One ``BEGIN IMMEDIATE`` transaction: it holds the database's write lock
+        from the first read, so the status and ``updated_at`` it checks are
+        still true when it writes, whichever process claims at the same time.
+        """
+        with self._use() as db:
+            row = db.execute(
+                "SELECT status, updated_at, state FROM streams WHERE id = ?", (record_id,)
+            ).fetchone()
+            if row is None:
+                raise RecordNotFoundError(record_id)
+            current, updated_at, state_json = row
+            if not isinstance(updated_at, int | float):
+                raise StorageError(f"stored stream {record_id!r} has a bad updated_at")
+            now = self.clock()
+            check_claim(record_id, current, updated_at, now, stale_after)
+            state = _json_object(state_json, "stored state")
+            state["error"] = None
+            db.execute(
+                "UPDATE streams SET status = 'active', state = ?, updated_at = ? WHERE id = ?",
+                (encode_json(state), now, record_id),
+            )
+            return _read_record(db, record_id)
+
     def delete(self, record_id: str) -> bool:
         """See :meth:`Storage.delete`."""
         with self._use() as db:
@@ -322,34 +349,7 @@ class SQLiteStorage(Storage):
     def get(self, record_id: str) -> StreamRecord:
         """See :meth:`Storage.get`."""
         with self._use(write=False) as db:
-            row = db.execute(
-                f"SELECT {_SUMMARY_COLUMNS}, base_url FROM streams WHERE id = ?",  # noqa: S608
-                (record_id,),
-            ).fetchone()
-            if row is None:
-                raise RecordNotFoundError(record_id)
-            body = db.execute(
-                "SELECT request, options FROM stream_bodies WHERE id = ?", (record_id,)
-            ).fetchone()
-            chunks = [text for (text,) in db.execute(
-                "SELECT text FROM stream_chunks WHERE stream_id = ? ORDER BY seq", (record_id,))]
-        if body is None:
-            raise StorageError(f"stored stream {record_id!r} has no request body row")
-        data = _row_to_dict(row[:-1])
-        text_length = data.pop("text_length")
-        data.update(
-            base_url=row[-1],
-            request=_json_object(body[0], "stored request"),
-            options=_json_object(body[1], "stored options"),
-            chunks=chunks,
-        )
-        record = StreamRecord.from_dict(data)
-        if sum(len(chunk) for chunk in record.chunks) != text_length:
-            raise StorageError(
-                f"stored stream {record_id!r} is corrupt: its chunks do not add up to "
-                f"{text_length!r} characters"
-            )
-        return record
+            return _read_record(db, record_id)
 
     def summaries(
         self,
@@ -408,6 +408,38 @@ class SQLiteStorage(Storage):
 # Columns are always named: a later migration may add some.
 _INSERT_CHUNK = "INSERT INTO stream_chunks (stream_id, seq, text) VALUES (?, ?, ?)"
 _SUMMARY_COLUMNS = "id, provider, model, status, created_at, updated_at, text_length, state"
+
+
+def _read_record(db: sqlite3.Connection, record_id: str) -> StreamRecord:
+    """Read one whole record within the caller's transaction (a consistent snapshot)."""
+    row = db.execute(
+        f"SELECT {_SUMMARY_COLUMNS}, base_url FROM streams WHERE id = ?",  # noqa: S608
+        (record_id,),
+    ).fetchone()
+    if row is None:
+        raise RecordNotFoundError(record_id)
+    body = db.execute(
+        "SELECT request, options FROM stream_bodies WHERE id = ?", (record_id,)
+    ).fetchone()
+    chunks = [text for (text,) in db.execute(
+        "SELECT text FROM stream_chunks WHERE stream_id = ? ORDER BY seq", (record_id,))]
+    if body is None:
+        raise StorageError(f"stored stream {record_id!r} has no request body row")
+    data = _row_to_dict(row[:-1])
+    text_length = data.pop("text_length")
+    data.update(
+        base_url=row[-1],
+        request=_json_object(body[0], "stored request"),
+        options=_json_object(body[1], "stored options"),
+        chunks=chunks,
+    )
+    record = StreamRecord.from_dict(data)
+    if sum(len(chunk) for chunk in record.chunks) != text_length:
+        raise StorageError(
+            f"stored stream {record_id!r} is corrupt: its chunks do not add up to "
+            f"{text_length!r} characters"
+        )
+    return record
 
 
 def _row_to_dict(row: Sequence[Any]) -> dict[str, Any]:

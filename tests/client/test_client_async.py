@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import threading
-from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
@@ -37,16 +36,7 @@ from streamrecover.core.events import Resumed, Retrying, Rewind, TextDelta
 from streamrecover.testing.server import Close, Reset, Stall, Step, http_response, unused_port
 from streamrecover.transport import AsyncTransport, Timeouts
 
-# BUG (see test_a_completed_trio_stream_closes_its_body_generator): AsyncStream
-# leaves the transport's body generator unclosed when the answer completes or
-# the consumer leaves early, and trio warns when it is collected. Ignored here,
-# for that one generator only, so that the rest of the behaviour is still
-# checked on trio; the xfail test below keeps the bug visible.
-UNCLOSED_BODY = (
-    "ignore:Exception ignored in. <async_generator object AsyncResponse.aiter_bytes"
-    ":pytest.PytestUnraisableExceptionWarning"
-)
-pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings(UNCLOSED_BODY)]
+pytestmark = pytest.mark.anyio
 
 SHORT_IDLE = Timeouts(idle=0.2)
 
@@ -214,11 +204,8 @@ async def test_text_stream_exact_yields_text_at_once() -> None:
     shown = ""
     with ReferenceServer([[stalled]]) as server:
         client = client_for(server, "anthropic", retry=retry, timeouts=Timeouts(idle=5))
-        stream = client.stream(**request_body("anthropic"))
-        # aclosing: see test_breaking_out_of_text_stream_leaves_nothing_unclosed.
-        # (text_stream is typed AsyncIterator, which hides the generator's aclose.)
-        async with client, stream, aclosing(stream.text_stream) as chunks:  # type: ignore[type-var]
-            async for chunk in chunks:
+        async with client, client.stream(**request_body("anthropic")) as stream:
+            async for chunk in stream.text_stream:
                 shown += chunk
                 if shown == prefix(3):
                     break

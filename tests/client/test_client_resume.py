@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from reference_frames import (
@@ -20,8 +21,18 @@ from reference_frames import (
 import streamrecover as sr
 from streamrecover.core.errors import StreamInterrupted, UsageError
 from streamrecover.core.events import Resumed, TextDelta
-from streamrecover.storage import RecordNotFoundError, StatusConflictError
+from streamrecover.registry import RecoveryRegistry
+from streamrecover.storage import (
+    MemoryStorage,
+    RecordNotFoundError,
+    SQLiteStorage,
+    StatusConflictError,
+    Storage,
+    new_record,
+)
 from streamrecover.testing.server import Close
+from streamrecover.testing.storage import FakeClock
+from streamrecover.transport import Timeouts
 
 #: No resume at all: a cut stream gives up at once and stays "interrupted".
 NO_RESUME = sr.RetryPolicy(max_retries=0, max_resumes=0)
@@ -145,12 +156,9 @@ def test_resume_needs_storage() -> None:
         client.resume("anything")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Client._prepare_resume claims with mark('active', expected=record.status); "
-    "once a first resumer set 'active', a second one reads 'active' and its "
-    "compare-and-set active->active succeeds, so both resume the same stream",
-)
+# Regression (was a bug, fixed): the claim was mark("active", expected=<status read>),
+# and once the first resumer had set "active" the second one's active -> active
+# compare-and-set succeeded too, so both resumed the stream.
 def test_two_resumers_race_and_the_second_loses(sqlite_url: str) -> None:
     recovery_id = interrupted_stream("openai", sqlite_url, words=5)
     with ReferenceServer([[answer("openai")], [answer("openai")]]) as server:
@@ -161,9 +169,130 @@ def test_two_resumers_race_and_the_second_loses(sqlite_url: str) -> None:
             "openai", base_url=base_url(server, "openai"), api_key="k", storage=sqlite_url
         )
         with first, second, first.resume(recovery_id) as winner:
-            with pytest.raises(StatusConflictError):
+            with pytest.raises(StatusConflictError) as lost:
                 second.resume(recovery_id).close()
+            assert lost.value.current == "active"
             assert winner.until_done() == REFERENCE
+            assert second.storage is not None
+            record = second.storage.get(recovery_id)
+        (request,) = server.requests  # the loser sent nothing
+    assert partial_of("openai", request) == prefix(5)
+    # The loser did not mark the winner's stream cancelled.
+    assert (record.status, record.text) == ("completed", REFERENCE)
+
+
+def crashed_stream(storage: Storage, words: int) -> str:
+    """Store what a writer killed mid-stream leaves: an active record with the first words."""
+    body = request_body("openai")
+    record = new_record(
+        provider="openai",
+        model=body["model"],
+        request=body,
+        options={"strategy": "exact"},
+        clock=storage.clock,
+    )
+    storage.create(record)
+    storage.append(record.id, [prefix(words)])
+    return record.id
+
+
+def test_a_recently_updated_active_stream_is_resumed_only_by_force(tmp_path: Path) -> None:
+    clock = FakeClock()
+    with SQLiteStorage(tmp_path / "streams.db", clock=clock) as storage:
+        recovery_id = crashed_stream(storage, words=5)
+        clock.advance(10)  # silent for 10 s: its writer may be alive, waiting for a model
+        before = storage.get(recovery_id)
+        with ReferenceServer([[answer("openai")]]) as server:
+            client = sr.Client(
+                "openai", base_url=base_url(server, "openai"), api_key="k", storage=storage
+            )
+            with client:
+                with pytest.raises(StatusConflictError, match="force"):
+                    client.resume(recovery_id)
+                assert storage.get(recovery_id) == before  # refused without a trace
+                assert server.requests == []
+                # The caller knows better (it saw the writer die): force takes it over.
+                with client.resume(recovery_id, force=True) as stream:
+                    assert stream.until_done() == REFERENCE
+            (request,) = server.requests
+        record = storage.get(recovery_id)
+    assert partial_of("openai", request) == prefix(5)
+    assert (record.status, record.text, record.resumes) == ("completed", REFERENCE, 1)
+
+
+def test_an_active_stream_silent_for_longer_than_a_live_writer_is_resumed(
+    tmp_path: Path,
+) -> None:
+    # The default patience: the longest retry wait (max_server_delay 6) plus the
+    # connect, write, read and idle timeouts (1 + 4 + 2 + 3) plus the checkpoint
+    # interval (0.5) plus 30 s of margin: 46.5 s, as Client.resume documents.
+    clock = FakeClock()
+    with SQLiteStorage(tmp_path / "streams.db", clock=clock) as storage:
+        recovery_id = crashed_stream(storage, words=3)
+        with ReferenceServer([[answer("openai")]]) as server:
+            client = sr.Client(
+                "openai",
+                base_url=base_url(server, "openai"),
+                api_key="k",
+                storage=storage,
+                timeouts=Timeouts(connect=1, write=4, read=2, idle=3),
+                retry=sr.RetryPolicy(backoff_base=0.001, backoff_cap=5, max_server_delay=6),
+                checkpoint_interval=0.5,
+            )
+            with client:
+                clock.advance(46)
+                with pytest.raises(StatusConflictError):
+                    client.resume(recovery_id)
+                clock.advance(0.5)
+                with client.resume(recovery_id) as stream:
+                    assert stream.until_done() == REFERENCE
+        assert storage.get(recovery_id).status == "completed"
+
+
+def test_a_cancelled_stream_cannot_be_resumed_even_by_force(tmp_path: Path) -> None:
+    with SQLiteStorage(tmp_path / "streams.db") as storage:
+        recovery_id = crashed_stream(storage, words=3)
+        storage.mark(recovery_id, "cancelled")
+        with (
+            sr.Client("openai", api_key="k", storage=storage) as client,
+            pytest.raises(StatusConflictError) as refused,
+        ):
+            client.resume(recovery_id, force=True)
+        assert refused.value.current == "cancelled"
+        assert storage.get(recovery_id).status == "cancelled"
+
+
+def test_the_registry_passes_force_through(sqlite_url: str) -> None:
+    with RecoveryRegistry(sqlite_url) as registry:
+        recovery_id = registry.init_recovery("openai", request_body("openai"))
+        registry.record_chunk(recovery_id, prefix(4))  # active, just updated
+        with ReferenceServer([[answer("openai")]]) as server:
+            options: dict[str, Any] = {
+                "api_key": "k",
+                "base_url": base_url(server, "openai"),
+                "retry": FAST_RETRY,
+            }
+            with pytest.raises(StatusConflictError):
+                registry.resume_stream(recovery_id, **options)
+            with registry.resume_stream(recovery_id, force=True, **options) as stream:
+                assert stream.until_done() == REFERENCE
+        record = registry.get_partial_response(recovery_id)
+    assert (record.status, record.text) == ("completed", REFERENCE)
+
+
+@pytest.mark.anyio
+async def test_the_async_client_claims_the_same_way() -> None:
+    storage = MemoryStorage()
+    recovery_id = crashed_stream(storage, words=6)
+    with ReferenceServer([[answer("openai")]]) as server:
+        async with sr.AsyncClient(
+            "openai", base_url=base_url(server, "openai"), api_key="k", storage=storage
+        ) as client:
+            with pytest.raises(StatusConflictError):
+                client.resume(recovery_id)
+            async with client.resume(recovery_id, force=True) as stream:
+                assert await stream.until_done() == REFERENCE
+    assert storage.get(recovery_id).status == "completed"
 
 
 def test_a_resume_claims_the_record_before_sending(sqlite_url: str) -> None:

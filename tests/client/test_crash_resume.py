@@ -3,7 +3,9 @@
 A child process streams a slow answer from a fake server in this process into
 SQLite (or a diskcache directory), checkpointing every delta, and is killed with
 SIGKILL at a random moment. This process then finds the stream among the
-recoverable ones, resumes it against a second fake server that continues from
+recoverable ones, still "active" and freshly updated, which ``resume()`` refuses
+(it cannot tell a dead writer from a live one yet); knowing the child is dead,
+it resumes with ``force=True`` against a second fake server that continues from
 exactly the partial answer the resume request carries, and checks that the
 stored text plus the new text is the reference answer, character for character.
 """
@@ -30,6 +32,7 @@ from reference_frames import (
 
 import streamrecover as sr
 from streamrecover.registry import RecoveryRegistry
+from streamrecover.storage import StatusConflictError
 from streamrecover.transport import Timeouts
 
 #: Kills per storage backend.
@@ -118,10 +121,16 @@ def test_a_killed_stream_is_finished_by_another_process(
                 storage=storage_url,
                 timeouts=Timeouts(idle=5),
             )
-            with client, client.resume(recovery_id) as stream:
-                received = Received()
-                for event in stream:
-                    received.feed(event)
+            with client:
+                # Fresh from the kill, the record looks exactly like a live stream
+                # whose model is thinking, so resume() alone refuses to take it.
+                with pytest.raises(StatusConflictError):
+                    client.resume(recovery_id)
+                # This test killed the writer itself and knows it is dead: force.
+                with client.resume(recovery_id, force=True) as stream:
+                    received = Received()
+                    for event in stream:
+                        received.feed(event)
                 assert client.storage is not None
                 record = client.storage.get(recovery_id)
             request = finishing.requests[iteration]

@@ -105,6 +105,26 @@ def test_flush_if_due(storage: CountingStorage, clock: FakeClock) -> None:
     assert storage.writes == [("append", "a")]
 
 
+def test_flush_if_due_is_a_heartbeat_when_nothing_is_buffered(clock: FakeClock) -> None:
+    # A live stream that sends no text (a model thinking) must still look alive
+    # to Storage.claim, which presumes a silent active record abandoned.
+    wall = FakeClock(start=1_000.0)
+    storage = MemoryStorage(clock=wall)
+    record = new_record(provider="p", model="m", request={}, clock=wall)
+    storage.create(record)
+    checkpointer = Checkpointer(storage, record.id, clock=clock, interval=1)
+    wall.advance(30)
+    assert checkpointer.flush_if_due() is False
+    assert storage.get(record.id).updated_at == 1_000.0
+    clock.advance(1)
+    assert checkpointer.flush_if_due() is True
+    stored = storage.get(record.id)
+    assert (stored.updated_at, stored.text) == (1_030.0, "")
+    wall.advance(30)
+    assert checkpointer.flush_if_due() is False  # the interval started again
+    assert storage.get(record.id).updated_at == 1_030.0
+
+
 def test_a_truncate_inside_the_buffer_stays_in_memory(
     storage: CountingStorage, clock: FakeClock
 ) -> None:
