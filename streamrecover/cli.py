@@ -121,6 +121,12 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     resume.add_argument("--base-url", help="override the stored base URL")
     resume.add_argument("--replay", action="store_true", help="print the stored text first")
+    resume.add_argument(
+        "--force",
+        action="store_true",
+        help="take over a stream still marked active (only when the process that was "
+        "streaming it is dead)",
+    )
     storage_option(resume)
 
     cleanup = commands.add_parser("cleanup", help="delete streams not updated for --ttl seconds")
@@ -176,6 +182,7 @@ _ID_COMMAND_OPTIONS: dict[str, dict[str, bool]] = {
         "--strategy": True,
         "--base-url": True,
         "--replay": False,
+        "--force": False,
         "--storage": True,
     },
     "clear": {"-h": False, "--help": False, "--storage": True},
@@ -243,9 +250,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(_redact(f"{exc} (recovery id {exc.recovery_id})"))
         return EXIT_INTERRUPTED
     except StreamRecoverError as exc:
-        from streamrecover.storage.errors import RecordNotFoundError
+        from streamrecover.storage.errors import RecordNotFoundError, StatusConflictError
 
-        _error(str(exc))
+        hint = ""
+        if isinstance(exc, StatusConflictError) and getattr(exc, "current", "") == "active":
+            hint = " (rerun with --force if the process that was streaming it is dead)"
+        _error(f"{exc}{hint}")
         if isinstance(exc, RecordNotFoundError):
             return EXIT_NOT_FOUND
         if isinstance(exc, UsageError):
@@ -413,7 +423,9 @@ def _cmd_resume(args: argparse.Namespace) -> int:
             options["base_url"] = base_url
         client = Client(record.provider, **options)
         out = sys.stdout
-        with client.resume(args.id, strategy=args.strategy, replay=args.replay) as stream:
+        with client.resume(
+            args.id, strategy=args.strategy, replay=args.replay, force=args.force
+        ) as stream:
             for text in stream.text_stream:
                 out.write(text)
                 out.flush()

@@ -135,6 +135,15 @@ class StreamObserver:
                     checkpointer.flush()
                     self._mark("completed")
 
+    def heartbeat(self) -> None:
+        """Called after every read of the body: flush due text, or touch the record.
+
+        A stream that only thinks, or only sends pings, still updates its record
+        every checkpoint interval, so no other process takes it for dead.
+        """
+        if self.checkpointer is not None:
+            self.checkpointer.flush_if_due()
+
     def _safe(self, error: BaseException) -> str:
         """The error's text for a log line: no credential, even one a server echoed."""
         text = redact_text(str(error))

@@ -182,6 +182,7 @@ class Stream(_StreamBase):
                     session.response_started(response.status, response.headers)
                     for data in response.iter_bytes():
                         events = session.receive_data(data)
+                        self._observer.heartbeat()
                         if events:
                             yield from self._deliver(events)
                         if session.state not in _READING:
@@ -286,7 +287,9 @@ class AsyncStream(_StreamBase):
                     body = response.aiter_bytes()
                     try:
                         async for data in body:
-                            for event in self._deliver(session.receive_data(data)):
+                            events = session.receive_data(data)
+                            self._observer.heartbeat()
+                            for event in self._deliver(events):
                                 yield event
                             if session.state not in _READING:
                                 ended = True

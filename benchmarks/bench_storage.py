@@ -1,0 +1,267 @@
+"""What recording a stream into storage costs: per chunk, per flush, and end to end.
+
+Run:  python benchmarks/bench_storage.py            (40,000-event stream, 3 rounds)
+      python benchmarks/bench_storage.py --quick    (small stream, a smoke test)
+
+Three parts, every backend side by side with no storage, default settings
+(``Checkpointer`` interval 0.25 s, ``max_bytes`` 16 Ki characters):
+
+1. Recording cost per chunk, in this process: the content deltas of the
+   benchmark stream go through ``Checkpointer.append`` one by one (flushing
+   when the interval passes or the buffer fills, as in a real stream), then
+   one final ``flush``. "net" subtracts the cost of the bare loop. The stored
+   text is read back and checked.
+2. One flush: ``Storage.append`` of one 16 Ki-character batch (what a full
+   buffer writes), mean over many calls on one record.
+3. End to end: ``streamrecover.Client`` / ``AsyncClient`` (asyncio) reading
+   the long stream of ``bench_e2e.py`` from the out-of-process fake server,
+   with ``storage=None`` (default retry policy) and with each backend; fresh
+   processes, rounds interleaved, best run and range reported. The overhead
+   is each backend's best time over the no-storage best time, by wall clock
+   and by CPU time (``time.process_time``). The sync clients take turns in one
+   process (no storage, memory, sqlite, disk, no storage, ...), so that they
+   share the interpreter, the heap and the moment's load; the async ones run
+   in fresh processes.
+
+sqlite and disk write under a fresh ``tempfile.mkdtemp()`` directory; where
+that is matters (tmpfs or disk), so the table says.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+
+from _server import WARMUP_EVENTS, BenchServer, chat_answer
+from bench_e2e import (
+    Measured,
+    _digest,
+    cpu_per_event,
+    events_per_second,
+    measure,
+    measure_alternating,
+)
+
+from streamrecover.storage import Checkpointer, Storage, new_record, open_storage
+
+BACKENDS = ("memory", "sqlite", "disk")
+REQUEST = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Write a long answer."}]}
+
+
+def _url(backend: str, directory: str) -> str:
+    if backend == "memory":
+        return "memory://"
+    if backend == "sqlite":
+        return f"sqlite:///{directory}/streams.db"
+    return f"disk:///{directory}/streams"
+
+
+def _fresh_record(storage: Storage) -> str:
+    record = new_record(provider="openai", model="gpt-4o", request=REQUEST)
+    storage.create(record)
+    record_id: str = record.id
+    return record_id
+
+
+def _bare_loop(pieces: Sequence[str]) -> float:
+    # What the observer does per delta without storage: a loop and a type test.
+    sink: list[str] | None = None
+    start = time.perf_counter()
+    for piece in pieces:
+        if sink is not None:
+            sink.append(piece)
+    return time.perf_counter() - start
+
+
+def record_cost(
+    pieces: Sequence[str], text: str, repeat: int
+) -> tuple[float, dict[str, tuple[float, int]]]:
+    """Best seconds of the bare loop, and per backend (best seconds, flushes) of recording."""
+    bare = min(_bare_loop(pieces) for _ in range(repeat))
+    results: dict[str, tuple[float, int]] = {}
+    for backend in BACKENDS:
+        directory = tempfile.mkdtemp(prefix="sr-bench-storage-")
+        try:
+            with open_storage(_url(backend, directory)) as storage:
+                flushes = 0
+                real_append = storage.append
+
+                def counting_append(
+                    record_id: str,
+                    chunks: Sequence[str],
+                    real: Callable[[str, Sequence[str]], None] = real_append,
+                ) -> None:
+                    nonlocal flushes
+                    flushes += 1
+                    real(record_id, chunks)
+
+                storage.append = counting_append  # type: ignore[method-assign]
+                best = float("inf")
+                for _ in range(repeat):
+                    record_id = _fresh_record(storage)
+                    checkpointer = Checkpointer(storage, record_id, committed_length=0)
+                    flushes = 0
+                    gc.collect()
+                    start = time.perf_counter()
+                    for piece in pieces:
+                        checkpointer.append(piece)
+                    checkpointer.flush()
+                    best = min(best, time.perf_counter() - start)
+                    if storage.get(record_id).text != text:
+                        raise RuntimeError(f"{backend}: the stored text differs")
+                results[backend] = (best, flushes)
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+    return bare, results
+
+
+def flush_cost(text: str, calls: int) -> dict[str, tuple[float, float]]:
+    """Per backend, mean seconds of one ``Storage.append`` of a 16 Ki-character batch,
+    and of the fixed cost of one stream (``create`` a record, then ``mark`` it completed).
+    """
+    batch = (text * (16384 // max(len(text), 1) + 1))[:16384]
+    # Several small chunks, as the checkpointer hands them over.
+    chunks = [batch[i : i + 9] for i in range(0, len(batch), 9)]
+    results = {}
+    for backend in BACKENDS:
+        directory = tempfile.mkdtemp(prefix="sr-bench-storage-")
+        try:
+            with open_storage(_url(backend, directory)) as storage:
+                record_id = _fresh_record(storage)
+                storage.append(record_id, chunks)  # first write creates files and pages
+                start = time.perf_counter()
+                for _ in range(calls):
+                    storage.append(record_id, chunks)
+                per_flush = (time.perf_counter() - start) / calls
+                start = time.perf_counter()
+                for _ in range(calls // 4):
+                    storage.mark(_fresh_record(storage), "completed")
+                per_stream = (time.perf_counter() - start) / (calls // 4)
+                results[backend] = (per_flush, per_stream)
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+    return results
+
+
+def _filesystem() -> str:
+    directory = tempfile.gettempdir()
+    try:
+        done = subprocess.run(["df", "-T", directory], capture_output=True, text=True, check=True)
+        kind = done.stdout.splitlines()[1].split()[1]
+    except (OSError, subprocess.CalledProcessError, IndexError):
+        kind = "unknown"
+    return f"{directory} on {kind}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small stream, 1 round (smoke test)")
+    parser.add_argument("--events", type=int, default=None, help="SSE events in the long stream")
+    parser.add_argument("--rounds", type=int, default=None, help="fresh processes per contender")
+    parser.add_argument("--inner", type=int, default=4, help="timed streams per process")
+    parser.add_argument("--no-async", action="store_true", help="skip the AsyncClient rows")
+    args = parser.parse_args(argv)
+    events = args.events or (2_000 if args.quick else 40_000)
+    rounds = args.rounds or (1 if args.quick else 3)
+    inner = 1 if args.quick else args.inner
+    repeat = 2 if args.quick else 5
+
+    answer = chat_answer(events)
+    pieces, text = answer.pieces, answer.text
+    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; storage in {_filesystem()}")
+    print(
+        f"stream: {events:,} events, {len(pieces):,} text deltas, {len(text):,} characters; "
+        "Checkpointer defaults (interval 0.25 s, max_bytes 16384)"
+    )
+
+    bare, recorded = record_cost(pieces, text, repeat)
+    print(f"\n1. recording cost per delta (Checkpointer.append + flushes), best of {repeat}")
+    print(f"  {'backend':<8} {'ns/delta':>9} {'net ns':>8} {'flushes':>8} {'ms total':>9}")
+    print(f"  {'none':<8} {bare / len(pieces) * 1e9:>9.0f} {0:>8.0f} {0:>8} {bare * 1e3:>9.2f}")
+    net: dict[str, float] = {}
+    for backend, (seconds, flushes) in recorded.items():
+        net[backend] = (seconds - bare) / len(pieces)
+        print(
+            f"  {backend:<8} {seconds / len(pieces) * 1e9:>9.0f} {net[backend] * 1e9:>8.0f} "
+            f"{flushes:>8} {seconds * 1e3:>9.2f}"
+        )
+
+    flushed = flush_cost(text, 20 if args.quick else 200)
+    print(
+        "\n2. one flush (Storage.append of a 16 Ki-character batch) and the fixed cost of one"
+        " stream (create + mark completed), means"
+    )
+    for backend, (per_flush, per_stream) in flushed.items():
+        print(
+            f"  {backend:<8} flush {per_flush * 1e6:>8.1f} µs   "
+            f"create+mark {per_stream * 1e6:>8.1f} µs"
+        )
+
+    names = [f"sr-sync-{v}" for v in ("nostore", *BACKENDS)]
+    if not args.no_async:
+        names += [f"sr-asyncio-{v}" for v in ("nostore", *BACKENDS)]
+    sync_names = [name for name in names if name.startswith("sr-sync-")]
+    async_names = [name for name in names if not name.startswith("sr-sync-")]
+    print(
+        f"\n3. end to end: sync rows alternate in one process per round ({rounds} rounds x "
+        f"{inner} turns); async rows are fresh processes ({rounds} rounds x {inner} streams)"
+    )
+    warm = _digest(chat_answer(WARMUP_EVENTS, seed=12).text)
+    with BenchServer(events) as server:
+        results = measure_alternating(
+            sync_names,
+            url=server.url,
+            rounds=rounds,
+            inner=inner,
+            expected=_digest(text),
+            warm_expected=warm,
+        )
+        if async_names:
+            results.update(
+                measure(
+                    async_names,
+                    url=server.url,
+                    rounds=rounds,
+                    inner=inner,
+                    expected=_digest(text),
+                    warm_expected=warm,
+                    memory=False,
+                )
+            )
+    print(
+        f"  {'contender':<20} {'events/s best':>13} {'(range of runs)':>19} {'CPU µs/ev':>9} "
+        f"{'wall vs none':>12} {'CPU vs none':>11} {'predicted':>9}  text"
+    )
+    ok = True
+    for name in names:
+        measured: Measured = results[name]
+        kind, variant = name.rsplit("-", 1)
+        base = results[f"{kind}-nostore"]
+        top, low, _ = events_per_second(measured, events)
+        cpu = cpu_per_event(measured, events)
+        wall_over = min(w for w, _ in measured.runs) / min(w for w, _ in base.runs) - 1
+        cpu_over = min(c for _, c in measured.runs) / min(c for _, c in base.runs) - 1
+        # Part 1's net cost per delta over the no-storage CPU time per event.
+        base_cpu = cpu_per_event(base, events) * 1e-6 * events
+        predicted = (
+            f"{100 * net[variant] * len(pieces) / base_cpu:+.1f} %" if variant in net else "-"
+        )
+        text_ok = "ok" if measured.text_ok else "MISMATCH"
+        ok &= bool(measured.text_ok)
+        print(
+            f"  {name:<20} {top:>13,.0f} {f'{low:,.0f}-{top:,.0f}':>19} {cpu:>9.2f} "
+            f"{100 * wall_over:>+10.1f} % {100 * cpu_over:>+9.1f} % {predicted:>9}  {text_ok}"
+        )
+    print("  'predicted': part 1's net recording cost over the no-storage CPU time of the stream")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
