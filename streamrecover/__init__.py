@@ -8,7 +8,6 @@ process can finish them. The public names are re-exported here.
 from __future__ import annotations
 
 import importlib
-import logging
 from typing import TYPE_CHECKING, Any
 
 from streamrecover.core.classify import is_recoverable
@@ -53,9 +52,6 @@ if TYPE_CHECKING:
     from streamrecover.wrap import recover_stream
 
 __version__ = "0.1.0"
-
-# A library logs; the application decides where logs go.
-logging.getLogger("streamrecover").addHandler(logging.NullHandler())
 
 # The client, storage and transports load on first use, so that importing the
 # package costs only the stdlib core (a process that only parses streams never

@@ -15,7 +15,6 @@ official SDKs. Both clients share everything but the loop that waits (see
 
 from __future__ import annotations
 
-import logging
 import os
 import random
 import time
@@ -44,7 +43,6 @@ from streamrecover.transport.base import (
 
 __all__ = ["AsyncClient", "Client"]
 
-logger = logging.getLogger("streamrecover")
 
 _DEFAULT = object()
 

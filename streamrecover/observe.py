@@ -9,11 +9,11 @@ character twice. Both are shared by the sync and the async stream.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from streamrecover._logging import logger
 from streamrecover.core.classify import is_recoverable
 from streamrecover.core.errors import StreamInterrupted
 from streamrecover.core.events import Completed, Event, Resumed, Retrying, Rewind, TextDelta, Usage
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Hooks", "SafeText", "StreamObserver"]
 
-logger = logging.getLogger("streamrecover")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,12 +17,11 @@ turned into a delay only against the ``now`` the caller passes in.
 
 from __future__ import annotations
 
+import datetime
 import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timezone
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from streamrecover.core.errors import (
@@ -294,13 +293,17 @@ def parse_retry_after(value: str, *, now: float | None = None) -> float | None:
     if now is None or not math.isfinite(now):
         return None
     try:
+        # Imported here: email.utils (and the socket module it loads) costs
+        # milliseconds at import time, and HTTP-dates are rare.
+        from email.utils import parsedate_to_datetime
+
         when = parsedate_to_datetime(value.strip())
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         # An HTTP-date is always GMT (RFC 9110 §5.6.7); "-0000" and the asctime
         # form parse as naive datetimes.
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=datetime.timezone.utc)
     # A date in the past means "you may retry now", not garbage.
     return max(0.0, when.timestamp() - now)
 

@@ -14,10 +14,10 @@ name, so one broken package cannot take the others down.
 
 from __future__ import annotations
 
-import logging
 import time
 from importlib.metadata import EntryPoint, entry_points
 
+from streamrecover._logging import logger
 from streamrecover.core.errors import MissingExtraError, StorageError, StreamRecoverError
 from streamrecover.storage.base import Clock, Storage
 from streamrecover.storage.errors import StorageURLError, UnknownStorageError
@@ -29,7 +29,6 @@ ENTRY_POINT_GROUP = "streamrecover.storage"
 #: The storage a client uses when it is given none.
 DEFAULT_STORAGE_URL = "memory://"
 
-logger = logging.getLogger("streamrecover")
 
 
 def _entry_points() -> dict[str, EntryPoint]:

@@ -52,3 +52,16 @@ def test_importing_the_package_loads_no_client_storage_or_transport() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_importing_the_package_loads_no_heavy_stdlib_module() -> None:
+    # The import-time budget: the core needs none of these until it is used.
+    probe = (
+        "import sys, streamrecover; "
+        "print(sorted(m for m in ('logging', 'email', 'socket', 'sqlite3', 'ssl', 'asyncio') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
