@@ -351,8 +351,11 @@ class RecoverySession:
         After the stream completes (the provider's terminal marker), the state is
         ``DONE`` and the caller should stop reading and close the connection.
         """
-        self._enter("receive_data")
-        if not isinstance(data, (bytes, bytearray, memoryview)):
+        # The hot path (a streaming body) skips the table lookup; every other
+        # state goes through it, so an illegal call still fails the session.
+        if self.state is not SessionState.STREAMING:
+            self._enter("receive_data")
+        if data.__class__ is not bytes and not isinstance(data, (bytearray, memoryview)):
             self.state = SessionState.ERROR
             raise UsageError(f"receive_data() takes bytes, got {type(data).__name__}")
         if self.state is SessionState.ERROR_BODY:
@@ -383,8 +386,9 @@ class RecoverySession:
         except Fault as fault:
             self._fail(fault)
             return self.take_events()
-        self._leave("receive_data", SessionState.STREAMING)
-        return self.take_events()
+        # Still STREAMING: no transition to record.
+        events, self._outbox = self._outbox, []
+        return events
 
     def connection_failed(self, fault: BaseException) -> None:
         """Report that the attempt failed outside the body (connect, reset, timeout...)."""
