@@ -236,7 +236,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(_protect_ids(list(sys.argv[1:] if argv is None else argv)))
     try:
         handler = _HANDLERS[args.command]
-        return handler(args)
+        code = handler(args)
+        # Flush here, not at interpreter exit: a reader that left is then a
+        # BrokenPipeError caught below, not an "Exception ignored" and exit 120.
+        sys.stdout.flush()
+        return code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
