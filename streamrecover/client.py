@@ -69,6 +69,7 @@ class _ClientBase:
         checkpoint_interval: float = 0.25,
         rng: random.Random | None = None,
         summarizer: Callable[[str], str] | None = None,
+        max_line_size: int = 16 * 1024 * 1024,
     ) -> None:
         if strategy not in STRATEGIES:
             raise UsageError(
@@ -94,6 +95,7 @@ class _ClientBase:
         self.checkpoint_interval = checkpoint_interval
         self._rng = rng if rng is not None else random.Random()
         self._summarizer = summarizer
+        self.max_line_size = max_line_size
         self._owns_storage = isinstance(storage, str)
         self.storage: Storage | None = (
             open_storage(storage) if isinstance(storage, str) else storage
@@ -233,6 +235,7 @@ class _ClientBase:
             committed_text=committed,
             resume_point=point,
             summarizer=self._summarizer,
+            max_line_size=self.max_line_size,
         )
 
     def _safe_mode(self, body: Mapping[str, Any], strategy: Strategy) -> str:
@@ -269,6 +272,8 @@ class Client(_ClientBase):
         checkpoint_interval: seconds between storage flushes while streaming.
         rng: randomness for backoff jitter.
         summarizer: condenses a long partial answer for the ``summarize`` strategy.
+        max_line_size: the cap on one SSE line and one event (16 MiB); a larger one
+            is an SSEProtocolError, never unbounded memory.
 
     Raises:
         UsageError: unknown provider or strategy, contradictory arguments.

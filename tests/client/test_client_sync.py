@@ -606,3 +606,23 @@ def test_tls_with_the_default_trust_store_refuses_and_does_not_retry(
     assert error.recoverable is False
     assert error.attempts == 1
     assert record.status == "failed"
+
+
+def test_a_line_past_the_clients_cap_fails_without_retry() -> None:
+    # The cap is the client's: a 200 KiB data line against a 64 KiB cap is a
+    # protocol error (never retried), not memory growth.
+    from streamrecover.testing.server import FaultServer, sse_response
+
+    huge = b"data: " + b"x" * (200 * 1024) + b"\n\n"
+    with FaultServer([sse_response([huge])], default=sse_response([huge])) as server:
+        client = sr.Client(
+            "openai", base_url=server.url("/v1"), api_key="k", storage=None,
+            max_line_size=64 * 1024,
+        )
+        with pytest.raises(sr.StreamInterrupted) as caught, client.stream(
+            model="m", messages=[{"role": "user", "content": "hi"}]
+        ) as stream:
+            stream.until_done()
+    assert isinstance(caught.value.cause, sr.SSEProtocolError)
+    assert caught.value.recoverable is False
+    assert caught.value.attempts == 1
