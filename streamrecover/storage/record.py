@@ -291,6 +291,15 @@ class StreamSummary:
     text_length: int
 
 
+def _new_id() -> str:
+    # 128 random bits, URL-safe; never starting with "-", which a command line
+    # would read as an option.
+    while True:
+        candidate = secrets.token_urlsafe(16)
+        if not candidate.startswith("-"):
+            return candidate
+
+
 def new_record(
     *,
     provider: str,
@@ -312,7 +321,7 @@ def new_record(
     """
     now = clock()
     return StreamRecord(
-        id=record_id if record_id is not None else secrets.token_urlsafe(16),
+        id=record_id if record_id is not None else _new_id(),
         provider=provider,
         model=model,
         base_url=base_url,

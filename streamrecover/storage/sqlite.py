@@ -134,9 +134,11 @@ class SQLiteStorage(Storage):
         self._connection: sqlite3.Connection | None = connection
         try:
             with _mapped_errors(self.path):
+                # The schema check comes first, so that a database that is not
+                # ours is refused before anything (even its journal mode) changes.
+                self._migrate(connection)
                 connection.execute("PRAGMA journal_mode = WAL")
                 connection.execute("PRAGMA synchronous = NORMAL")
-                self._migrate(connection)
         except BaseException:
             connection.close()
             self._connection = None

@@ -92,13 +92,15 @@ def test_a_file_that_is_not_a_streamrecover_database(tmp_path: Path) -> None:
     with sqlite3.connect(other) as connection:
         connection.execute("CREATE TABLE notes (body TEXT)")
     connection.close()
+    before = other.read_bytes()
     run = run_cli(["list", "--storage", "sqlite:///" + str(other)], tmp_path)
     assert run.returncode == 1, str(run)  # a storage it cannot use: the operation failed
     no_traceback(run)
     (line,) = run.stderr.splitlines()
     assert "is not a streamrecover database" in line
-    # Refused: no table of ours was added. (The file is switched to WAL mode
-    # before the check, though: the header's version bytes change.)
+    # Refused before anything changed: not a byte of the file (not even its
+    # journal mode), and no table of ours.
+    assert other.read_bytes() == before
     with sqlite3.connect(other) as connection:
         tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master")]
     connection.close()

@@ -166,3 +166,12 @@ def test_recorded_error_from_exception_redacts_the_message() -> None:
     assert "https://h.test/v1?key=" in error.message
     long = RecordedError(type="X", message="m" * 10_000, recoverable=False)
     assert len(long.message) == 2000
+
+
+def test_generated_ids_never_start_with_a_dash() -> None:
+    # A command line would read "-abc" as an option; 1 id in 64 would otherwise.
+    from streamrecover.storage.record import new_record
+
+    ids = [new_record(provider="openai", model="m", request={}).id for _ in range(3000)]
+    assert not any(record_id.startswith("-") for record_id in ids)
+    assert len(set(ids)) == len(ids)
