@@ -325,7 +325,22 @@ def _redact(message: str) -> str:
 def _open(args: argparse.Namespace) -> Any:
     from streamrecover.storage import open_storage
 
-    return open_storage(args.storage or default_storage_url())
+    url = args.storage or default_storage_url()
+    if args.command != "demo" and not _storage_exists(url):
+        # Managing streams never creates a database (a mistyped path would
+        # otherwise leave an empty one, and its folders, behind): an absent
+        # file or folder is an empty storage.
+        return open_storage("memory://")
+    return open_storage(url)
+
+
+def _storage_exists(url: str) -> bool:
+    from streamrecover.storage.base import path_from_url
+
+    scheme = url.split(":", 1)[0].lower()
+    if scheme not in ("sqlite", "disk"):
+        return True
+    return path_from_url(url, scheme).exists()
 
 
 def _age(seconds: float) -> str:

@@ -208,3 +208,16 @@ def test_the_id_option_table_matches_the_parser() -> None:
             option: action.nargs != 0 for option, action in sub._option_string_actions.items()
         }
         assert actual == options, name
+
+
+def test_managing_streams_never_creates_a_storage(tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such" / "streams.db"
+    url = "sqlite:///" + str(missing)
+    listed = run_cli(["list", "--all", "--storage", url], tmp_path)
+    assert listed.returncode == 0, str(listed)
+    assert listed.stdout == ""
+    shown = run_cli(["show", "abc", "--storage", url], tmp_path)
+    assert shown.returncode == 3, str(shown)
+    no_traceback(shown)
+    assert not missing.exists()
+    assert not (tmp_path / "no").exists()

@@ -264,8 +264,10 @@ def test_storage_option_overrides_the_environment(setup: Setup, tmp_path: Path) 
         env={"STREAMRECOVER_STORAGE": setup.url},
         cwd=tmp_path,
     )
+    # Empty: the environment's storage (which holds a stream) was not used;
+    # and listing a storage that does not exist creates nothing.
     assert (run.returncode, run.stdout) == (0, ""), str(run)
-    assert (tmp_path / "rel" / "other.db").is_file()
+    assert not (tmp_path / "rel").exists()
     listed = setup.cli("list", "--all", "--json")
     assert [row["id"] for row in listed.json_lines()] == [setup.recovery_id]
 
