@@ -20,7 +20,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 from streamrecover.core.errors import StreamInterrupted, UsageError
 from streamrecover.core.events import Resumed, Retrying
@@ -45,6 +45,16 @@ __all__ = ["AsyncClient", "Client"]
 
 
 _DEFAULT = object()
+
+
+class _Setup(NamedTuple):
+    """Everything a Stream or AsyncStream is built from, but the transport."""
+
+    session: RecoverySession
+    observer: StreamObserver
+    timeouts: Timeouts
+    safe_mode: str
+    replay: str = ""
 
 
 class _ClientBase:
@@ -116,7 +126,7 @@ class _ClientBase:
         *,
         retry: RetryPolicy | None,
         strategy: Strategy | None,
-    ) -> tuple[RecoverySession, StreamObserver, str]:
+    ) -> _Setup:
         chosen: Strategy = strategy if strategy is not None else self.strategy
         self.provider.build_request(body)  # a body the provider cannot send fails here
         session = self._session(body, retry=retry, strategy=chosen)
@@ -139,7 +149,12 @@ class _ClientBase:
         observer = StreamObserver(
             session, checkpointer=checkpointer, recovery_id=recovery_id, hooks=self.hooks
         )
-        return session, observer, self._safe_mode(body, chosen)
+        return _Setup(
+            session=session,
+            observer=observer,
+            timeouts=self._timeouts_for(body),
+            safe_mode=self._safe_mode(body, chosen),
+        )
 
     def _prepare_resume(
         self,
@@ -147,8 +162,9 @@ class _ClientBase:
         *,
         retry: RetryPolicy | None,
         strategy: Strategy | None,
-        force: bool = False,
-    ) -> tuple[RecoverySession, StreamObserver, str, dict[str, Any], str]:
+        replay: bool,
+        force: bool,
+    ) -> _Setup:
         if self.storage is None:
             raise UsageError("resume needs a client with storage")
         record = self.storage.get(recovery_id)
@@ -212,7 +228,13 @@ class _ClientBase:
         observer = StreamObserver(
             session, checkpointer=checkpointer, recovery_id=recovery_id, hooks=self.hooks
         )
-        return session, observer, self._safe_mode(body, chosen), body, record.text
+        return _Setup(
+            session=session,
+            observer=observer,
+            timeouts=self._timeouts_for(body),
+            safe_mode=self._safe_mode(body, chosen),
+            replay=record.text if replay else "",
+        )
 
     def _session(
         self,
@@ -306,14 +328,8 @@ class Client(_ClientBase):
         ``retry`` and ``strategy`` override the client's for this call. Returns a
         :class:`Stream`; nothing is sent until it is iterated.
         """
-        session, observer, safe_mode = self._prepare(body, retry=retry, strategy=strategy)
-        return Stream(
-            session,
-            observer,
-            transport=self.transport,
-            timeouts=self._timeouts_for(body),
-            safe_mode=safe_mode,
-        )
+        setup = self._prepare(body, retry=retry, strategy=strategy)
+        return Stream(transport=self.transport, **setup._asdict())
 
     def resume(
         self,
@@ -351,17 +367,10 @@ class Client(_ClientBase):
                 updated (another caller is resuming or streaming it).
             UsageError: the stream is complete, or belongs to another provider.
         """
-        session, observer, safe_mode, body, text = self._prepare_resume(
-            recovery_id, retry=retry, strategy=strategy, force=force
+        setup = self._prepare_resume(
+            recovery_id, retry=retry, strategy=strategy, replay=replay, force=force
         )
-        return Stream(
-            session,
-            observer,
-            transport=self.transport,
-            timeouts=self._timeouts_for(body),
-            safe_mode=safe_mode,
-            replay=text if replay else "",
-        )
+        return Stream(transport=self.transport, **setup._asdict())
 
     def close(self) -> None:
         """Close the storage the client opened from a URL."""
@@ -412,14 +421,8 @@ class AsyncClient(_ClientBase):
         **body: Any,
     ) -> AsyncStream:
         """Open a recovering stream; see :meth:`Client.stream`."""
-        session, observer, safe_mode = self._prepare(body, retry=retry, strategy=strategy)
-        return AsyncStream(
-            session,
-            observer,
-            transport=self.transport,
-            timeouts=self._timeouts_for(body),
-            safe_mode=safe_mode,
-        )
+        setup = self._prepare(body, retry=retry, strategy=strategy)
+        return AsyncStream(transport=self.transport, **setup._asdict())
 
     def resume(
         self,
@@ -431,17 +434,10 @@ class AsyncClient(_ClientBase):
         force: bool = False,
     ) -> AsyncStream:
         """Continue a stored, interrupted stream; see :meth:`Client.resume` (and ``force``)."""
-        session, observer, safe_mode, body, text = self._prepare_resume(
-            recovery_id, retry=retry, strategy=strategy, force=force
+        setup = self._prepare_resume(
+            recovery_id, retry=retry, strategy=strategy, replay=replay, force=force
         )
-        return AsyncStream(
-            session,
-            observer,
-            transport=self.transport,
-            timeouts=self._timeouts_for(body),
-            safe_mode=safe_mode,
-            replay=text if replay else "",
-        )
+        return AsyncStream(transport=self.transport, **setup._asdict())
 
     async def aclose(self) -> None:
         """Close the storage the client opened from a URL."""
