@@ -2,7 +2,10 @@
 
 Bytes to send come out, bytes received go in, and what h11 makes of them comes
 back as a :class:`ResponseHead` or a piece of body (``None`` while more bytes
-are needed). h11's
+are needed). A chunked response body, the framing of nearly every LLM stream,
+is decoded by :class:`~streamrecover.transport._chunked.ChunkedDecoder` once
+h11 has parsed the head: h11 costs several microseconds per chunk, and such a
+server sends a chunk per event. h11's
 own exceptions are turned into :class:`~streamrecover.core.errors.TransportError`
 here, with the kind that depends on where in the exchange the peer stopped:
 before the response head (``closed``), inside a body whose framing says more
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 import h11
 
 from streamrecover.core.errors import TransportFaultKind, UsageError
+from streamrecover.transport._chunked import ChunkedDecoder
 from streamrecover.transport._faults import fail
 
 __all__ = ["Exchange", "ResponseHead"]
@@ -46,6 +50,10 @@ class Exchange:
         self._eof = False
         self._ragged_eof = False
         self._head_received = False
+        self._method = b""
+        # Set when the response head announces a chunked body: from then on
+        # the bytes go to the decoder, not to h11.
+        self._chunked: ChunkedDecoder | None = None
 
     def request(
         self,
@@ -60,9 +68,8 @@ class Exchange:
         the request, for example a header value with a line break.
         """
         try:
-            head = h11.Request(
-                method=method.encode("ascii"), target=target.encode("ascii"), headers=headers
-            )
+            self._method = method.encode("ascii")
+            head = h11.Request(method=self._method, target=target.encode("ascii"), headers=headers)
             data = self._connection.send(head)
             if body:
                 data += self._connection.send(h11.Data(data=body)) or b""
@@ -83,7 +90,10 @@ class Exchange:
         if not data:
             self._eof = True
             self._ragged_eof = ragged_eof
-        self._connection.receive_data(data)
+        if self._chunked is not None:
+            self._chunked.receive_data(data, ragged_eof=ragged_eof)
+        else:
+            self._connection.receive_data(data)
 
     def next_head(self) -> ResponseHead | None:
         """Return the final response head (1xx responses skipped), or None: feed more bytes."""
@@ -95,6 +105,8 @@ class Exchange:
                 continue
             if isinstance(event, h11.Response):
                 self._head_received = True
+                if self._has_chunked_body(event):
+                    self._decode_chunked_body()
                 return ResponseHead(
                     status=event.status_code,
                     reason=event.reason.decode("latin-1"),
@@ -106,7 +118,13 @@ class Exchange:
             fail("other", self._what, RuntimeError(f"unexpected {type(event).__name__}"))
 
     def next_body(self) -> bytes | None:
-        """Return the next piece of body, ``b""`` once it has ended, or None: feed more bytes."""
+        """Return the next piece of body, ``b""`` once it has ended, or None: feed more bytes.
+
+        A piece is one chunk's data (or the part of it at hand) in a chunked
+        body, else what one read brought.
+        """
+        if self._chunked is not None:
+            return self._chunked.next_body()
         while True:
             event = self._next_event()
             if event is h11.NEED_DATA:
@@ -123,6 +141,30 @@ class Exchange:
         """Bytes received after a tunnel was accepted (none, from a well-behaved proxy)."""
         data, _closed = self._connection.trailing_data
         return bytes(data)
+
+    def _has_chunked_body(self, response: h11.Response) -> bool:
+        # h11's own choice of framing (RFC 9112 §6.3), which it does not
+        # expose: a response to HEAD, a 204 or 304, or a 2xx to CONNECT has
+        # no body whatever its headers say; otherwise Transfer-Encoding, which
+        # h11 accepts only as "chunked", wins over Content-Length.
+        status = response.status_code
+        if (
+            status in (204, 304)
+            or self._method == b"HEAD"
+            or (self._method == b"CONNECT" and 200 <= status < 300)
+        ):
+            return False
+        return any(name == b"transfer-encoding" for name, _ in response.headers)
+
+    def _decode_chunked_body(self) -> None:
+        # What h11 holds beyond the head is the start of the body.
+        decoder = ChunkedDecoder(self._what)
+        data, closed = self._connection.trailing_data
+        if data:
+            decoder.receive_data(data)
+        if closed:
+            decoder.receive_data(b"", ragged_eof=self._ragged_eof)
+        self._chunked = decoder
 
     def _next_event(self) -> object:
         try:

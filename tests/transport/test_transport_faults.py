@@ -78,6 +78,30 @@ FAULTS = {
     ),
     "deadline-before-head": Fault([Stall(10)], "deadline", deadline_in=0.3),
     "malformed-status-line": Fault([Send(b"garbage\r\n\r\n"), Close()], "other"),
+    # The chunked framing itself (decoded by transport._chunked, not h11).
+    "malformed-chunk-size": Fault(
+        [HEAD, SendChunk(FIRST), Send(b"zz\r\n"), Close()], "other", body_before=FIRST
+    ),
+    "chunk-data-without-crlf": Fault(
+        [HEAD, Send(b"%x\r\n%sXX" % (len(FIRST), FIRST)), Close()], "other", body_before=FIRST
+    ),
+    "close-inside-chunk-size-line": Fault(
+        [HEAD, SendChunk(FIRST), Send(b"4"), Close()], "incomplete_body", body_before=FIRST
+    ),
+    "close-inside-trailers": Fault(
+        [HEAD, SendChunk(FIRST), Send(b"0\r\nX-Trailer: 1\r\n"), Close()],
+        "incomplete_body",
+        body_before=FIRST,
+    ),
+    "reset-inside-chunk": Fault(
+        [HEAD, Send(b"40\r\n" + FIRST), Sleep(0.05), Reset()], "reset", body_before=FIRST
+    ),
+    "idle-timeout-inside-chunk": Fault(
+        [HEAD, Send(b"40\r\n" + FIRST), Stall(10)],
+        "idle_timeout",
+        timeouts=Timeouts(connect=5, read=5, idle=0.2, write=5),
+        body_before=FIRST,
+    ),
 }
 
 

@@ -12,6 +12,7 @@ from streamrecover.testing.server import (
     Close,
     FaultServer,
     Reset,
+    Send,
     SendChunk,
     Sleep,
     sse_frame,
@@ -117,6 +118,16 @@ EOF_CASES = {
     ),
     # close_notify, then close: a clean close that still truncates the body.
     "notify-mid-body": ([sse_head(), SendChunk(FRAMES[0]), Close()], "incomplete_body"),
+    # The same inside a chunk and inside the chunk-size line.
+    "ragged-inside-chunk": (
+        [sse_head(), Send(b"40\r\n" + FRAMES[0]), Close(tls_close_notify=False)],
+        "tls_eof",
+    ),
+    "ragged-inside-size-line": (
+        [sse_head(), SendChunk(FRAMES[0]), Send(b"4"), Close(tls_close_notify=False)],
+        "tls_eof",
+    ),
+    "notify-inside-chunk": ([sse_head(), Send(b"40\r\n" + FRAMES[0]), Close()], "incomplete_body"),
     "reset-mid-body": ([sse_head(), SendChunk(FRAMES[0]), Sleep(0.05), Reset()], "reset"),
     "ragged-before-head": ([Close(tls_close_notify=False)], "closed"),
 }

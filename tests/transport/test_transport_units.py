@@ -294,6 +294,64 @@ def test_exchange_result_does_not_depend_on_splits(cuts: set[int]) -> None:
     assert play(pieces) == (200, BODY)
 
 
+def test_exchange_gives_one_piece_per_chunk() -> None:
+    exchange = Exchange("test")
+    exchange.request("GET", "/", [(b"host", b"h")], None)
+    exchange.receive_data(RESPONSE)
+    assert exchange.next_head() is not None
+    pieces = iter(exchange.next_body, b"")
+    assert list(pieces) == [b"data:", b" hello w\xc3\xb6rld\n\n"]
+    assert exchange.next_body() == b""
+
+
+CHUNKED = b"transfer-encoding: chunked\r\n"
+
+
+@pytest.mark.parametrize(
+    ("method", "head", "chunked"),
+    [
+        ("GET", b"HTTP/1.1 200 OK\r\n" + CHUNKED, True),
+        ("GET", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\ncontent-length: 5\r\n", True),
+        ("GET", b"HTTP/1.0 200 OK\r\n" + CHUNKED, True),
+        ("POST", b"HTTP/1.1 500 Internal Server Error\r\n" + CHUNKED, True),
+        ("GET", b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n", False),
+        ("GET", b"HTTP/1.1 200 OK\r\n", False),
+        ("HEAD", b"HTTP/1.1 200 OK\r\n" + CHUNKED, False),
+        ("GET", b"HTTP/1.1 204 No Content\r\n" + CHUNKED, False),
+        ("GET", b"HTTP/1.1 304 Not Modified\r\n" + CHUNKED, False),
+        ("CONNECT", b"HTTP/1.1 200 Connection established\r\n" + CHUNKED, False),
+        ("CONNECT", b"HTTP/1.1 407 Proxy Authentication Required\r\n" + CHUNKED, True),
+    ],
+)
+def test_exchange_decodes_chunked_bodies_exactly_where_h11_would(
+    method: str, head: bytes, chunked: bool
+) -> None:
+    exchange = Exchange("test")
+    exchange.request(method, "h:443" if method == "CONNECT" else "/", [(b"host", b"h")], None)
+    exchange.receive_data(head + b"\r\n")
+    assert exchange.next_head() is not None
+    # h11 chose its body reader from the same head. The reader is private to
+    # h11; it is read here only to prove that the two choices agree.
+    h11_reader = type(exchange._connection._reader).__name__
+    assert (h11_reader == "ChunkedReader") is chunked
+    assert (exchange._chunked is not None) is chunked
+
+
+@pytest.mark.parametrize(("ragged", "kind"), [(False, "incomplete_body"), (True, "tls_eof")])
+def test_exchange_end_of_connection_read_with_the_head(ragged: bool, kind: str) -> None:
+    # The bytes after the head, and the end of the connection, that h11 holds
+    # when the head is parsed go to the chunked decoder.
+    exchange = Exchange("test")
+    exchange.request("GET", "/", [(b"host", b"h")], None)
+    exchange.receive_data(b"HTTP/1.1 200 OK\r\n" + CHUNKED + b"\r\n3\r\nab")
+    exchange.receive_data(b"", ragged_eof=ragged)
+    assert exchange.next_head() is not None
+    assert exchange.next_body() == b"ab"
+    with pytest.raises(TransportError) as caught:
+        exchange.next_body()
+    assert caught.value.kind == kind
+
+
 def test_exchange_kinds_for_early_ends() -> None:
     exchange = Exchange("test")
     exchange.request("GET", "/", [(b"host", b"h")], None)
