@@ -767,7 +767,7 @@ def breakdown(events: int, framing: str, repeat: int) -> None:
             pass
 
     rows = [
-        ("h11 body framing (Exchange.next_body)", lambda: h11_pieces(join=False)),
+        ("body framing (Exchange.next_body)", lambda: h11_pieces(join=False)),
         ("SSEDecoder.feed", lambda: sse(pieces)),
         ("provider parser.feed (json.loads incl.)", parse),
         ("  of which json.loads", loads_only),
