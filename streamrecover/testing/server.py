@@ -15,6 +15,11 @@ gives up". Successive connections play successive scripts, so a test can say
 
 The server reads each request in full before playing the script (so that a
 close is a FIN, not an RST caused by unread request bytes) and records it.
+A fake *provider* passes ``responder=`` instead of scripts: a function that
+builds each connection's script from the request it received. A server created
+with ``listening=False`` holds its port but refuses connections until
+:meth:`FaultServer.listen`, which is how a test gets "refused, then up"
+without racing a timer.
 Only the standard library is used: ``socket``, ``ssl``, ``threading``,
 ``selectors``. Threads are daemons; leaving the ``with`` block stops them and
 closes every socket. :class:`ConnectProxy` is a minimal CONNECT proxy for
@@ -32,10 +37,10 @@ import ssl
 import struct
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Protocol
+from typing import TypeVar
 
 __all__ = [
     "Close",
@@ -47,6 +52,7 @@ __all__ = [
     "LastChunk",
     "RecordedRequest",
     "Reset",
+    "Responder",
     "Script",
     "Send",
     "SendChunk",
@@ -453,15 +459,19 @@ def _read_chunked(channel: _Channel, buffer: bytes) -> bytes:
 # Listening
 
 
-class _Handler(Protocol):
-    def __call__(self, sock: socket.socket, index: int) -> None: ...
+_ListenerT = TypeVar("_ListenerT", bound="_Listener")
 
 
 class _Listener:
-    """Accepts connections on one or two loopback addresses and serves each in a thread."""
+    """Accepts connections on one or two loopback addresses and serves each in a thread.
 
-    def __init__(self, *, ipv6: bool) -> None:
+    :meth:`start` binds; it also listens unless ``listening`` is False, in
+    which case the port refuses connections until :meth:`listen`.
+    """
+
+    def __init__(self, *, ipv6: bool, listening: bool = True) -> None:
         self._ipv6 = ipv6
+        self._listen_on_start = listening
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._listeners: list[socket.socket] = []
@@ -474,16 +484,54 @@ class _Listener:
 
     # -- lifecycle
 
+    def __enter__(self: _ListenerT) -> _ListenerT:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
     def start(self) -> None:
-        """Bind, listen and start accepting in a background thread."""
+        """Bind the port, then listen unless created with ``listening=False``.
+
+        Does nothing when already started (a subclass may start in its
+        constructor and still be used as a context manager).
+        """
+        if self._listeners or self._stop.is_set():
+            return
         self._bind()
-        self._acceptor = threading.Thread(target=self._accept_loop, daemon=True)
-        self._acceptor.start()
+        if self._listen_on_start:
+            self.listen()
+
+    @property
+    def listening(self) -> bool:
+        """Whether connections are accepted (False until started, and until :meth:`listen`)."""
+        return self._acceptor is not None
+
+    def listen(self) -> None:
+        """Start accepting connections on the bound port, in a background thread.
+
+        Idempotent, and safe from any thread. Before :meth:`start` it only
+        makes ``start`` listen; after :meth:`stop` it does nothing.
+        """
+        with self._lock:
+            self._listen_on_start = True
+            if self._acceptor is not None or self._stop.is_set() or not self._listeners:
+                return
+            for sock in self._listeners:
+                sock.listen(64)
+            self._acceptor = threading.Thread(target=self._accept_loop, daemon=True)
+            self._acceptor.start()
 
     def _bind(self) -> None:
+        # A bound socket that does not listen yet refuses connections (RST).
         v4 = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         v4.bind(("127.0.0.1", 0))
-        v4.listen(64)
         self._listeners.append(v4)
         self.port = v4.getsockname()[1]
         if self._ipv6:
@@ -491,7 +539,6 @@ class _Listener:
             try:
                 v6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
                 v6.bind(("::1", self.port))
-                v6.listen(64)
             except OSError:
                 v6.close()
                 self.stop()
@@ -500,11 +547,15 @@ class _Listener:
 
     def stop(self) -> None:
         """Stop accepting, end every connection, join the threads, close every socket."""
-        self._stop.set()
+        with self._lock:
+            # Under the lock, so that a concurrent listen() either has started
+            # its acceptor (joined below) or sees the stop and starts none.
+            self._stop.set()
+            acceptor = self._acceptor
         with contextlib.suppress(OSError):
             self._wake_writer.send(b"x")
-        if self._acceptor is not None:
-            self._acceptor.join(timeout=5)
+        if acceptor is not None:
+            acceptor.join(timeout=5)
         with self._lock:
             live = list(self._live)
         for sock in live:
@@ -557,16 +608,28 @@ class _Listener:
         raise NotImplementedError
 
 
+#: Builds the answer to one request: ``(request, connection index) -> script``.
+Responder = Callable[[RecordedRequest, int], Script]
+
+
 class FaultServer(_Listener):
     """A fake HTTP(S) server on 127.0.0.1 (and ``::1`` with ``ipv6=True``), same port.
 
     ``scripts[i]`` is played on the i-th connection; later connections play
     ``default``, or (when it is None) have their request read and are closed
-    without an answer. With ``ssl_context``
-    (a server-side context) every connection starts with a TLS handshake.
-    ``read_request=False`` plays the script without reading the request first.
+    without an answer. A ``responder`` replaces both: each connection plays
+    ``responder(request, index)``; an exception it raises is recorded in
+    :attr:`errors` (and the connection's record) and the connection is reset.
+    With ``ssl_context`` (a server-side context) every connection starts with
+    a TLS handshake. ``read_request=False`` plays the script without reading
+    the request first. ``listening=False`` binds the port when started but
+    refuses connections until :meth:`listen`.
     Use as a context manager; :attr:`requests` and :attr:`connections` record
     what happened.
+
+    Raises:
+        ValueError: ``responder`` together with ``scripts``, ``default`` or
+            ``read_request=False``.
     """
 
     def __init__(
@@ -574,28 +637,25 @@ class FaultServer(_Listener):
         scripts: Sequence[Script] = (),
         *,
         default: Script | None = None,
+        responder: Responder | None = None,
         ssl_context: ssl.SSLContext | None = None,
         ipv6: bool = False,
         read_request: bool = True,
+        listening: bool = True,
     ) -> None:
-        super().__init__(ipv6=ipv6)
+        if responder is not None and (scripts or default is not None):
+            raise ValueError("a responder replaces scripts and default: pass one or the other")
+        if responder is not None and not read_request:
+            raise ValueError("a responder answers the request: it needs read_request=True")
+        super().__init__(ipv6=ipv6, listening=listening)
         self._scripts = [list(script) for script in scripts]
         self._default = None if default is None else list(default)
+        self._responder = responder
         self._ssl_context = ssl_context
         self._read_request = read_request
         self._records: list[ConnectionRecord] = []
-
-    def __enter__(self) -> FaultServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        #: Exceptions raised by the responder, as text (a test asserts this is empty).
+        self.errors: list[str] = []
 
     @property
     def scheme(self) -> str:
@@ -640,20 +700,18 @@ class FaultServer(_Listener):
         record = ConnectionRecord(index=index)
         with self._lock:
             self._records.append(record)
-        if index < len(self._scripts):
-            script = self._scripts[index]
-        else:
-            script = [] if self._default is None else self._default
         channel = (
             _Channel(sock, self._stop)
             if self._ssl_context is None
             else _TLSChannel(sock, self._stop, self._ssl_context)
         )
         try:
+            # No Nagle: a Drip of single bytes must leave as single segments.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             channel.handshake()
             if self._read_request:
                 record.request = _read_request(channel)
-            for step in script:
+            for step in self._script_for(record):
                 if self._play(step, channel, record):
                     return
             channel.close_notify()
@@ -666,8 +724,28 @@ class FaultServer(_Listener):
         finally:
             record.finished.set()
 
+    def _script_for(self, record: ConnectionRecord) -> Script:
+        if self._responder is None:
+            if record.index < len(self._scripts):
+                return self._scripts[record.index]
+            return [] if self._default is None else self._default
+        assert record.request is not None  # __init__ refuses a responder without it
+        try:
+            return list(self._responder(record.request, record.index))
+        except Exception as exc:  # a bug in the responder must fail the test, not hang it
+            record.error = f"{type(exc).__name__}: {exc}"
+            with self._lock:
+                self.errors.append(record.error)
+            return [Reset()]
+
     def _play(self, step: Step, channel: _Channel, record: ConnectionRecord) -> bool:
-        # Plays one step; True when the step ended the connection.
+        """Play one step on ``channel``; True when the step ended the connection.
+
+        The hook for a subclass that adds steps of its own: handle them and
+        pass every other step to ``super()._play``. ``channel`` has
+        ``send(data)``, ``receive()`` and ``sock``; ``record.request`` is the
+        request read (None with ``read_request=False``).
+        """
         if isinstance(step, Send):
             channel.send(step.data)
         elif isinstance(step, (SendHead, SendChunk)):
@@ -727,18 +805,6 @@ class ConnectProxy(_Listener):
     def __init__(self) -> None:
         super().__init__(ipv6=False)
         self._requests: list[RecordedRequest] = []
-
-    def __enter__(self) -> ConnectProxy:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:

@@ -332,10 +332,6 @@ class ReferenceServer(FaultServer):
         # The base class types its scripts with its own steps only.
         super().__init__(scripts, default=default, ssl_context=ssl_context)
 
-    def __enter__(self) -> ReferenceServer:
-        self.start()
-        return self
-
     def _play(self, step: Any, channel: Any, record: Any) -> bool:
         if isinstance(step, Respond):
             assert record.request is not None, "Respond needs read_request=True"

@@ -6,16 +6,19 @@ import socket
 
 import pytest
 
+from streamrecover.testing.handler_server import HandlerServer
 from streamrecover.testing.server import (
     Close,
     Drip,
     FaultServer,
     HalfClose,
+    RecordedRequest,
     Reset,
     Send,
     SendChunk,
     SendHead,
     Stall,
+    Step,
     http_response,
     sse_frame,
     sse_response,
@@ -132,3 +135,76 @@ def test_stopping_ends_stalled_connections() -> None:
 def test_unused_port_is_refused() -> None:
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", unused_port()), timeout=5).close()
+
+
+def test_a_responder_builds_each_script_from_the_request() -> None:
+    seen: list[tuple[bytes, int]] = []
+
+    def responder(request: RecordedRequest, index: int) -> list[Step]:
+        seen.append((request.body, index))
+        return [Send(request.body[::-1] + str(index).encode()), Close()]
+
+    with FaultServer(responder=responder) as server:
+        assert exchange(server.port) == b"olleh0"
+        assert exchange(server.port) == b"olleh1"
+    assert seen == [(b"hello", 0), (b"hello", 1)]
+    assert server.errors == []
+
+
+def test_a_failing_responder_resets_and_is_recorded() -> None:
+    def responder(request: RecordedRequest, index: int) -> list[Step]:
+        raise RuntimeError("boom")
+
+    with FaultServer(responder=responder) as server, pytest.raises(ConnectionResetError):
+        exchange(server.port)
+    assert server.errors == ["RuntimeError: boom"]
+    assert server.connections[0].error == "RuntimeError: boom"
+
+
+def test_a_responder_replaces_scripts_and_needs_the_request() -> None:
+    def responder(request: RecordedRequest, index: int) -> list[Step]:
+        return []
+
+    with pytest.raises(ValueError, match="one or the other"):
+        FaultServer([[Close()]], responder=responder)
+    with pytest.raises(ValueError, match="one or the other"):
+        FaultServer(default=[Close()], responder=responder)
+    with pytest.raises(ValueError, match="read_request"):
+        FaultServer(responder=responder, read_request=False)
+
+
+def test_not_listening_refuses_until_listen() -> None:
+    with FaultServer([[Send(b"up"), Close()]], listening=False) as server:
+        assert server.port != 0
+        assert server.listening is False
+        with pytest.raises(ConnectionRefusedError):
+            exchange(server.port)
+        server.listen()
+        server.listen()  # idempotent
+        assert server.listening is True
+        assert exchange(server.port) == b"up"  # the refused attempt was no connection
+    server.listen()  # after stop: nothing to do
+    assert [record.index for record in server.connections] == [0]
+
+
+def test_listen_before_start_makes_start_listen() -> None:
+    server = FaultServer([[Send(b"up"), Close()]], listening=False)
+    server.listen()
+    with server:
+        assert exchange(server.port) == b"up"
+
+
+def test_handler_server_is_a_started_fault_server_with_a_bare_url() -> None:
+    def handler(request: RecordedRequest, index: int) -> list[Step]:
+        return [Send(b"ok"), Close()]
+
+    server = HandlerServer(handler)
+    try:
+        assert isinstance(server, FaultServer)
+        assert server.listening  # started by its constructor, no `with` needed
+        assert server.url() == f"http://127.0.0.1:{server.port}"
+        assert server.url("/v1") == f"http://127.0.0.1:{server.port}/v1"
+        with server:  # entering again does not bind a second port
+            assert exchange(server.port) == b"ok"
+    finally:
+        server.stop()
