@@ -20,7 +20,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from streamrecover.core.errors import StreamInterrupted, UsageError
 from streamrecover.core.events import Resumed, Retrying
@@ -40,6 +40,9 @@ from streamrecover.transport.base import (
     SyncHTTPTransport,
     Timeouts,
 )
+
+if TYPE_CHECKING:
+    from streamrecover.integrations.otel import StreamTelemetry, Telemetry
 
 __all__ = ["AsyncClient", "Client"]
 
@@ -80,6 +83,9 @@ class _ClientBase:
         rng: random.Random | None = None,
         summarizer: Callable[[str], str] | None = None,
         max_line_size: int = 16 * 1024 * 1024,
+        telemetry: Telemetry | bool | None = None,
+        tracer_provider: Any = None,
+        meter_provider: Any = None,
     ) -> None:
         if strategy not in STRATEGIES:
             raise UsageError(
@@ -106,6 +112,16 @@ class _ClientBase:
         self._rng = rng if rng is not None else random.Random()
         self._summarizer = summarizer
         self.max_line_size = max_line_size
+        #: OpenTelemetry spans and metrics (None: not installed, or ``telemetry=False``).
+        self.telemetry: Telemetry | None = None
+        if telemetry is not False:
+            from streamrecover.integrations.otel import Telemetry
+
+            self.telemetry = Telemetry.for_client(
+                telemetry=telemetry,
+                tracer_provider=tracer_provider,
+                meter_provider=meter_provider,
+            )
         self._owns_storage = isinstance(storage, str)
         self.storage: Storage | None = (
             open_storage(storage) if isinstance(storage, str) else storage
@@ -132,22 +148,33 @@ class _ClientBase:
         session = self._session(body, retry=retry, strategy=chosen)
         checkpointer = None
         recovery_id = None
+        telemetry = self._start_telemetry(body, chosen, recovery_id=None)
         if self.storage is not None:
+            options: dict[str, Any] = {"strategy": chosen}
+            if telemetry is not None:
+                # Stored so that a resume in another process links to this span.
+                options["trace"] = telemetry.span_context
             record = new_record(
                 provider=self.provider.name,
                 model=self.provider.model(body),
                 request=body,
                 base_url=self.provider.base_url,
-                options={"strategy": chosen},
+                options=options,
                 clock=self.storage.clock,
             )
             self.storage.create(record)
             recovery_id = record.id
+            if telemetry is not None:
+                telemetry.span.set_attribute("streamrecover.recovery_id", record.id)
             checkpointer = Checkpointer(
                 self.storage, record.id, interval=self.checkpoint_interval
             )
         observer = StreamObserver(
-            session, checkpointer=checkpointer, recovery_id=recovery_id, hooks=self.hooks
+            session,
+            checkpointer=checkpointer,
+            recovery_id=recovery_id,
+            hooks=self.hooks,
+            telemetry=telemetry,
         )
         return _Setup(
             session=session,
@@ -225,8 +252,16 @@ class _ClientBase:
             interval=self.checkpoint_interval,
             committed_length=len(record.text),
         )
+        link = record.options.get("trace")
+        telemetry = self._start_telemetry(
+            body, chosen, recovery_id=recovery_id, link=link if isinstance(link, dict) else None
+        )
         observer = StreamObserver(
-            session, checkpointer=checkpointer, recovery_id=recovery_id, hooks=self.hooks
+            session,
+            checkpointer=checkpointer,
+            recovery_id=recovery_id,
+            hooks=self.hooks,
+            telemetry=telemetry,
         )
         return _Setup(
             session=session,
@@ -234,6 +269,26 @@ class _ClientBase:
             timeouts=self._timeouts_for(body),
             safe_mode=self._safe_mode(body, chosen),
             replay=record.text if replay else "",
+        )
+
+    def _start_telemetry(
+        self,
+        body: Mapping[str, Any],
+        strategy: Strategy,
+        *,
+        recovery_id: str | None,
+        link: Mapping[str, Any] | None = None,
+    ) -> StreamTelemetry | None:
+        if self.telemetry is None:
+            return None
+        return self.telemetry.start_stream(
+            provider=self.provider.name,
+            model=self.provider.model(body),
+            base_url=self.provider.base_url,
+            strategy=strategy,
+            body=body,
+            recovery_id=recovery_id,
+            link=link,
         )
 
     def _session(
@@ -296,6 +351,11 @@ class Client(_ClientBase):
         summarizer: condenses a long partial answer for the ``summarize`` strategy.
         max_line_size: the cap on one SSE line and one event (16 MiB); a larger one
             is an SSEProtocolError, never unbounded memory.
+        telemetry: OpenTelemetry spans and metrics (see
+            :mod:`streamrecover.integrations.otel`): None (default) instruments
+            whenever ``opentelemetry-api`` is installed and an SDK is set up;
+            False never; a ``Telemetry`` to choose providers and content capture.
+        tracer_provider, meter_provider: use these instead of the global providers.
 
     Raises:
         UsageError: unknown provider or strategy, contradictory arguments.

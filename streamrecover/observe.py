@@ -22,7 +22,9 @@ from streamrecover.storage.record import RecordedError, Status
 from streamrecover.storage.sanitize import redact_text
 
 if TYPE_CHECKING:
-    from streamrecover.core.session import RecoverySession
+    from streamrecover.core.http import HTTPRequest
+    from streamrecover.core.session import Decision, RecoverySession
+    from streamrecover.integrations.otel import StreamTelemetry
     from streamrecover.storage.checkpoint import Checkpointer
 
 __all__ = ["Hooks", "SafeText", "StreamObserver"]
@@ -99,15 +101,35 @@ class StreamObserver:
         checkpointer: Checkpointer | None,
         recovery_id: str | None,
         hooks: Hooks,
+        telemetry: StreamTelemetry | None = None,
     ) -> None:
         self.session = session
         self.checkpointer = checkpointer
         self.recovery_id = recovery_id
         self.hooks = hooks
+        #: Spans and metrics of this stream (None: OpenTelemetry is not set up).
+        self.telemetry = telemetry
         self.usage: Usage | None = None
+
+    def attempt_started(self, request: HTTPRequest) -> None:
+        """The session built the request of a new attempt; it is about to be sent."""
+        if self.telemetry is not None:
+            self.telemetry.attempt_started(request, self.session.attempts)
+
+    def response_started(self, status: int) -> None:
+        """The attempt's response head arrived."""
+        if self.telemetry is not None:
+            self.telemetry.response_started(status)
+
+    def attempt_ended(self, decision: Decision) -> None:
+        """The attempt is over; ``decision`` says what comes next."""
+        if self.telemetry is not None:
+            self.telemetry.attempt_ended(decision)
 
     def observe(self, events: list[Event]) -> None:
         """Act on a batch of events before they are handed to the consumer."""
+        if self.telemetry is not None:
+            self.telemetry.observe(events)
         checkpointer = self.checkpointer
         for event in events:
             kind = type(event)
@@ -125,6 +147,7 @@ class StreamObserver:
                     self.recovery_id,
                     event.strategy,  # type: ignore[attr-defined]
                     event.attempt,  # type: ignore[attr-defined]
+                    extra=self._log_fields(event.attempt, None),  # type: ignore[attr-defined]
                 )
                 if self.hooks.on_resume is not None:
                     self.hooks.on_resume(event, self.recovery_id)  # type: ignore[arg-type]
@@ -133,6 +156,8 @@ class StreamObserver:
                 if checkpointer is not None:
                     checkpointer.flush()
                     self._mark("completed")
+                if self.telemetry is not None:
+                    self.telemetry.finish(self.session, None)
 
     def heartbeat(self) -> None:
         """Called after every read of the body: flush due text, or touch the record.
@@ -160,6 +185,7 @@ class StreamObserver:
             self._safe(event.cause),
             "resuming" if event.resume else "retrying",
             event.delay,
+            extra=self._log_fields(event.attempt - 1, event.cause),
         )
         if self.checkpointer is not None:
             # Still "active": the stream goes on in this process. A crash during
@@ -174,7 +200,12 @@ class StreamObserver:
         error.recovery_id = self.recovery_id
         cancelled = error.cause is None
         if not cancelled:
-            logger.error("stream %s: giving up: %s", self.recovery_id, self._safe(error))
+            logger.error(
+                "stream %s: giving up: %s",
+                self.recovery_id,
+                self._safe(error),
+                extra=self._log_fields(self.session.attempts, error.cause),
+            )
         if self.checkpointer is not None:
             self.checkpointer.flush()
             if cancelled:
@@ -184,8 +215,18 @@ class StreamObserver:
                     "interrupted" if error.recoverable else "failed",
                     error=error.cause,
                 )
+        if self.telemetry is not None:
+            self.telemetry.finish(self.session, error)
         if not cancelled and self.hooks.on_give_up is not None:
             self.hooks.on_give_up(error, self.recovery_id)
+
+    def _log_fields(self, attempt: int, cause: BaseException | None) -> dict[str, object]:
+        """Structured fields of a log record (``extra=``): ids and names, never a message."""
+        return {
+            "recovery_id": self.recovery_id,
+            "attempt": attempt,
+            "cause": None if cause is None else type(cause).__name__,
+        }
 
     def _mark(self, status: Status, *, error: BaseException | None = None) -> None:
         assert self.checkpointer is not None

@@ -175,11 +175,13 @@ class Stream(_StreamBase):
         yield from self._replayed()
         while True:
             request = session.next_request()
+            self._observer.attempt_started(request)
             yield from self._deliver(session.take_events())
             try:
                 response = self._transport.open(request, self._timeouts, deadline=self._deadline)
                 try:
                     session.response_started(response.status, response.headers)
+                    self._observer.response_started(response.status)
                     for data in response.iter_bytes():
                         events = session.receive_data(data)
                         self._observer.heartbeat()
@@ -195,6 +197,7 @@ class Stream(_StreamBase):
                 session.connection_failed(fault)
             yield from self._deliver(session.take_events())
             decision = session.decision()
+            self._observer.attempt_ended(decision)
             if isinstance(decision, Done):
                 return
             if isinstance(decision, GiveUp):
@@ -275,6 +278,7 @@ class AsyncStream(_StreamBase):
             yield event
         while True:
             request = session.next_request()
+            self._observer.attempt_started(request)
             for event in self._deliver(session.take_events()):
                 yield event
             try:
@@ -283,6 +287,7 @@ class AsyncStream(_StreamBase):
                 )
                 try:
                     session.response_started(response.status, response.headers)
+                    self._observer.response_started(response.status)
                     ended = False
                     body = response.aiter_bytes()
                     try:
@@ -312,6 +317,7 @@ class AsyncStream(_StreamBase):
             for event in self._deliver(session.take_events()):
                 yield event
             decision = session.decision()
+            self._observer.attempt_ended(decision)
             if isinstance(decision, Done):
                 return
             if isinstance(decision, GiveUp):

@@ -207,6 +207,9 @@ class StreamInterrupted(StreamRecoverError):
     ``Client.resume``), ``committed_text`` is everything the consumer has been
     given, ``cause`` the last fault, ``recoverable`` whether a later resume
     may succeed (False for a 401, True for a stream that ran out of retries).
+    ``reason`` is one word for dashboards: a policy give-up reason
+    (:data:`~streamrecover.core.policy.GiveUpReason`), ``resume_unbuildable``,
+    ``cancelled``, or empty where none applies.
     """
 
     def __init__(
@@ -218,6 +221,7 @@ class StreamInterrupted(StreamRecoverError):
         recovery_id: str | None = None,
         recoverable: bool = False,
         attempts: int = 0,
+        reason: str = "",
     ) -> None:
         super().__init__(message)
         self.cause = cause
@@ -225,3 +229,4 @@ class StreamInterrupted(StreamRecoverError):
         self.recovery_id = recovery_id
         self.recoverable = recoverable
         self.attempts = attempts
+        self.reason = reason

@@ -405,6 +405,7 @@ class RecoverySession:
                 committed_text=self.text,
                 recoverable=bool(self.text),
                 attempts=self.attempts,
+                reason="cancelled",
             ),
             target="cancel",
         )
@@ -536,6 +537,7 @@ class RecoverySession:
                     committed_text=self.text,
                     recoverable=verdict.retryable,
                     attempts=self.attempts,
+                    reason=outcome.reason,
                 ),
                 target="connection_failed",
             )
@@ -554,6 +556,7 @@ class RecoverySession:
                         committed_text=self.text,
                         recoverable=False,
                         attempts=self.attempts,
+                        reason="resume_unbuildable",
                     ),
                     target="connection_failed",
                 )
