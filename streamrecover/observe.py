@@ -128,8 +128,12 @@ class StreamObserver:
 
     def observe(self, events: list[Event]) -> None:
         """Act on a batch of events before they are handed to the consumer."""
-        if self.telemetry is not None:
-            self.telemetry.observe(events)
+        telemetry = self.telemetry
+        if telemetry is not None and (
+            # Skip the call for the common batch: one more piece of text.
+            telemetry.watching or len(events) != 1 or type(events[0]) is not TextDelta
+        ):
+            telemetry.observe(events)
         checkpointer = self.checkpointer
         for event in events:
             kind = type(event)

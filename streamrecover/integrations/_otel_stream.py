@@ -57,9 +57,9 @@ class StreamTelemetry:
         self._attempt: Any = None
         self._started = time.monotonic()
         self._first_issued: float | None = None
-        # The per-event fast path checks one flag: True while a first chunk or a
-        # first resumed chunk is awaited.
-        self._watching = True
+        #: True while a first chunk, or the first chunk after a fault, is awaited:
+        #: the observer skips :meth:`observe` for plain text while it is False.
+        self.watching = True
         self._first_seen = False
         self._fault_at: float | None = None
         self._recovery_strategy = ""
@@ -117,12 +117,10 @@ class StreamTelemetry:
 
     def observe(self, events: Sequence[Event]) -> None:
         """See a batch of events before the consumer does."""
-        if not self._watching and len(events) == 1 and type(events[0]) is TextDelta:
-            return  # the common case: one more piece of text, nothing to record
         for event in events:
             kind = type(event)
             if kind in _CHUNKS:
-                if self._watching:
+                if self.watching:
                     self._chunk()
             elif kind is Retrying:
                 self._retrying(event)  # type: ignore[arg-type]
@@ -132,7 +130,7 @@ class StreamTelemetry:
             elif kind is Rewind:
                 self._event("streamrecover.rewind", {"streamrecover.rewind.to": event.to})  # type: ignore[attr-defined]
             elif kind is Completed:
-                self._watching = False
+                self.watching = False
 
     def _chunk(self) -> None:
         now = time.monotonic()
@@ -146,7 +144,7 @@ class StreamTelemetry:
                 {**self._common, "streamrecover.strategy": self._recovery_strategy or "exact"},
             )
             self._fault_at = None
-        self._watching = False
+        self.watching = False
 
     def _retrying(self, event: Retrying) -> None:
         self._last_cause = event.cause
@@ -162,7 +160,7 @@ class StreamTelemetry:
         if event.resume:
             self._instruments.resumes.add(1, {**self._common, "streamrecover.cause": cause})
             self._fault_at = time.monotonic()
-            self._watching = True
+            self.watching = True
         else:
             self._instruments.retries.add(1, {**self._common, "streamrecover.cause": cause})
 
