@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 from streamrecover.core.errors import StreamInterrupted, UsageError
 from streamrecover.core.events import Resumed, Retrying
 from streamrecover.core.policy import RetryBudget, RetryPolicy
+from streamrecover.core.redact import redact
 from streamrecover.core.resume import STRATEGIES, Strategy
 from streamrecover.core.session import RecoverySession
 from streamrecover.observe import Hooks, StreamObserver
@@ -80,6 +81,7 @@ class _ClientBase:
         rng: random.Random | None = None,
         summarizer: Callable[[str], str] | None = None,
         max_line_size: int = 16 * 1024 * 1024,
+        progress_timeout: float | None = None,
     ) -> None:
         if strategy not in STRATEGIES:
             raise UsageError(
@@ -106,13 +108,16 @@ class _ClientBase:
         self._rng = rng if rng is not None else random.Random()
         self._summarizer = summarizer
         self.max_line_size = max_line_size
+        #: None: the provider's default for each request (see Provider.default_progress_timeout).
+        self.progress_timeout = progress_timeout
         self._owns_storage = isinstance(storage, str)
         self.storage: Storage | None = (
             open_storage(storage) if isinstance(storage, str) else storage
         )
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.provider!r}, strategy={self.strategy!r})"
+        text = f"{type(self).__name__}({self.provider!r}, strategy={self.strategy!r})"
+        return redact(text, secrets=self.provider.secrets)
 
     def _timeouts_for(self, body: Mapping[str, Any]) -> Timeouts:
         if self.timeouts is not None:
@@ -258,6 +263,7 @@ class _ClientBase:
             resume_point=point,
             summarizer=self._summarizer,
             max_line_size=self.max_line_size,
+            progress_timeout=self.progress_timeout,
         )
 
     def _safe_mode(self, body: Mapping[str, Any], strategy: Strategy) -> str:
@@ -296,6 +302,10 @@ class Client(_ClientBase):
         summarizer: condenses a long partial answer for the ``summarize`` strategy.
         max_line_size: the cap on one SSE line and one event (16 MiB); a larger one
             is an SSEProtocolError, never unbounded memory.
+        progress_timeout: seconds an attempt may go without a content event (text,
+            reasoning, a tool call; keep-alive comments and pings do not count)
+            before it is retried or resumed. Default: the provider's (300 s,
+            900 s with thinking); ``math.inf`` turns it off.
 
     Raises:
         UsageError: unknown provider or strategy, contradictory arguments.

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Literal
 
 from streamrecover.core.errors import MissingExtraError, TransportError, UsageError
 from streamrecover.core.http import HTTPRequest
+from streamrecover.core.redact import redact
 from streamrecover.transport._faults import Phase, fail
 from streamrecover.transport._routing import (
     ProxySetting,
@@ -201,7 +202,8 @@ class AsyncTransport:
             fail("other", stream.what, RuntimeError("proxy sent data before the TLS handshake"))
 
     def __repr__(self) -> str:
-        return f"AsyncTransport(proxy={self._proxy!r})"
+        # A proxy URL may carry user:password@; never shown.
+        return redact(f"AsyncTransport(proxy={self._proxy!r})")
 
 
 _State = Literal["open", "done", "closed", "failed"]
