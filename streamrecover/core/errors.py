@@ -204,7 +204,11 @@ class UnexpectedContentError(Fault):
     """A 2xx answer whose content type is not ``text/event-stream``."""
 
     def __init__(self, content_type: str, *, body: str = "") -> None:
-        super().__init__(f"expected text/event-stream, got {content_type or 'no content type'}")
+        # A captive portal's or a proxy's HTML page says who answered in its title.
+        excerpt = f": {body_excerpt(body)}" if body.strip() else ""
+        super().__init__(
+            f"expected text/event-stream, got {content_type or 'no content type'}{excerpt}"
+        )
         self.content_type = content_type
         self.body = body
 
