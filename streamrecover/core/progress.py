@@ -29,6 +29,12 @@ __all__ = ["ProgressTracker"]
 class ProgressTracker:
     """Time since the last content event of the current attempt.
 
+    The session runs the per-read check inline, on the public fields, because
+    it runs on every read of the body (a method call there costs more than the
+    check): ``now - last > timeout`` means stalled, and a read with content sets
+    ``last = now`` and calls :meth:`deposit` once ``now >= next_deposit``.
+    :meth:`check` is the same rule as a method, for everything else.
+
     Args:
         timeout: seconds an attempt may go without a content event (``math.inf``
             for no limit), counted from the response head.
@@ -36,24 +42,24 @@ class ProgressTracker:
         provider: named in the fault's message.
     """
 
-    __slots__ = ("_budget", "_deposited_at", "_last", "_provider", "timeout")
+    __slots__ = ("_budget", "_provider", "active", "last", "next_deposit", "timeout")
 
     def __init__(self, timeout: float, *, budget: RetryBudget | None, provider: str = "") -> None:
         self.timeout = timeout
         self._budget = budget
         self._provider = provider
-        self._last = 0.0
-        self._deposited_at: float | None = None
-
-    @property
-    def active(self) -> bool:
-        """Whether :meth:`check` has anything to do (a finite timeout or a budget)."""
-        return self._budget is not None or not math.isinf(self.timeout)
+        #: Whether there is anything to check (a finite timeout or a budget).
+        self.active = budget is not None or not math.isinf(timeout)
+        #: When content last reached the consumer (or the attempt's head arrived).
+        self.last = 0.0
+        #: When a read with content next deposits into the budget (inf: never).
+        self.next_deposit = math.inf
 
     def start(self, now: float) -> None:
         """A new attempt's event stream began (its response head arrived) at ``now``."""
-        self._last = now
-        self._deposited_at = None
+        self.last = now
+        # The attempt's first content makes it answered traffic.
+        self.next_deposit = -math.inf if self._budget is not None else math.inf
 
     def check(self, now: float, *, progressed: bool) -> ProgressTimeoutError | None:
         """Account for one read of the body at ``now``; return a fault once the stream stalled.
@@ -61,22 +67,27 @@ class ProgressTracker:
         ``progressed`` says whether content reached the consumer since the last call.
         """
         if progressed:
-            self._last = now
-            self._deposit_if_due(now)
+            self.last = now
+            if now >= self.next_deposit:
+                self.deposit(now)
             return None
-        if now - self._last > self.timeout:
-            return ProgressTimeoutError(self.timeout, provider=self._provider)
+        if now - self.last > self.timeout:
+            return self.fault()
         return None
 
-    def completed(self, now: float) -> None:
-        """The attempt completed: it was answered traffic, even if it came in one read."""
-        if self._deposited_at is None:
-            self._deposit_if_due(now)
-
-    def _deposit_if_due(self, now: float) -> None:
+    def deposit(self, now: float) -> None:
+        """Count this attempt as answered traffic at ``now``; the next deposit is a window later."""
         budget = self._budget
         if budget is None:
             return
-        if self._deposited_at is None or now - self._deposited_at >= budget.ttl:
-            budget.deposit(now)
-            self._deposited_at = now
+        budget.deposit(now)
+        self.next_deposit = now + budget.ttl
+
+    def fault(self) -> ProgressTimeoutError:
+        """The fault that ends a stalled attempt."""
+        return ProgressTimeoutError(self.timeout, provider=self._provider)
+
+    def completed(self, now: float) -> None:
+        """The attempt completed: it was answered traffic, even if it came in one read."""
+        if self.next_deposit == -math.inf:
+            self.deposit(now)

@@ -404,12 +404,16 @@ class RecoverySession:
         except Fault as fault:
             self._fail(fault)
             return self.take_events()
-        if self._progress.active:
-            stalled = self._progress.check(
-                self._clock(), progressed=self._content_events != content_before
-            )
-            if stalled is not None:
-                self._fail(stalled)
+        progress = self._progress
+        if progress.active:
+            # ProgressTracker.check, inline: this runs on every read of the body.
+            now = self._clock()
+            if self._content_events != content_before:
+                progress.last = now
+                if now >= progress.next_deposit:
+                    progress.deposit(now)
+            elif now - progress.last > progress.timeout:
+                self._fail(progress.fault())
                 return self.take_events()
         # Still STREAMING: no transition to record.
         events, self._outbox = self._outbox, []
