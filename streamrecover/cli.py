@@ -312,14 +312,9 @@ def _redact(message: str) -> str:
     the CLI's only credentials are the providers' environment variables, so
     their values are cut out of anything it prints.
     """
-    from streamrecover.storage.sanitize import redact_text
+    from streamrecover.core.redact import redact
 
-    text = redact_text(message)
-    for name in _api_key_variables():
-        value = os.environ.get(name)
-        if value:
-            text = text.replace(value, "[redacted]")
-    return text
+    return redact(message, secrets=[os.environ.get(name) for name in _api_key_variables()])
 
 
 def _open(args: argparse.Namespace) -> Any:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from streamrecover.core.errors import StreamInterrupted, UsageError
 from streamrecover.core.events import Resumed, Retrying
 from streamrecover.core.policy import RetryBudget, RetryPolicy
+from streamrecover.core.redact import redact
 from streamrecover.core.resume import STRATEGIES, Strategy
 from streamrecover.core.session import RecoverySession
 from streamrecover.observe import Hooks, StreamObserver
@@ -86,6 +87,7 @@ class _ClientBase:
         telemetry: Telemetry | bool | None = None,
         tracer_provider: Any = None,
         meter_provider: Any = None,
+        progress_timeout: float | None = None,
     ) -> None:
         if strategy not in STRATEGIES:
             raise UsageError(
@@ -122,13 +124,16 @@ class _ClientBase:
                 tracer_provider=tracer_provider,
                 meter_provider=meter_provider,
             )
+        #: None: the provider's default for each request (see Provider.default_progress_timeout).
+        self.progress_timeout = progress_timeout
         self._owns_storage = isinstance(storage, str)
         self.storage: Storage | None = (
             open_storage(storage) if isinstance(storage, str) else storage
         )
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.provider!r}, strategy={self.strategy!r})"
+        text = f"{type(self).__name__}({self.provider!r}, strategy={self.strategy!r})"
+        return redact(text, secrets=self.provider.secrets)
 
     def _timeouts_for(self, body: Mapping[str, Any]) -> Timeouts:
         if self.timeouts is not None:
@@ -313,6 +318,7 @@ class _ClientBase:
             resume_point=point,
             summarizer=self._summarizer,
             max_line_size=self.max_line_size,
+            progress_timeout=self.progress_timeout,
         )
 
     def _safe_mode(self, body: Mapping[str, Any], strategy: Strategy) -> str:
@@ -356,6 +362,10 @@ class Client(_ClientBase):
             whenever ``opentelemetry-api`` is installed and an SDK is set up;
             False never; a ``Telemetry`` to choose providers and content capture.
         tracer_provider, meter_provider: use these instead of the global providers.
+        progress_timeout: seconds an attempt may go without a content event (text,
+            reasoning, a tool call; keep-alive comments and pings do not count)
+            before it is retried or resumed. Default: the provider's (300 s,
+            900 s with thinking); ``math.inf`` turns it off.
 
     Raises:
         UsageError: unknown provider or strategy, contradictory arguments.

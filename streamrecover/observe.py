@@ -17,9 +17,9 @@ from streamrecover._logging import logger
 from streamrecover.core.classify import is_recoverable
 from streamrecover.core.errors import StreamInterrupted
 from streamrecover.core.events import Completed, Event, Resumed, Retrying, Rewind, TextDelta, Usage
+from streamrecover.core.redact import redact
 from streamrecover.core.resume import Strategy, last_paragraph_end
 from streamrecover.storage.record import RecordedError, Status
-from streamrecover.storage.sanitize import redact_text
 
 if TYPE_CHECKING:
     from streamrecover.core.http import HTTPRequest
@@ -174,11 +174,7 @@ class StreamObserver:
 
     def _safe(self, error: BaseException) -> str:
         """The error's text for a log line: no credential, even one a server echoed."""
-        text = redact_text(str(error))
-        key = getattr(self.session.provider, "api_key", None)
-        if key:
-            text = text.replace(key, "[redacted]")
-        return text
+        return redact(str(error), secrets=getattr(self.session.provider, "secrets", ()))
 
     def _on_retry(self, event: Retrying) -> None:
         logger.warning(

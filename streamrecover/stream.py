@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from streamrecover.core.errors import Fault, StreamInterrupted
 from streamrecover.core.events import Event, TextDelta, Usage
+from streamrecover.core.redact import redact
 from streamrecover.core.session import Done, GiveUp, RecoverySession, Retry, SessionState
 from streamrecover.observe import SafeText, StreamObserver
 
@@ -92,6 +93,14 @@ class _StreamBase:
     def completed(self) -> bool:
         """True once the answer is complete."""
         return self.session.state is SessionState.DONE
+
+    def __repr__(self) -> str:
+        session = self.session
+        return redact(
+            f"<{type(self).__name__} {session.provider.name} recovery_id={self.recovery_id!r} "
+            f"state={session.state.value} attempts={session.attempts}>",
+            secrets=getattr(session.provider, "secrets", ()),
+        )
 
     def _replayed(self) -> list[Event]:
         text, self._replay = self._replay, ""

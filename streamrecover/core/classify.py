@@ -30,6 +30,7 @@ from streamrecover.core.errors import (
     HTTPStatusError,
     IncompleteStreamError,
     MissingExtraError,
+    ProgressTimeoutError,
     ProtocolError,
     ProviderProtocolError,
     ProviderStreamError,
@@ -109,11 +110,13 @@ TRANSPORT_RULES: Mapping[str, tuple[bool, int | None]] = {
     "idle_timeout": (True, None),
     "tls_eof": (True, None),
     "incomplete_body": (True, None),
-    # A refused CONNECT is either the proxy's own overload (502/503, transient)
-    # or a missing/wrong proxy credential (407, permanent); the kind does not
-    # say which. One more try covers the first without burning the budget on
-    # the second.
-    "proxy": (True, 1),
+    # The proxy answered CONNECT with a 5xx: its own overload, or the origin
+    # unreachable from it; transient, like the origin's own 502/503.
+    "proxy": (True, None),
+    # The proxy answered CONNECT with a 4xx: 407 (missing or wrong proxy
+    # credentials), 403 (the destination is not allowed). Retrying sends the
+    # same credentials to the same policy.
+    "proxy_refused": (False, None),
     "other": (True, None),
     # A certificate that did not verify will not verify on the next try, and
     # retrying it would only hide an attack or a misconfiguration.
@@ -220,6 +223,9 @@ CONTEXT_LENGTH_MARKERS = (
 # --------------------------------------------------------------------------
 
 _FIXED_VERDICTS: Mapping[type[BaseException], Verdict] = {
+    # Bytes flowed but no content did: a stuck upstream kept alive by a proxy's
+    # pings, or a continuation going nowhere. Another attempt may well work.
+    ProgressTimeoutError: Verdict(retryable=True, reason="no_progress"),
     # EOF without the terminal marker: the answer was cut, not finished.
     IncompleteStreamError: Verdict(retryable=True, reason="incomplete_stream"),
     # A 2xx that is not an event stream: a captive portal or a corporate proxy's

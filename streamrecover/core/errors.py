@@ -33,11 +33,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
+from streamrecover.core.excerpt import body_excerpt
+
 __all__ = [
     "Fault",
     "HTTPStatusError",
     "IncompleteStreamError",
     "MissingExtraError",
+    "ProgressTimeoutError",
     "ProtocolError",
     "ProviderProtocolError",
     "ProviderStreamError",
@@ -66,6 +69,7 @@ TransportFaultKind = Literal[
     "proxy",  # the proxy refused the CONNECT tunnel
     "deadline",  # the total deadline of the stream passed
     "other",  # any other OS-level network failure
+    "proxy_refused",  # the proxy answered CONNECT with a 4xx (403, 407): never retried
 ]
 
 Headers = Sequence[tuple[str, str]]
@@ -125,9 +129,13 @@ class ProviderProtocolError(ProtocolError):
 class TransportError(Fault):
     """The connection failed. ``kind`` says how (see :data:`TransportFaultKind`)."""
 
-    def __init__(self, message: str, *, kind: TransportFaultKind = "other") -> None:
+    def __init__(
+        self, message: str, *, kind: TransportFaultKind = "other", proxy: str = ""
+    ) -> None:
         super().__init__(message)
         self.kind: TransportFaultKind = kind
+        #: ``host:port`` of the proxy when the failure was the proxy's (never its credentials).
+        self.proxy = proxy
 
 
 class HTTPStatusError(Fault):
@@ -147,7 +155,8 @@ class HTTPStatusError(Fault):
         provider: str = "",
         error_type: str = "",
     ) -> None:
-        excerpt = f": {body[:200]}" if body else ""
+        # An HTML error page (a reverse proxy's 502) is reduced to its title.
+        excerpt = f": {body_excerpt(body)}" if body else ""
         super().__init__(f"HTTP {status}{excerpt}")
         self.status = status
         self.headers: tuple[tuple[str, str], ...] = tuple(
@@ -195,7 +204,11 @@ class UnexpectedContentError(Fault):
     """A 2xx answer whose content type is not ``text/event-stream``."""
 
     def __init__(self, content_type: str, *, body: str = "") -> None:
-        super().__init__(f"expected text/event-stream, got {content_type or 'no content type'}")
+        # A captive portal's or a proxy's HTML page says who answered in its title.
+        excerpt = f": {body_excerpt(body)}" if body.strip() else ""
+        super().__init__(
+            f"expected text/event-stream, got {content_type or 'no content type'}{excerpt}"
+        )
         self.content_type = content_type
         self.body = body
 
@@ -230,3 +243,18 @@ class StreamInterrupted(StreamRecoverError):
         self.recoverable = recoverable
         self.attempts = attempts
         self.reason = reason
+
+
+class ProgressTimeoutError(Fault):
+    """The stream went ``seconds`` without a content event (text, reasoning, a tool call).
+
+    Bytes may have kept coming (SSE comments, pings, keep-alive events, text
+    the stitcher dropped as a repeat): none of them is progress. Recoverable:
+    the engine retries or resumes, within the policy's limits.
+    """
+
+    def __init__(self, seconds: float, *, provider: str = "") -> None:
+        where = f"{provider}: " if provider else ""
+        super().__init__(f"{where}no content for {seconds:g} s (progress timeout)")
+        self.seconds = seconds
+        self.provider = provider

@@ -9,41 +9,38 @@ may be logged or stored.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["SECRET_HEADERS", "SECRET_QUERY_KEYS", "HTTPRequest", "redact_url"]
-
-#: Header names (lower case) whose values are credentials: never logged, never stored.
-SECRET_HEADERS = frozenset(
-    {
-        "authorization",
-        "proxy-authorization",
-        "x-api-key",
-        "api-key",
-        "x-goog-api-key",
-        "cookie",
-    }
+from streamrecover.core.redact import (
+    REDACTED,
+    SECRET_HEADERS,
+    SECRET_QUERY_KEYS,
+    redact_headers,
+    redact_url,
 )
-#: Query parameter names whose values are credentials.
-SECRET_QUERY_KEYS = frozenset({"key", "api_key", "api-key", "access_token"})
-REDACTED = "[redacted]"
+
+__all__ = [
+    "REDACTED",
+    "SECRET_HEADERS",
+    "SECRET_QUERY_KEYS",
+    "HTTPRequest",
+    "join_url",
+    "redact_url",
+]
 
 
-def redact_url(url: str) -> str:
-    """Return ``url`` with credential query values and userinfo replaced by a marker."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        # Userinfo (user:password) is dropped whole; a bracketed marker there
-        # would read back as an IPv6 literal.
-        netloc = netloc.rsplit("@", 1)[1]
-    if not parts.query:
-        return urlunsplit(parts._replace(netloc=netloc))
-    pairs = [
-        (name, REDACTED if name.lower() in SECRET_QUERY_KEYS else value)
-        for name, value in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    return urlunsplit(parts._replace(netloc=netloc, query=urlencode(pairs, safe="[]")))
+def join_url(base_url: str, path: str, query: str = "") -> str:
+    """Return ``base_url`` with ``path`` appended to its path and ``query`` to its query.
+
+    A base URL may carry a query string (a gateway's ``?api-version=...`` or
+    ``?api_key=...``): the path goes before it, never after it, and the
+    endpoint's own ``query`` (``alt=sse``) is joined to it with ``&``. A
+    fragment is dropped. ``path`` starts with ``/``.
+    """
+    base = base_url.split("#", 1)[0]
+    base_path, _, base_query = base.partition("?")
+    url = base_path.rstrip("/") + path
+    joined = "&".join(part for part in (query, base_query) if part)
+    return f"{url}?{joined}" if joined else url
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,11 +68,7 @@ class HTTPRequest:
 
     def sanitized(self) -> HTTPRequest:
         """Return a copy safe to log or store: credentials removed from headers and URL."""
-        headers = tuple(
-            (name, REDACTED if name.lower() in SECRET_HEADERS else value)
-            for name, value in self.headers
-        )
-        return replace(self, url=redact_url(self.url), headers=headers)
+        return replace(self, url=redact_url(self.url), headers=redact_headers(self.headers))
 
     def __repr__(self) -> str:
         # Never let a credential reach a log line through repr().

@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import math
 import random
-import threading
 from dataclasses import dataclass
 from typing import Literal
 
+from streamrecover.core.budget import RetryBudget
 from streamrecover.core.classify import Verdict
 from streamrecover.core.errors import UsageError
 
@@ -40,7 +40,7 @@ __all__ = ["Decision", "GiveUpReason", "RetryBudget", "RetryPolicy"]
 #: ``resumes_exhausted``      ``max_resumes`` (or ``Verdict.retry_limit``) spent after delivery
 #: ``server_delay_too_long``  the server asked for a wait longer than ``max_server_delay``
 #: ``deadline``               the wait would reach the stream's total deadline
-#: ``budget_exhausted``       the shared :class:`RetryBudget` is below its threshold
+#: ``budget_exhausted``       the shared :class:`RetryBudget` has no retry left in its window
 GiveUpReason = Literal[
     "not_retryable",
     "retries_exhausted",
@@ -204,10 +204,9 @@ class RetryPolicy:
             now: the current time, in the same clock as ``started_at`` (monotonic
                 is best); only differences are used.
             started_at: when the stream's first attempt started.
-            budget: the client's shared :class:`RetryBudget`, if any. Every
-                retryable fault is recorded in it as a failure, whether or not
-                this decision retries; a non-retryable one (a 401, a context
-                length error) says nothing about the server's health and is not.
+            budget: the client's shared :class:`RetryBudget`, if any. A retry
+                is taken from it only when every other check allows the retry,
+                so a fault that gives up for another reason spends nothing.
 
         Returns:
             A :class:`Decision`. Checks run in this order, first failing one
@@ -224,11 +223,6 @@ class RetryPolicy:
 
         if not verdict.retryable:
             return give_up("not_retryable")
-        # Recorded before the other checks: a fault that exhausts this stream's
-        # retries is still evidence that the server is in trouble, and the
-        # budget exists to notice that across streams.
-        budget_allows = budget.record_failure() if budget is not None else True
-
         exhausted: GiveUpReason
         if delivered:
             used, limit, exhausted = resumes_used, self.max_resumes, "resumes_exhausted"
@@ -253,94 +247,7 @@ class RetryPolicy:
         # Equal counts as past: the next attempt would start with no time at all.
         if left is not None and delay >= left:
             return give_up("deadline")
-        if not budget_allows:
+        # Last, and only here: a retry the budget grants is spent by this call.
+        if budget is not None and not budget.try_withdraw(now):
             return give_up("budget_exhausted")
         return Decision(retry=True, verdict=verdict, delay=delay, resume=delivered)
-
-
-class RetryBudget:
-    """A token bucket shared by every stream of one client, to stop retry storms.
-
-    This is gRPC's retry throttling (gRFC A6, "Retry Throttling"): the bucket
-    starts full at ``max_tokens``; every failed attempt takes one token (never
-    below zero), every successful stream puts ``token_ratio`` back (never above
-    ``max_tokens``); retries are allowed only while more than half the tokens
-    remain. When many streams of a client fail at once — the provider is down
-    or overloaded — the bucket drains within a few failures and every stream
-    gives up fast instead of adding its retries to the load; as successes
-    return, so do retries.
-
-    Counts are kept in thousandths of a token, as gRPC's implementation does,
-    so that any number of updates from any number of threads sum exactly.
-
-    Args:
-        max_tokens: bucket size (gRPC's example: 10).
-        token_ratio: tokens returned per success (gRPC's example: 0.1, i.e. one
-            failure is forgiven per ten successes). Precision is 0.001.
-
-    Raises:
-        UsageError: ``max_tokens`` or ``token_ratio`` is not a finite number
-            > 0, or rounds to zero thousandths.
-
-    Thread-safe; the methods never block on anything but a short internal lock.
-    """
-
-    __slots__ = ("_lock", "_max_milli", "_milli", "_ratio_milli")
-
-    def __init__(self, *, max_tokens: float = 10.0, token_ratio: float = 0.1) -> None:
-        _check_seconds("max_tokens", max_tokens, positive=True)
-        _check_seconds("token_ratio", token_ratio, positive=True)
-        self._max_milli = round(max_tokens * 1000)
-        self._ratio_milli = round(token_ratio * 1000)
-        if self._max_milli < 1 or self._ratio_milli < 1:
-            raise UsageError("max_tokens and token_ratio must be at least 0.001")
-        self._milli = self._max_milli
-        self._lock = threading.Lock()
-
-    @property
-    def max_tokens(self) -> float:
-        """The bucket size."""
-        return self._max_milli / 1000
-
-    @property
-    def token_ratio(self) -> float:
-        """Tokens returned per success."""
-        return self._ratio_milli / 1000
-
-    @property
-    def tokens(self) -> float:
-        """The tokens left now (a snapshot)."""
-        with self._lock:
-            return self._milli / 1000
-
-    @property
-    def retry_allowed(self) -> bool:
-        """Whether a retry would be allowed now (more than half the tokens left)."""
-        with self._lock:
-            return self._allows()
-
-    def _allows(self) -> bool:
-        # gRFC A6: retries stop once token_count <= max_tokens / 2.
-        return 2 * self._milli > self._max_milli
-
-    def record_failure(self) -> bool:
-        """Take one token for a failed attempt; return whether a retry is still allowed.
-
-        The answer reflects the bucket *after* this failure, read under the same
-        lock, so that of many threads failing at once exactly the right number
-        are let through.
-        """
-        with self._lock:
-            self._milli = max(0, self._milli - 1000)
-            return self._allows()
-
-    def record_success(self) -> None:
-        """Put ``token_ratio`` back for a stream that completed."""
-        with self._lock:
-            self._milli = min(self._max_milli, self._milli + self._ratio_milli)
-
-    def __repr__(self) -> str:
-        return (
-            f"RetryBudget(tokens={self.tokens}, max_tokens={self.max_tokens}, "
-            f"token_ratio={self.token_ratio})"
-        )

@@ -37,6 +37,7 @@ is a bug in streamrecover.
 from __future__ import annotations
 
 import enum
+import math
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -63,6 +64,8 @@ from streamrecover.core.events import (
 )
 from streamrecover.core.http import HTTPRequest
 from streamrecover.core.policy import RetryBudget, RetryPolicy
+from streamrecover.core.progress import ProgressTracker
+from streamrecover.core.redact import redact_exception
 from streamrecover.core.resume import STRATEGIES, ResumePlan, Strategy, plan_resume
 from streamrecover.core.sse import SSEDecoder
 from streamrecover.core.stitch import Stitcher
@@ -166,6 +169,10 @@ class RecoverySession:
         resume_point: where that earlier stream stood, for native resume.
         summarizer: condenses a long partial answer for the ``summarize`` strategy.
         max_line_size: the SSE decoder's cap on one line and one event.
+        progress_timeout: seconds an attempt may go without a content event
+            (keep-alives do not count; see ``core/progress.py``), or None for the
+            provider's default (``Provider.default_progress_timeout``);
+            ``math.inf`` turns it off. Measured with ``clock``.
     """
 
     def __init__(
@@ -183,6 +190,7 @@ class RecoverySession:
         resume_point: ResumePoint | None = None,
         summarizer: Callable[[str], str] | None = None,
         max_line_size: int = 16 * 1024 * 1024,
+        progress_timeout: float | None = None,
     ) -> None:
         if strategy not in STRATEGIES:
             raise UsageError(
@@ -198,8 +206,16 @@ class RecoverySession:
         self._clock = clock if clock is not None else _still_clock
         self._wall_clock = wall_clock
         self._budget = budget
+        if progress_timeout is None:
+            default = getattr(provider, "default_progress_timeout", None)
+            progress_timeout = default(body) if callable(default) else math.inf
+        self._progress = ProgressTracker(progress_timeout, budget=budget, provider=provider.name)
+        #: Content events that reached the consumer (or were thinking): progress.
+        self._content_events = 0
         self._summarizer = summarizer
         self._max_line_size = max_line_size
+        #: Literal credentials of the provider, cut out of every fault and message.
+        self._secrets: tuple[str, ...] = tuple(getattr(provider, "secrets", ()))
         self._started_at = self._clock()
 
         self.state = SessionState.IDLE
@@ -341,6 +357,7 @@ class RecoverySession:
                 self._unexpected_type = content_type
                 self._leave("response_started", SessionState.ERROR_BODY)
                 return
+            self._progress.start(self._clock())
             self._leave("response_started", SessionState.STREAMING)
         else:
             self._leave("response_started", SessionState.ERROR_BODY)
@@ -369,6 +386,7 @@ class RecoverySession:
             self._fail(self._error_fault())
             return self.take_events()
         assert self._decoder is not None and self._parser is not None
+        content_before = self._content_events
         try:
             for sse in self._decoder.feed(data):
                 for event in self._parser.feed(sse):
@@ -386,6 +404,17 @@ class RecoverySession:
         except Fault as fault:
             self._fail(fault)
             return self.take_events()
+        progress = self._progress
+        if progress.active:
+            # ProgressTracker.check, inline: this runs on every read of the body.
+            now = self._clock()
+            if self._content_events != content_before:
+                progress.last = now
+                if now >= progress.next_deposit:
+                    progress.deposit(now)
+            elif now - progress.last > progress.timeout:
+                self._fail(progress.fault())
+                return self.take_events()
         # Still STREAMING: no transition to record.
         events, self._outbox = self._outbox, []
         return events
@@ -426,6 +455,7 @@ class RecoverySession:
         # The hot path: one call per content event.
         if type(event) is TextDelta:
             if self._stitcher is None:
+                self._content_events += 1
                 self._text_parts.append(event.text)
                 self._text_length += len(event.text)
                 self._delivered = True
@@ -434,8 +464,11 @@ class RecoverySession:
                 self._release(self._stitcher.feed(event.text))
         elif type(event) is ToolCallDelta:
             # Held until the stream completes: a tool call is delivered whole or not at all.
+            self._content_events += 1
             self._pending_tools.append(event)
         elif type(event) is ReasoningDelta:
+            # Thinking is progress even when a continuation's is not delivered.
+            self._content_events += 1
             if self.strategy_used is not None and self._text_length:
                 # A continuation thinks again; its reasoning belongs to no delivered text.
                 return
@@ -456,6 +489,7 @@ class RecoverySession:
             # Only once: a later release continues after the rewound text.
             stitcher.rewind_to = None
         if released:
+            self._content_events += 1
             self._text_parts.append(released)
             self._text_length += len(released)
             self._delivered = True
@@ -481,8 +515,8 @@ class RecoverySession:
         self.finish_reason = self._parser.finish_reason or "stop"
         self._usage_total = self.usage
         self._attempt_usage = None
-        if self._budget is not None:
-            self._budget.record_success()
+        if self._progress.active:
+            self._progress.completed(self._clock())
         self._outbox.append(Completed(finish_reason=self.finish_reason, usage=self._usage_total))
         self._decision = Done()
         self.state = SessionState.DONE
@@ -505,6 +539,7 @@ class RecoverySession:
 
     def _fail(self, fault: BaseException) -> None:
         """An attempt ended with ``fault``: decide, and queue what the consumer must see."""
+        redact_exception(fault, secrets=self._secrets)
         self.last_fault = fault
         if self._stitcher is not None:
             # Whatever the stitcher held is still a candidate overlap; the next

@@ -266,7 +266,7 @@ class AnthropicProvider(Provider):
         """
         if not isinstance(body.get("messages"), list):
             raise UsageError("anthropic: the body needs 'messages', a list")
-        return self._post(f"{self.base_url}/v1/messages", {**body, "stream": True})
+        return self._post(self._url("/v1/messages"), {**body, "stream": True})
 
     def new_parser(self, resume_from: StreamParser | None = None) -> StreamParser:
         return AnthropicParser() if resume_from is None else resume_from.resumed()

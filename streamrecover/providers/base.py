@@ -34,7 +34,8 @@ from typing import Any, ClassVar
 
 from streamrecover.core.errors import Fault, IncompleteStreamError, UsageError
 from streamrecover.core.events import Event
-from streamrecover.core.http import HTTPRequest
+from streamrecover.core.http import HTTPRequest, join_url
+from streamrecover.core.redact import is_secret_header, redact
 from streamrecover.core.sse import ServerSentEvent
 from streamrecover.providers._errors import error_info
 
@@ -45,6 +46,9 @@ JSONBody = Mapping[str, Any]
 #: Idle timeouts (seconds without a byte of body), see Provider.default_idle_timeout.
 IDLE_TIMEOUT = 60.0
 THINKING_IDLE_TIMEOUT = 300.0
+#: Progress timeouts (seconds without a content event), see Provider.default_progress_timeout.
+PROGRESS_TIMEOUT = 300.0
+THINKING_PROGRESS_TIMEOUT = 900.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -186,11 +190,36 @@ class Provider(ABC):
         #: None: decide from the model; True/False: the caller's override.
         self.prefill_override = prefill
         self.extra_headers = dict(headers or {})
+        for name, value in self.extra_headers.items():
+            if not isinstance(value, str) or any(c in value for c in "\r\n\0"):
+                # The value is never quoted: it may be a credential.
+                raise UsageError(f"header {name!r} needs a string value without CR, LF or NUL")
         self.last_event_id_resume = last_event_id_resume
 
+    @property
+    def api_key(self) -> str | None:
+        """The key sent in the auth header (None: no auth header)."""
+        return self._api_key
+
+    @api_key.setter
+    def api_key(self, value: str | None) -> None:
+        check_credential(value)
+        self._api_key = value
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The literal credentials this provider sends: removed from every text shown."""
+        values = [self._api_key or ""]
+        values.extend(v for k, v in self.extra_headers.items() if is_secret_header(k))
+        return tuple(value for value in values if value)
+
     def __repr__(self) -> str:
-        # The API key is never shown.
-        return f"{type(self).__name__}(base_url={self.base_url!r})"
+        # The API key is never shown, nor a credential inside the base URL.
+        return redact(f"{type(self).__name__}(base_url={self.base_url!r})", secrets=self.secrets)
+
+    def _url(self, path: str, query: str = "") -> str:
+        # The base URL's own query (a gateway's ?api-version=) stays after the path.
+        return join_url(self.base_url, path, query)
 
     # -- requests ---------------------------------------------------------------
 
@@ -312,6 +341,17 @@ class Provider(ABC):
         """
         return THINKING_IDLE_TIMEOUT if self.thinking_enabled(body) else IDLE_TIMEOUT
 
+    def default_progress_timeout(self, body: JSONBody) -> float:
+        """Return how long (seconds) a stream of ``body`` may go without a content event.
+
+        Keep-alives (SSE comments, ``ping`` events, empty deltas) keep the idle
+        timeout happy but are not content. 300 s normally: five times the idle
+        timeout, far beyond the time to first token of a very long prompt.
+        900 s with thinking enabled: a model thinking at high effort, with no
+        reasoning text requested, sends nothing but keep-alives for minutes.
+        """
+        return THINKING_PROGRESS_TIMEOUT if self.thinking_enabled(body) else PROGRESS_TIMEOUT
+
     @staticmethod
     def error_info(body_text: str) -> tuple[str, str]:
         """Return ``(error_type, message)`` from a non-2xx response body.
@@ -321,6 +361,27 @@ class Provider(ABC):
         that is not JSON gives ``("", excerpt)``.
         """
         return error_info(body_text)
+
+
+def check_credential(value: str | None) -> None:
+    """Refuse an API key that cannot travel in a header, without ever quoting it.
+
+    A line break or NUL would let the key inject headers (RFC 9110 §5.5 forbids
+    them in field values); a trailing newline read from a key file is the usual
+    cause, so the message says so.
+
+    Raises:
+        UsageError: ``value`` is not a string, or holds CR, LF or NUL.
+    """
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise UsageError(f"the API key must be a string, not {type(value).__name__}")
+    if "\r" in value or "\n" in value or "\0" in value:
+        raise UsageError(
+            "the API key contains a line break or a NUL character and cannot be sent "
+            "in a header (was it read from a file with its trailing newline?)"
+        )
 
 
 def encode_body(body: JSONBody) -> bytes:

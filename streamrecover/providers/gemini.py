@@ -227,9 +227,8 @@ class GeminiProvider(Provider):
         if isinstance(config, Mapping) and config.get("candidateCount") not in (None, 1):
             raise UsageError("gemini: candidateCount > 1 is not supported (one answer per stream)")
         payload = {key: value for key, value in body.items() if key != "model"}
-        url = (
-            f"{self.base_url}/{self.api_version}/{_model_path(model)}"
-            ":streamGenerateContent?alt=sse"
+        url = self._url(
+            f"/{self.api_version}/{_model_path(model)}:streamGenerateContent", "alt=sse"
         )
         return self._post(url, payload)
 

@@ -285,7 +285,7 @@ class OpenAIChatProvider(Provider):
             payload["stream_options"] = {"include_usage": True}
         elif body["stream_options"] is None:
             del payload["stream_options"]
-        return self._post(f"{self.base_url}/chat/completions", payload)
+        return self._post(self._url("/chat/completions"), payload)
 
     def new_parser(self, resume_from: StreamParser | None = None) -> StreamParser:
         return OpenAIChatParser() if resume_from is None else resume_from.resumed()

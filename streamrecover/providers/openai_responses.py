@@ -299,7 +299,7 @@ class OpenAIResponsesProvider(Provider):
         Raises:
             UsageError: the body is not JSON.
         """
-        return self._post(f"{self.base_url}/responses", {**body, "stream": True})
+        return self._post(self._url("/responses"), {**body, "stream": True})
 
     def new_parser(self, resume_from: StreamParser | None = None) -> StreamParser:
         return OpenAIResponsesParser() if resume_from is None else resume_from.resumed()
@@ -318,9 +318,9 @@ class OpenAIResponsesProvider(Provider):
         """
         known = point.response_id and point.sequence_number is not None
         if body.get("background") is True and known:
-            url = (
-                f"{self.base_url}/responses/{quote(point.response_id, safe='')}"
-                f"?stream=true&starting_after={point.sequence_number}"
+            url = self._url(
+                f"/responses/{quote(point.response_id, safe='')}",
+                f"stream=true&starting_after={point.sequence_number}",
             )
             headers = tuple((k, v) for k, v in self._headers if k.lower() != "content-type")
             return HTTPRequest(method="GET", url=url, headers=headers)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict, cast, get_args
 
 from streamrecover.core.errors import StorageError, UsageError
+from streamrecover.core.redact import redact
 from streamrecover.storage.errors import StatusConflictError
 from streamrecover.storage.sanitize import redact_text, sanitize_mapping, sanitize_url
 
@@ -175,6 +176,14 @@ class StreamRecord:
     def text(self) -> str:
         """The committed text: everything the consumer has been given, in order."""
         return "".join(self.chunks)
+
+    def __repr__(self) -> str:
+        # Short (no request, no text) and redacted like every repr of the library.
+        return redact(
+            f"StreamRecord(id={self.id!r}, provider={self.provider!r}, model={self.model!r}, "
+            f"base_url={self.base_url!r}, status={self.status!r}, attempts={self.attempts}, "
+            f"text_length={sum(len(chunk) for chunk in self.chunks)})"
+        )
 
     def summary(self, text_length: int | None = None) -> StreamSummary:
         """Return the light view of this record (no request, no text).

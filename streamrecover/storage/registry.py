@@ -19,6 +19,7 @@ from importlib.metadata import EntryPoint, entry_points
 
 from streamrecover._logging import logger
 from streamrecover.core.errors import MissingExtraError, StorageError, StreamRecoverError
+from streamrecover.core.redact import redact
 from streamrecover.storage.base import Clock, Storage
 from streamrecover.storage.errors import StorageURLError, UnknownStorageError
 
@@ -103,6 +104,7 @@ def open_storage(url: str = DEFAULT_STORAGE_URL, *, clock: Clock = time.time) ->
     scheme, separator, _ = url.partition("://")
     if not separator or not scheme:
         raise StorageURLError(
-            f"a storage URL looks like 'memory://' or 'sqlite:///streams.db', got {url!r}"
+            f"a storage URL looks like 'memory://' or 'sqlite:///streams.db', "
+            f"got {redact(url)!r}"
         )
     return storage_class(scheme).from_url(url, clock=clock)

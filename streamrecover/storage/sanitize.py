@@ -22,11 +22,10 @@ argument that happens to be called ``key`` must survive.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from streamrecover.core.http import REDACTED, SECRET_HEADERS, SECRET_QUERY_KEYS, redact_url
+from streamrecover.core.redact import SECRET_HEADERS, SECRET_QUERY_KEYS, redact
 
 __all__ = ["redact_text", "sanitize_mapping", "sanitize_url"]
 
@@ -46,35 +45,14 @@ _SECRET_QUERY_NAMES = frozenset(_normalize(name) for name in SECRET_QUERY_KEYS)
 _HEADER_CONTAINERS = frozenset({"headers", "extra_headers", "default_headers", "http_headers"})
 _QUERY_CONTAINERS = frozenset({"query", "extra_query", "default_query", "params", "query_params"})
 
-# Free text (an exception message) may quote a URL or an Authorization value.
-_URL_IN_TEXT = re.compile(r"https?://[^\s'\"<>]+")
-_BEARER_IN_TEXT = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
-# Shapes of provider keys that show up in error bodies: sk-..., sk-ant-..., AIza...
-_KEY_IN_TEXT = re.compile(r"\b(sk-[A-Za-z0-9_-]{12,}|AIza[A-Za-z0-9_-]{20,})")
 
 
 def sanitize_url(url: str) -> str:
     """Return ``url`` without userinfo and with credential query values replaced by a marker.
 
-    Idempotent and never raises: a URL that does not parse is replaced whole by
-    the marker, since it cannot be shown to be free of credentials.
+    Idempotent and never raises (see :func:`streamrecover.core.redact.redact`).
     """
-    if not url:
-        return url
-    # Drop userinfo ourselves rather than let redact_url put "[redacted]@" in
-    # the host part: urlsplit reads that bracket as an IPv6 literal on a second
-    # pass and raises (Python >= 3.11.4), and records are sanitized on every build.
-    authority = url.find("://")
-    if authority != -1:
-        start = authority + 3
-        ends = [index for index in (url.find(mark, start) for mark in "/?#") if index != -1]
-        end = min(ends, default=len(url))
-        if "@" in url[start:end]:
-            url = url[:start] + url[start:end].rsplit("@", 1)[1] + url[end:]
-    try:
-        return redact_url(url)
-    except ValueError:
-        return REDACTED
+    return redact(url) if url else url
 
 
 def _filter_pairs(container: Any, secret_names: frozenset[str]) -> Any:
@@ -126,10 +104,7 @@ def sanitize_mapping(data: Mapping[str, Any]) -> dict[str, Any]:
 def redact_text(text: str) -> str:
     """Return free ``text`` with URLs redacted and bearer tokens and provider keys masked.
 
-    Used on exception messages before they are stored. It is a heuristic: it
-    catches the shapes credentials take in provider error bodies, not a secret
-    spelled out in prose.
+    Used on exception messages before they are stored; the one redaction rule
+    of the library (:func:`streamrecover.core.redact.redact`).
     """
-    text = _URL_IN_TEXT.sub(lambda match: sanitize_url(match.group(0)), text)
-    text = _BEARER_IN_TEXT.sub(lambda match: f"{match.group(1)} {REDACTED}", text)
-    return _KEY_IN_TEXT.sub(REDACTED, text)
+    return redact(text)

@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Literal
 
 from streamrecover.core.errors import MissingExtraError, TransportError, UsageError
 from streamrecover.core.http import HTTPRequest
+from streamrecover.core.redact import redact
 from streamrecover.transport._faults import Phase, fail
+from streamrecover.transport._proxy import proxy_answer_failure, proxy_hop_failure
 from streamrecover.transport._routing import (
     ProxySetting,
     Route,
@@ -143,6 +145,15 @@ class AsyncTransport:
         except BaseException:
             await stream.aclose()
             raise
+        if head.status == 407 and where.proxy is not None and not where.tunnel:
+            # A forwarding proxy's own refusal (RFC 9110 §15.5.8), not the origin's answer.
+            await stream.aclose()
+            proxy_answer_failure(
+                head.status,
+                head.reason,
+                proxy=where.proxy.origin.authority,
+                target=where.origin.authority,
+            )
         return AsyncResponse(
             stream=stream, exchange=exchange, head=head, idle=timeouts.idle, deadline=deadline
         )
@@ -158,13 +169,22 @@ class AsyncTransport:
         # One connect budget covers TCP, the proxy's answer and the TLS handshake.
         phase = Phase(timeouts.connect, "connect_timeout")
         hop = where.origin if where.proxy is None else where.proxy.origin
-        stream = await stream_class.connect(
-            hop.host, hop.port, phase=phase, deadline=deadline, what=hop.authority
-        )
+        try:
+            stream = await stream_class.connect(
+                hop.host, hop.port, phase=phase, deadline=deadline, what=hop.authority
+            )
+        except TransportError as exc:
+            if where.proxy is None:
+                raise
+            # A dead proxy is the proxy's failure, not the API's.
+            raise proxy_hop_failure(exc, hop.authority) from exc.__cause__
         try:
             if where.tunnel:
                 tunnel = exchange_class(hop.authority)
-                await self._open_tunnel(stream, tunnel, where, phase, deadline)
+                try:
+                    await self._open_tunnel(stream, tunnel, where, phase, deadline)
+                except TransportError as exc:
+                    raise proxy_hop_failure(exc, hop.authority) from exc.__cause__
             # From here on, errors name the origin rather than the proxy.
             stream.what = where.origin.authority
             if where.origin.scheme == "https":
@@ -192,16 +212,15 @@ class AsyncTransport:
         await stream.send_all(data, phase=phase, deadline=deadline)
         head = await _receive_head(stream, tunnel, phase, deadline)
         if not 200 <= head.status < 300:
-            fail(
-                "proxy",
-                stream.what,
-                RuntimeError(f"CONNECT {where.origin.authority}: {head.status} {head.reason}"),
+            proxy_answer_failure(
+                head.status, head.reason, proxy=stream.what, target=where.origin.authority
             )
         if tunnel.leftover():
             fail("other", stream.what, RuntimeError("proxy sent data before the TLS handshake"))
 
     def __repr__(self) -> str:
-        return f"AsyncTransport(proxy={self._proxy!r})"
+        # A proxy URL may carry user:password@; never shown.
+        return redact(f"AsyncTransport(proxy={self._proxy!r})")
 
 
 _State = Literal["open", "done", "closed", "failed"]

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import h11
 
 from streamrecover.core.errors import TransportFaultKind, UsageError
+from streamrecover.core.redact import redact
 from streamrecover.transport._chunked import ChunkedDecoder
 from streamrecover.transport._faults import fail
 
@@ -75,7 +76,11 @@ class Exchange:
                 data += self._connection.send(h11.Data(data=body)) or b""
             data += self._connection.send(h11.EndOfMessage()) or b""
         except (h11.LocalProtocolError, UnicodeEncodeError) as exc:
-            raise UsageError(f"cannot send this request: {exc}") from exc
+            # h11 quotes the offending bytes; a header value may be a credential.
+            reason = str(exc)
+            if "header value" in reason.lower():
+                reason = "a header value holds an illegal character (the value is not shown)"
+            raise UsageError(f"cannot send this request: {redact(reason)}") from None
         return data or b""
 
     def connect_request(self, authority: str, headers: list[tuple[bytes, bytes]]) -> bytes:

@@ -255,7 +255,8 @@ def _encode(text: str, what: str) -> bytes:
     try:
         return text.encode("latin-1")
     except UnicodeEncodeError as exc:
-        raise UsageError(f"{what} {text[:40]!r} is not latin-1 text") from exc
+        # The text is not quoted: it may be a credential (a header value).
+        raise UsageError(f"{what} is not latin-1 text") from exc
 
 
 def request_headers(

@@ -341,15 +341,9 @@ def test_giving_up_sets_error_type_on_the_span_and_counts_the_reason(otel: Otel)
     assert duration.attributes["error.type"] == "invalid_request_error"
 
 
-class RefusingBudget(sr.RetryBudget):
-    """A retry budget that is always spent (as in a storm of failures)."""
-
-    def record_failure(self) -> bool:
-        return False
-
-
 def test_a_budget_refusal_is_counted(otel: Otel) -> None:
-    _, error = stream_once(otel, [[Reset()]], "openai", budget=RefusingBudget())
+    spent = sr.RetryBudget(percent_can_retry=0, min_retries_per_second=0)
+    _, error = stream_once(otel, [[Reset()]], "openai", budget=spent)
     assert error is not None and error.reason == "budget_exhausted"
     (refusals,) = otel.points("streamrecover.budget.refusals")
     assert refusals.value == 1

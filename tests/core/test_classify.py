@@ -79,10 +79,11 @@ TRANSPORT_ROWS: list[tuple[str, bool, int | None]] = [
     ("idle_timeout", True, None),
     ("tls_eof", True, None),
     ("incomplete_body", True, None),
-    ("proxy", True, 1),
+    ("proxy", True, None),
     ("other", True, None),
     ("tls_certificate", False, None),
     ("deadline", False, None),
+    ("proxy_refused", False, None),
 ]
 
 
@@ -98,6 +99,13 @@ def test_transport_kind(kind: TransportFaultKind, retryable: bool, limit: int | 
     assert verdict == Verdict(
         retryable=retryable, reason=f"transport_{kind}", transport=True, retry_limit=limit
     )
+
+
+def test_a_stream_without_progress_is_retryable() -> None:
+    from streamrecover.core.errors import ProgressTimeoutError
+
+    verdict = classify(ProgressTimeoutError(300.0, provider="openai"))
+    assert (verdict.retryable, verdict.reason, verdict.transport) == (True, "no_progress", False)
 
 
 def test_unknown_transport_kind_is_treated_like_other() -> None:

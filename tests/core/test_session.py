@@ -821,24 +821,28 @@ def test_the_deadline_stops_recovery() -> None:
 
 
 def test_a_retry_budget_is_shared_between_sessions() -> None:
-    budget = RetryBudget(max_tokens=4, token_ratio=1)
+    # A floor of 1 retry, nothing answered yet: the first failure gets it.
+    budget = RetryBudget(min_retries_per_second=0.1, ttl=10)
     first = make("openai", budget=budget)
     second = make("openai", budget=budget)
     first.next_request()
     attempt(first, [], fault=reset())
-    assert isinstance(first.decision(), Retry)  # 3 of 4 tokens left
+    assert isinstance(first.decision(), Retry)
     second.next_request()
     attempt(second, [], fault=reset())
-    decision = second.decision()  # 2 of 4 left: no more than half, retries stop
+    decision = second.decision()
     assert isinstance(decision, GiveUp)
     assert "budget_exhausted" in str(decision.error)
-    first.next_request()
-    attempt(first, [answer_stream("openai", ["ok"])])
-    assert budget.tokens == 3  # a success puts token_ratio back
+    # Five answered streams fund one more retry (20% each).
+    for _ in range(5):
+        done = make("openai", budget=budget)
+        done.next_request()
+        attempt(done, [answer_stream("openai", ["ok"])])
+        assert isinstance(done.decision(), Done)
     third = make("openai", budget=budget)
     third.next_request()
     attempt(third, [], fault=reset())
-    assert isinstance(third.decision(), GiveUp)
+    assert isinstance(third.decision(), Retry)
 
 
 # -- StreamInterrupted --------------------------------------------------------------------------

@@ -97,8 +97,11 @@ def test_sync_a_refused_tunnel_is_a_proxy_fault(status: int) -> None:
         with pytest.raises(TransportError) as caught:
             fetch_sync(transport, "https://api.example.com/v1")
         (connect,) = fake_proxy.requests
-    assert caught.value.kind == "proxy"
+    assert caught.value.kind == ("proxy" if status >= 500 else "proxy_refused")
     assert str(status) in str(caught.value)
+    assert f"proxy 127.0.0.1:{fake_proxy.port}" in str(caught.value)
+    assert caught.value.proxy == f"127.0.0.1:{fake_proxy.port}"
+    assert "p%40ss" not in str(caught.value) and "p@ss" not in str(caught.value)
     assert (connect.method, connect.path) == ("CONNECT", "api.example.com:443")
     token = base64.b64encode(b"user:p@ss").decode()
     assert connect.header("proxy-authorization") == f"Basic {token}"
@@ -111,7 +114,8 @@ async def test_async_a_refused_tunnel_is_a_proxy_fault() -> None:
         with pytest.raises(TransportError) as caught:
             await fetch_async(transport, "https://api.example.com:8443/v1")
         assert fake_proxy.requests[0].path == "api.example.com:8443"
-    assert caught.value.kind == "proxy"
+    assert caught.value.kind == "proxy_refused"
+    assert "api.example.com:8443" in str(caught.value)
 
 
 def test_sync_plain_http_is_forwarded_in_absolute_form() -> None:
@@ -140,6 +144,9 @@ def test_a_refused_proxy_connection_is_connect_refused() -> None:
     with pytest.raises(TransportError) as caught:
         fetch_sync(transport, "https://api.example.com/")
     assert caught.value.kind == "connect_refused"
+    # Named as the proxy, so that it does not read as if the API were down.
+    assert str(caught.value).startswith(f"proxy {caught.value.proxy}: connection refused")
+    assert caught.value.proxy.startswith("127.0.0.1:")
 
 
 @pytest.mark.parametrize("proxy", ["https://proxy.example:443", "socks5://127.0.0.1:1080"])
