@@ -31,9 +31,10 @@ from streamrecover.core.session import RecoverySession
 from streamrecover.observe import Hooks, StreamObserver
 from streamrecover.providers.base import Provider, ResumePoint
 from streamrecover.providers.registry import get_provider, provider_class
-from streamrecover.storage.base import Storage
-from streamrecover.storage.checkpoint import Checkpointer
-from streamrecover.storage.record import new_record
+from streamrecover.storage.base import DEFAULT_RENEW_INTERVAL, Storage, lease_for
+from streamrecover.storage.lease import give_back, start_writing
+from streamrecover.storage.owner import current_owner
+from streamrecover.storage.record import StreamRecord, new_record
 from streamrecover.storage.registry import open_storage
 from streamrecover.stream import AsyncStream, Stream
 from streamrecover.transport.base import (
@@ -88,7 +89,10 @@ class _ClientBase:
         tracer_provider: Any = None,
         meter_provider: Any = None,
         progress_timeout: float | None = None,
+        renew_interval: float = DEFAULT_RENEW_INTERVAL,
     ) -> None:
+        if not isinstance(renew_interval, int | float) or not 0 < renew_interval < 1e9:
+            raise UsageError(f"renew_interval must be a positive number, got {renew_interval!r}")
         if strategy not in STRATEGIES:
             raise UsageError(
                 f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}"
@@ -126,6 +130,7 @@ class _ClientBase:
             )
         #: None: the provider's default for each request (see Provider.default_progress_timeout).
         self.progress_timeout = progress_timeout
+        self.renew_interval = float(renew_interval)
         self._owns_storage = isinstance(storage, str)
         self.storage: Storage | None = (
             open_storage(storage) if isinstance(storage, str) else storage
@@ -166,13 +171,15 @@ class _ClientBase:
                 base_url=self.provider.base_url,
                 options=options,
                 clock=self.storage.clock,
+                owner=current_owner(),
+                lease=lease_for(self.renew_interval),
             )
-            self.storage.create(record)
             recovery_id = record.id
             if telemetry is not None:
                 telemetry.span.set_attribute("streamrecover.recovery_id", record.id)
-            checkpointer = Checkpointer(
-                self.storage, record.id, interval=self.checkpoint_interval
+            checkpointer = start_writing(
+                self.storage, record, created=False, interval=self.checkpoint_interval,
+                renew_interval=self.renew_interval,
             )
         observer = StreamObserver(
             session,
@@ -208,32 +215,29 @@ class _ClientBase:
                 f"this client speaks {self.provider.name!r}"
             )
         policy = retry if retry is not None else self.retry
-        if force:
-            stale_after = 0.0
-        else:
-            # The longest a live writer configured like this client goes without
-            # touching its record: after a touch (a claim, or the mark before a
-            # retry) it may wait out a retry delay, then connect, send, wait for
-            # the response head and for the first byte of the body; once bytes
-            # flow, each touches the record within a checkpoint interval (see
-            # Checkpointer.flush_if_due) and a silence ends at the idle timeout.
-            # The margin covers a writer waiting for the storage's lock (SQLite
-            # waits up to 30 s), scheduling pauses and clock skew between hosts.
-            # A record quieter than that is presumed to belong to a dead process.
-            timeouts = self._timeouts_for(record.request)
-            stale_after = (
-                max(policy.backoff_cap, policy.max_server_delay)
-                + timeouts.connect
-                + timeouts.write
-                + timeouts.read
-                + timeouts.idle
-                + self.checkpoint_interval
-                + 30.0
-            )
         # Claim the record: one atomic check-and-set in storage, so that of two
         # resumers exactly one wins, and a stream that is still live elsewhere
-        # is left alone. Everything below uses the record as claimed.
-        record = self.storage.claim(recovery_id, stale_after=stale_after)
+        # is left alone. Everything below uses the record as claimed; if it
+        # fails, the claim is given back.
+        before = record
+        record = self.storage.claim(
+            recovery_id, force=force, lease=lease_for(self.renew_interval)
+        )
+        try:
+            return self._resume_setup(record, policy, strategy, replay)
+        except BaseException:
+            give_back(self.storage, record, before)
+            raise
+
+    def _resume_setup(
+        self,
+        record: StreamRecord,
+        policy: RetryPolicy,
+        strategy: Strategy | None,
+        replay: bool,
+    ) -> _Setup:
+        assert self.storage is not None
+        recovery_id = record.id
         stored = record.options.get("strategy")
         chosen: Strategy = (
             strategy if strategy is not None else stored if stored in STRATEGIES else self.strategy
@@ -251,11 +255,9 @@ class _ClientBase:
         # the stream up again is itself a resume.
         session.attempts = record.attempts
         session.resumes = record.resumes + 1
-        checkpointer = Checkpointer(
-            self.storage,
-            recovery_id,
-            interval=self.checkpoint_interval,
-            committed_length=len(record.text),
+        checkpointer = start_writing(
+            self.storage, record, created=True, interval=self.checkpoint_interval,
+            renew_interval=self.renew_interval,
         )
         link = record.options.get("trace")
         telemetry = self._start_telemetry(
@@ -366,6 +368,8 @@ class Client(_ClientBase):
             reasoning, a tool call; keep-alive comments and pings do not count)
             before it is retried or resumed. Default: the provider's (300 s,
             900 s with thinking); ``math.inf`` turns it off.
+        renew_interval: how often a stream renews its lease on its record while
+            it writes nothing (seconds); the lease lasts five intervals.
 
     Raises:
         UsageError: unknown provider or strategy, contradictory arguments.
@@ -419,22 +423,22 @@ class Client(_ClientBase):
         The stream is claimed before this returns (``Storage.claim``): of several
         callers resuming one stream at once, in any processes, exactly one
         succeeds. An ``interrupted`` or ``failed`` stream is claimed at once. An
-        ``active`` one — live in another process, or left behind by a crash — is
-        claimed only once its record has gone without an update for longer than
-        a live writer with this client's settings ever does: the longest retry
-        wait (``max(retry.backoff_cap, retry.max_server_delay)``) plus the
-        connect, write, read and idle timeouts for the stored request, plus
-        ``checkpoint_interval``, plus 30 s of margin. With the defaults that is
-        about 250 s, or 490 s for a request with thinking enabled (idle 300 s);
-        an infinite timeout means never. ``force=True`` claims an active stream
-        whatever its age: pass it when you know its writer is dead (its process
-        was killed). Forcing a stream that is still live makes two writers
-        append to one record.
+        ``active`` one is claimed at once when its writer ran on this machine
+        and its process is gone (killed, crashed), and otherwise once its lease
+        expired: a live writer renews it every ``renew_interval`` seconds (2 s),
+        also while it waits to retry or the model thinks, and loses it after
+        five intervals without a renewal (10 s). ``force=True`` claims an
+        active stream whatever its lease. Every claim fences the previous
+        writer out: if it is in fact alive (or only paused), its next write is
+        refused and it stops with a StreamInterrupted saying another process
+        owns the record, so two writers never interleave. If building the
+        resume fails after the claim, the claim is given back (the record
+        returns to its previous status).
 
         Raises:
             RecordNotFoundError: no stream with that id.
-            StatusConflictError: the stream is cancelled, or active and recently
-                updated (another caller is resuming or streaming it).
+            StatusConflictError: the stream is cancelled, or active and owned by a
+                live writer (another caller is resuming or streaming it).
             UsageError: the stream is complete, or belongs to another provider.
         """
         setup = self._prepare_resume(
