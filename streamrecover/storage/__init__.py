@@ -25,6 +25,7 @@ from streamrecover.storage.errors import (
     StorageURLError,
     UnknownStorageError,
 )
+from streamrecover.storage.log import LogEntry, LogRead
 from streamrecover.storage.memory import MemoryStorage
 from streamrecover.storage.record import (
     STATUSES,
@@ -41,6 +42,8 @@ __all__ = (
     "STATUSES",
     "Checkpointer",
     "Clock",
+    "LogEntry",
+    "LogRead",
     "MemoryStorage",
     "RecordExistsError",
     "RecordNotFoundError",

@@ -36,6 +36,7 @@ from streamrecover.storage.errors import (
     StatusConflictError,
 )
 from streamrecover.storage.record import RecordedError, StreamRecord, new_record
+from streamrecover.testing.storage_log import StorageLogConformance
 
 __all__ = ["FakeClock", "StorageConformance"]
 
@@ -59,7 +60,7 @@ class FakeClock:
             self._now += seconds
 
 
-class StorageConformance:
+class StorageConformance(StorageLogConformance):
     """Mixin of pytest tests for a :class:`~streamrecover.storage.base.Storage`.
 
     Subclass it in a ``Test...`` class and implement :meth:`make_storage`.
