@@ -176,32 +176,10 @@ class _ClientBase:
                 f"this client speaks {self.provider.name!r}"
             )
         policy = retry if retry is not None else self.retry
-        if force:
-            stale_after = 0.0
-        else:
-            # The longest a live writer configured like this client goes without
-            # touching its record: after a touch (a claim, or the mark before a
-            # retry) it may wait out a retry delay, then connect, send, wait for
-            # the response head and for the first byte of the body; once bytes
-            # flow, each touches the record within a checkpoint interval (see
-            # Checkpointer.flush_if_due) and a silence ends at the idle timeout.
-            # The margin covers a writer waiting for the storage's lock (SQLite
-            # waits up to 30 s), scheduling pauses and clock skew between hosts.
-            # A record quieter than that is presumed to belong to a dead process.
-            timeouts = self._timeouts_for(record.request)
-            stale_after = (
-                max(policy.backoff_cap, policy.max_server_delay)
-                + timeouts.connect
-                + timeouts.write
-                + timeouts.read
-                + timeouts.idle
-                + self.checkpoint_interval
-                + 30.0
-            )
         # Claim the record: one atomic check-and-set in storage, so that of two
         # resumers exactly one wins, and a stream that is still live elsewhere
         # is left alone. Everything below uses the record as claimed.
-        record = self.storage.claim(recovery_id, stale_after=stale_after)
+        record = self.storage.claim(recovery_id, force=force)
         stored = record.options.get("strategy")
         chosen: Strategy = (
             strategy if strategy is not None else stored if stored in STRATEGIES else self.strategy

@@ -16,17 +16,19 @@ backend needs the ``disk`` extra and is imported only when asked for.
 
 from __future__ import annotations
 
-from streamrecover.storage.base import Clock, Storage
+from streamrecover.storage.base import DEFAULT_LEASE, DEFAULT_RENEW_INTERVAL, Clock, Storage
 from streamrecover.storage.checkpoint import Checkpointer
 from streamrecover.storage.errors import (
     RecordExistsError,
     RecordNotFoundError,
+    StaleWriterError,
     StatusConflictError,
     StorageURLError,
     UnknownStorageError,
 )
 from streamrecover.storage.log import LogEntry, LogRead
 from streamrecover.storage.memory import MemoryStorage
+from streamrecover.storage.owner import Owner, current_owner
 from streamrecover.storage.record import (
     STATUSES,
     RecordedError,
@@ -39,16 +41,20 @@ from streamrecover.storage.registry import available_storages, open_storage, sto
 from streamrecover.storage.sqlite import SQLiteStorage
 
 __all__ = (
+    "DEFAULT_LEASE",
+    "DEFAULT_RENEW_INTERVAL",
     "STATUSES",
     "Checkpointer",
     "Clock",
     "LogEntry",
     "LogRead",
     "MemoryStorage",
+    "Owner",
     "RecordExistsError",
     "RecordNotFoundError",
     "RecordedError",
     "SQLiteStorage",
+    "StaleWriterError",
     "Status",
     "StatusConflictError",
     "Storage",
@@ -57,6 +63,7 @@ __all__ = (
     "StreamSummary",
     "UnknownStorageError",
     "available_storages",
+    "current_owner",
     "new_record",
     "open_storage",
     "storage_class",

@@ -51,27 +51,29 @@ end
 """
 
 #: KEYS hash, log, index; ARGV id, head, body, state, status, updated_at,
-#: text_length, ttl, chunk... Returns 1, or 0 if the record exists.
+#: text_length, ttl, epoch, chunk... Returns 1, or 0 if the record exists.
 CREATE = _EXPIRE_IF_STOPPED + """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('DEL', KEYS[2])
-local count = #ARGV - 8
+local count = #ARGV - 9
 for i = 1, count do
-  redis.call('XADD', KEYS[2], i .. '-0', 't', ARGV[8 + i])
+  redis.call('XADD', KEYS[2], i .. '-0', 't', ARGV[9 + i])
 end
 redis.call('HSET', KEYS[1], 'head', ARGV[2], 'body', ARGV[3], 'state', ARGV[4],
            'status', ARGV[5], 'updated_at', ARGV[6], 'text_length', ARGV[7],
-           'end', count, 'mseq', 0)
+           'end', count, 'mseq', 0, 'epoch', ARGV[9])
 redis.call('ZADD', KEYS[3], ARGV[6], ARGV[1])
 expire_if_stopped(ARGV[5], ARGV[8])
 return 1
 """
 
-#: KEYS hash, log, index; ARGV id, piece, piece length in characters, now, ttl.
-#: Returns the log's end offset, or -1 for an unknown id.
+#: KEYS hash, log, index; ARGV id, piece, piece length in characters, now, ttl,
+#: epoch ('' for an unfenced write). Returns {1, end offset}, {-1} for an
+#: unknown id, {-4, stored epoch} for a stale writer (nothing written).
 APPEND = _EXPIRE_IF_STOPPED + """
-local meta = redis.call('HMGET', KEYS[1], 'end', 'text_length', 'status')
-if not meta[1] then return -1 end
+local meta = redis.call('HMGET', KEYS[1], 'end', 'text_length', 'status', 'epoch')
+if not meta[1] then return {-1} end
+if ARGV[6] ~= '' and ARGV[6] ~= meta[4] then return {-4, tonumber(meta[4])} end
 local last = tonumber(meta[1])
 if ARGV[2] ~= '' then
   last = last + 1
@@ -83,14 +85,16 @@ else
 end
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
 expire_if_stopped(meta[3], ARGV[5])
-return last
+return {1, last}
 """
 
-#: KEYS hash, log, index; ARGV id, length, now, ttl. Returns {1}, {-1} for an
-#: unknown id, {-3, current length} for a length beyond the text.
+#: KEYS hash, log, index; ARGV id, length, now, ttl, epoch ('' for unfenced).
+#: Returns {1}, {-1} for an unknown id, {-4, stored epoch} for a stale writer,
+#: {-3, current length} for a length beyond the text.
 TRUNCATE = _EXPIRE_IF_STOPPED + """
-local meta = redis.call('HMGET', KEYS[1], 'end', 'text_length', 'status')
+local meta = redis.call('HMGET', KEYS[1], 'end', 'text_length', 'status', 'epoch')
 if not meta[1] then return {-1} end
+if ARGV[5] ~= '' and ARGV[5] ~= meta[4] then return {-4, tonumber(meta[4])} end
 if tonumber(ARGV[2]) > tonumber(meta[2]) then return {-3, tonumber(meta[2])} end
 local last = tonumber(meta[1]) + 1
 redis.call('XADD', KEYS[2], last .. '-0', 'r', ARGV[2])

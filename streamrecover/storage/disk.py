@@ -1,4 +1,4 @@
-"""``disk:///path/to/dir``: records in a diskcache directory (the ``disk`` extra).
+r"""``disk:///path/to/dir``: records in a diskcache directory (the ``disk`` extra).
 
 diskcache (https://grantjenks.com/docs/diskcache/) keeps keys and values in a
 SQLite file and is safe across threads and processes; its ``transact()`` takes
@@ -18,6 +18,13 @@ Values are kept inline in the database (never as side files), so the whole
 store is ``cache.db`` (created 0600) and its WAL files, in a directory created
 0700.
 
+As for the SQLite backend, ``cache.db`` is never touched outside SQLite: it is
+created with ``O_CREAT | O_EXCL`` only when absent (closing a descriptor on a
+live database drops every lock this process holds on it), read-only use
+(``disk:///dir?mode=ro``) opens it with SQLite's ``mode=ro`` and reads the
+diskcache table directly, and each write first ``stat``\ s it to notice a
+directory deleted or replaced under the open connection.
+
 Layout (version 2, in key ``streamrecover:layout``; a version-1 directory is
 upgraded by rewriting the key, since version 2 only adds rewind entries):
 
@@ -36,7 +43,8 @@ import builtins
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+import urllib.parse
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -53,11 +61,12 @@ from streamrecover.storage.base import (
     Storage,
     check_truncate,
     closed_error,
-    path_from_url,
+    file_url,
     status_set,
 )
 from streamrecover.storage.errors import RecordExistsError, RecordNotFoundError
 from streamrecover.storage.log import LogEntry, LogRead, apply_entries, check_after, log_read
+from streamrecover.storage.owner import Owner
 from streamrecover.storage.record import (
     RecordChanges,
     Status,
@@ -65,6 +74,7 @@ from streamrecover.storage.record import (
     StreamSummary,
     changes_to_json,
     check_claim,
+    check_epoch,
     check_transition,
     decode_json,
     encode_json,
@@ -112,21 +122,35 @@ class JSONOnlyDisk(diskcache.Disk):  # type: ignore[misc]
 class DiskStorage(Storage):
     """Keep records in a diskcache directory.
 
-    ``timeout`` is how long to wait for another writer, in seconds. Raises
-    StorageError if the directory cannot be opened or holds a newer layout,
-    MissingExtraError (at import) if diskcache is not installed.
+    ``timeout`` is how long to wait for another writer, in seconds.
+    ``read_only`` opens an existing directory without creating or writing
+    anything (every write raises StorageError). Raises StorageError if the
+    directory cannot be opened or holds a newer layout, MissingExtraError (at
+    import) if diskcache is not installed.
     """
 
     def __init__(
-        self, directory: str | os.PathLike[str], *, clock: Clock = time.time, timeout: float = 30.0
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        clock: Clock = time.time,
+        timeout: float = 30.0,
+        read_only: bool = False,
     ) -> None:
         super().__init__(clock=clock)
         self.directory = Path(directory)
+        self.read_only = read_only
+        database = self.directory / _DB_NAME
         try:
-            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            # Born 0600; SQLite gives the -wal and -shm files the same mode.
-            os.close(os.open(self.directory / _DB_NAME, os.O_RDWR | os.O_CREAT, 0o600))
-            self._cache: diskcache.Cache | None = diskcache.Cache(
+            if read_only:
+                self._cache: diskcache.Cache | _ReadOnlyCache | None = _ReadOnlyCache(
+                    database, timeout
+                )
+            else:
+                self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+                # Born 0600; SQLite gives the -wal and -shm files the same mode.
+                _create_if_absent(database)
+                self._cache = diskcache.Cache(
                 str(self.directory),
                 timeout=timeout,
                 disk=JSONOnlyDisk,
@@ -135,7 +159,8 @@ class DiskStorage(Storage):
                 tag_index=0,
                 sqlite_journal_mode="wal",
                 sqlite_synchronous=1,  # NORMAL
-            )
+                )
+            self._identity = _file_identity(database)
         except (OSError, sqlite3.Error, diskcache.Timeout) as exc:
             raise StorageError(f"cannot open disk storage {self.directory}: {exc}") from exc
         try:
@@ -148,18 +173,22 @@ class DiskStorage(Storage):
     def from_url(cls, url: str, *, clock: Clock = time.time) -> DiskStorage:
         """Build from ``disk:///relative/dir`` or ``disk:////absolute/dir`` (as for sqlite).
 
-        Raises StorageURLError for another shape.
+        ``?mode=ro`` opens it read-only. Raises StorageURLError for another shape.
         """
-        return cls(path_from_url(url, "disk"), clock=clock)
+        directory, read_only = file_url(url, "disk")
+        return cls(directory, clock=clock, read_only=read_only)
 
     def _check_layout(self) -> None:
         with self._transaction() as cache:
             layout = cache.get(_LAYOUT_KEY)
+            if layout is None and self.read_only:
+                raise StorageError(f"{self.directory} is not a streamrecover disk storage")
             if layout is None:
                 cache.set(_LAYOUT_KEY, str(LAYOUT_VERSION))
                 cache.set(_INDEX_KEY, "[]")
             elif layout in _UPGRADABLE_LAYOUTS:
-                cache.set(_LAYOUT_KEY, str(LAYOUT_VERSION))
+                if not self.read_only:  # read-only, a layout-1 directory reads as it is
+                    cache.set(_LAYOUT_KEY, str(LAYOUT_VERSION))
             elif layout != str(LAYOUT_VERSION):
                 raise StorageError(
                     f"{self.directory} has streamrecover disk layout {layout!r}, but this "
@@ -167,10 +196,16 @@ class DiskStorage(Storage):
                 )
 
     @contextmanager
-    def _transaction(self) -> Iterator[diskcache.Cache]:
+    def _transaction(self, *, write: bool = False) -> Iterator[diskcache.Cache]:
         # The one boundary where diskcache's and sqlite3's exceptions enter.
         if self._cache is None:
             raise closed_error()
+        if write and _file_identity(self.directory / _DB_NAME) != self._identity:
+            # A stat, never an open (see the module docstring).
+            raise StorageError(
+                f"disk storage {self.directory}: its database was deleted or replaced "
+                "while open; nothing more can be stored in it"
+            )
         try:
             with self._cache.transact():
                 yield self._cache
@@ -190,7 +225,7 @@ class DiskStorage(Storage):
         body = encode_json({"request": data.pop("request"), "options": data.pop("options")})
         data.update(text_length=sum(map(len, chunks)), chunk_count=len(chunks))
         state = encode_json(data)
-        with self._transaction() as cache:
+        with self._transaction(write=True) as cache:
             if cache.get(_state_key(record.id)) is not None:
                 raise RecordExistsError(record.id)
             index = self._index(cache)
@@ -201,11 +236,11 @@ class DiskStorage(Storage):
                 cache.set(_chunk_key(record.id, seq), chunk)
             cache.set(_state_key(record.id), state)
 
-    def append(self, record_id: str, chunks: Sequence[str]) -> None:
-        """See :meth:`Storage.append`."""
-        piece = "".join(chunks)
-        with self._transaction() as cache:
+    def apply_append(self, record_id: str, piece: str, epoch: int | None) -> None:
+        """See :meth:`Storage.apply_append`."""
+        with self._transaction(write=True) as cache:
             state = self._state(cache, record_id)
+            check_epoch(record_id, _epoch(state), epoch)
             if piece:
                 cache.set(_chunk_key(record_id, state["chunk_count"]), piece)
                 state["chunk_count"] += 1
@@ -213,10 +248,11 @@ class DiskStorage(Storage):
             state["updated_at"] = self.clock()
             cache.set(_state_key(record_id), encode_json(state))
 
-    def truncate(self, record_id: str, length: int) -> None:
-        """See :meth:`Storage.truncate`: one rewind entry; nothing is deleted."""
-        with self._transaction() as cache:
+    def apply_truncate(self, record_id: str, length: int, epoch: int | None) -> None:
+        """See :meth:`Storage.apply_truncate`: one rewind entry; nothing is deleted."""
+        with self._transaction(write=True) as cache:
             state = self._state(cache, record_id)
+            check_epoch(record_id, _epoch(state), epoch)
             check_truncate(length, state["text_length"])
             seq = state["chunk_count"]
             cache.set(_rewind_key(record_id, seq), str(length))
@@ -224,37 +260,50 @@ class DiskStorage(Storage):
             cache.set(_state_key(record_id), encode_json(state))
 
     def apply_changes(
-        self, record_id: str, changes: RecordChanges, expected: frozenset[str] | None
+        self,
+        record_id: str,
+        changes: RecordChanges,
+        expected: frozenset[str] | None,
+        epoch: int | None,
     ) -> None:
         """See :meth:`Storage.apply_changes`."""
-        with self._transaction() as cache:
+        with self._transaction(write=True) as cache:
             state = self._state(cache, record_id)
+            check_epoch(record_id, _epoch(state), epoch)
             current = state.get("status")
             check_transition(record_id, str(current), changes.get("status", current), expected)  # type: ignore[arg-type]
             state.update(changes_to_json(changes))
             state["updated_at"] = self.clock()
             cache.set(_state_key(record_id), encode_json(state))
 
-    def apply_claim(self, record_id: str, stale_after: float) -> StreamRecord:
+    def apply_claim(
+        self, record_id: str, owner: Owner, lease: float, force: bool
+    ) -> StreamRecord:
         """See :meth:`Storage.apply_claim`.
 
         One ``transact()``: diskcache holds SQLite's write lock (``BEGIN
         IMMEDIATE``) from the first read to the last write, so the status and
         ``updated_at`` checked are still true when the claim is written.
         """
-        with self._transaction() as cache:
+        with self._transaction(write=True) as cache:
             state = self._state(cache, record_id)
             now = self.clock()
+            stored_owner = state.get("owner")
+            lease_held = state.get("lease")
             check_claim(
-                record_id, str(state.get("status")), _number(state, "updated_at"), now, stale_after
+                record_id, str(state.get("status")), _number(state, "updated_at"), now,
+                owner=None if stored_owner is None else Owner.from_dict(stored_owner),
+                lease=lease_held if isinstance(lease_held, int | float) else None,
+                force=force,
             )
-            state.update(status="active", error=None, updated_at=now)
+            state.update(status="active", error=None, storage_error=None, updated_at=now,
+                         owner=owner.to_dict(), lease=lease, epoch=_epoch(state) + 1)
             cache.set(_state_key(record_id), encode_json(state))
             return self._read(cache, record_id, state)
 
     def delete(self, record_id: str) -> bool:
         """See :meth:`Storage.delete`."""
-        with self._transaction() as cache:
+        with self._transaction(write=True) as cache:
             try:
                 state = self._state(cache, record_id)
             except RecordNotFoundError:
@@ -267,7 +316,7 @@ class DiskStorage(Storage):
     def cleanup(self, older_than: float) -> int:
         """See :meth:`Storage.cleanup`. One transaction: a record is deleted whole or not."""
         cutoff = self._cleanup_cutoff(older_than)
-        with self._transaction() as cache:
+        with self._transaction(write=True) as cache:
             kept, deleted = [], 0
             for record_id in self._index(cache):
                 state = self._state(cache, record_id)
@@ -392,6 +441,74 @@ class DiskStorage(Storage):
         cache, self._cache = self._cache, None
         if cache is not None:
             cache.close()
+
+
+class _ReadOnlyCache:
+    """The part of ``diskcache.Cache`` that reading needs, over a ``mode=ro`` connection.
+
+    diskcache itself opens its database read-write and creates its tables, so
+    read-only use reads diskcache's ``Cache`` table directly: with
+    :class:`JSONOnlyDisk`, a key is stored as is with ``raw = 1`` and a value
+    inline in ``value`` with mode ``MODE_RAW``. Every write raises StorageError.
+    """
+
+    def __init__(self, database: Path, timeout: float) -> None:
+        if not database.is_file():
+            raise StorageError(f"no disk storage at {database.parent}")
+        uri = f"file:{urllib.parse.quote(str(database.absolute()))}?mode=ro"
+        self._connection = sqlite3.connect(
+            uri, uri=True, timeout=timeout, isolation_level=None, check_same_thread=False
+        )
+
+    def get(self, key: str) -> Any:
+        row = self._connection.execute(
+            "SELECT mode, filename, value FROM Cache WHERE key = ? AND raw = 1"
+            " AND (expire_time IS NULL OR expire_time > ?)",
+            (key, time.time()),
+        ).fetchone()
+        if row is None:
+            return None
+        return JSONOnlyDisk.fetch(None, row[0], row[1], row[2], False)  # type: ignore[arg-type]
+
+    def set(self, key: str, value: str) -> None:
+        raise StorageError("this disk storage is open read-only")
+
+    delete = set
+
+    @contextmanager
+    def transact(self) -> Iterator[None]:
+        self._connection.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self._connection.execute("COMMIT")
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+def _create_if_absent(path: Path) -> None:
+    # O_EXCL: an existing (possibly live) database is never opened here.
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(descriptor)
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def _epoch(state: dict[str, Any]) -> int:
+    epoch = state.get("epoch", 0)
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+        raise StorageError(f"stored state has a bad epoch {epoch!r}")
+    return epoch
 
 
 def _state_key(record_id: str) -> str:

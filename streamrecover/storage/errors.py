@@ -13,6 +13,7 @@ from streamrecover.core.errors import StorageError, UsageError
 __all__ = [
     "RecordExistsError",
     "RecordNotFoundError",
+    "StaleWriterError",
     "StatusConflictError",
     "StorageURLError",
     "UnknownStorageError",
@@ -50,6 +51,27 @@ class StatusConflictError(StorageError):
         self.record_id = record_id
         self.current = current
         self.requested = requested
+
+
+class StaleWriterError(StorageError):
+    """A write carried an epoch older than the record's: another process owns the record now.
+
+    Every claim of a record increments its ``epoch`` (a fencing token); every
+    write of the stream that holds the claim carries it. A writer that was
+    paused, partitioned or simply slow while another process took the record
+    over meets a newer epoch on its next write, which the storage refuses
+    atomically (nothing of it is written). ``epoch`` is the writer's,
+    ``current`` the record's.
+    """
+
+    def __init__(self, record_id: str, epoch: int, current: int) -> None:
+        super().__init__(
+            f"stream {record_id!r} was taken over by another process (claim epoch {current}; "
+            f"this writer holds epoch {epoch}); the write was refused"
+        )
+        self.record_id = record_id
+        self.epoch = epoch
+        self.current = current
 
 
 class StorageURLError(UsageError, ValueError):

@@ -10,7 +10,7 @@ import builtins
 import copy
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from streamrecover.storage.base import (
@@ -22,12 +22,14 @@ from streamrecover.storage.base import (
 )
 from streamrecover.storage.errors import RecordExistsError, RecordNotFoundError, StorageURLError
 from streamrecover.storage.log import LogEntry, LogRead, check_after, check_timeout
+from streamrecover.storage.owner import Owner
 from streamrecover.storage.record import (
     RecordChanges,
     Status,
     StreamRecord,
     StreamSummary,
     check_claim,
+    check_epoch,
     check_transition,
 )
 
@@ -98,11 +100,12 @@ class MemoryStorage(Storage):
                 head, record.updated_at, chunks, sum(map(len, chunks)), log
             )
 
-    def append(self, record_id: str, chunks: Sequence[str]) -> None:
-        """See :meth:`Storage.append`."""
-        piece = "".join(chunks)
+    def apply_append(self, record_id: str, piece: str, epoch: int | None) -> None:
+        """See :meth:`Storage.apply_append`."""
         with self._lock:
             entry = self._entry(record_id)
+            if epoch is not None:
+                check_epoch(record_id, entry.head.epoch, epoch)
             if piece:
                 entry.chunks.append(piece)
                 entry.length += len(piece)
@@ -110,10 +113,11 @@ class MemoryStorage(Storage):
                 self._changed.notify_all()
             entry.updated_at = self.clock()
 
-    def truncate(self, record_id: str, length: int) -> None:
-        """See :meth:`Storage.truncate`."""
+    def apply_truncate(self, record_id: str, length: int, epoch: int | None) -> None:
+        """See :meth:`Storage.apply_truncate`."""
         with self._lock:
             entry = self._entry(record_id)
+            check_epoch(record_id, entry.head.epoch, epoch)
             check_truncate(length, entry.length)
             entry.log.append(LogEntry(offset=len(entry.log) + 1, rewind_to=length))
             self._changed.notify_all()
@@ -128,24 +132,34 @@ class MemoryStorage(Storage):
             entry.updated_at = self.clock()
 
     def apply_changes(
-        self, record_id: str, changes: RecordChanges, expected: frozenset[str] | None
+        self,
+        record_id: str,
+        changes: RecordChanges,
+        expected: frozenset[str] | None,
+        epoch: int | None,
     ) -> None:
         """See :meth:`Storage.apply_changes`."""
         with self._lock:
             entry = self._entry(record_id)
+            check_epoch(record_id, entry.head.epoch, epoch)
             current = entry.head.status
             check_transition(record_id, current, changes.get("status", current), expected)
             entry.updated_at = self.clock()
             entry.head = replace(entry.head, **changes)  # type: ignore[arg-type]
             self._changed.notify_all()
 
-    def apply_claim(self, record_id: str, stale_after: float) -> StreamRecord:
+    def apply_claim(
+        self, record_id: str, owner: Owner, lease: float, force: bool
+    ) -> StreamRecord:
         """See :meth:`Storage.apply_claim`."""
         with self._lock:
             entry = self._entry(record_id)
             now = self.clock()
-            check_claim(record_id, entry.head.status, entry.updated_at, now, stale_after)
-            entry.head = replace(entry.head, status="active", error=None)
+            head = entry.head
+            check_claim(record_id, head.status, entry.updated_at, now,
+                        owner=head.owner, lease=head.lease, force=force)
+            entry.head = replace(head, status="active", error=None, storage_error=None,
+                                 owner=owner, lease=lease, epoch=head.epoch + 1)
             entry.updated_at = now
             record = entry.record(tuple(entry.chunks))
             self._changed.notify_all()

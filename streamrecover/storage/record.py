@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict, cast, get_args
 
 from streamrecover.core.errors import StorageError, UsageError
-from streamrecover.storage.errors import StatusConflictError
+from streamrecover.core.surrogates import replace_lone_surrogates
+from streamrecover.storage.errors import StaleWriterError, StatusConflictError
+from streamrecover.storage.owner import Owner, owner_is_gone
 from streamrecover.storage.sanitize import redact_text, sanitize_mapping, sanitize_url
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "RECORD_FORMAT",
     "STATUSES",
     "TRANSITIONS",
+    "UNRENEWED_LEASE",
     "ProgressChanges",
     "RecordChanges",
     "RecordedError",
@@ -41,6 +44,7 @@ __all__ = [
     "StreamSummary",
     "changes_to_json",
     "check_claim",
+    "check_epoch",
     "check_transition",
     "new_record",
     "validate_changes",
@@ -67,6 +71,11 @@ TRANSITIONS: Mapping[Status, frozenset[Status]] = {
 #: only once it is stale; ``completed`` and ``cancelled`` never are.
 CLAIMABLE: frozenset[Status] = frozenset({"interrupted", "failed"})
 
+#: The lease, in seconds, of a record whose writer stated none (``lease`` is None):
+#: one written by streamrecover 0.1 or by a tool that does not renew a lease.
+#: Such an active record is presumed abandoned after this long without an update.
+UNRENEWED_LEASE = 300.0
+
 #: Marker written by :meth:`StreamRecord.to_json`; a document without it is foreign.
 RECORD_FORMAT = "streamrecover.record/1"
 
@@ -88,10 +97,16 @@ class ProgressChanges(TypedDict, total=False):
 
 
 class RecordChanges(ProgressChanges, total=False):
-    """The fields ``Storage.update`` may change (``updated_at`` is always set by the storage)."""
+    """The fields ``Storage.update`` may change (``updated_at`` is always set by the storage).
+
+    ``epoch`` is not among them: only ``Storage.claim`` changes it.
+    """
 
     status: Status
     error: RecordedError | None
+    owner: Owner | None
+    lease: float | None
+    storage_error: RecordedError | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -140,6 +155,15 @@ class StreamRecord:
     committed text as the storage keeps them (one per ``append`` call); their
     boundaries carry no meaning, only ``text`` does. Timestamps are seconds since
     the epoch from the storage's clock.
+
+    Ownership (see ``Storage.claim``): ``owner`` is the process that writes the
+    record (None when unknown), ``lease`` how many seconds after its last
+    update the record still belongs to that writer (None: unstated, see
+    :data:`UNRENEWED_LEASE`), and ``epoch`` the fencing token, incremented by
+    every claim; a write that carries an older epoch is refused. A new record
+    has epoch 0. ``storage_error`` is the last storage failure its writer met
+    while streaming (the stream went on; text written while storage failed was
+    written later, or, if storage never came back, was not durable).
     """
 
     id: str
@@ -159,12 +183,29 @@ class StreamRecord:
     sequence_number: int | None = None
     response_id: str | None = None
     usage: dict[str, int] = field(default_factory=dict, hash=False)
+    owner: Owner | None = None
+    lease: float | None = None
+    epoch: int = 0
+    storage_error: RecordedError | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not _ID_PATTERN.fullmatch(self.id):
             raise UsageError(f"a record id is 1-128 characters of [A-Za-z0-9_-], got {self.id!r}")
         if self.status not in STATUSES:
             raise UsageError(f"unknown status {self.status!r}; expected one of {STATUSES}")
+        if not _is_lease(self.lease):
+            raise UsageError(f"lease must be a positive number of seconds or None, "
+                             f"got {self.lease!r}")
+        if not _is_count(self.epoch):
+            raise UsageError(f"epoch must be a non-negative int, got {self.epoch!r}")
+        if self.owner is not None and not isinstance(self.owner, Owner):
+            raise UsageError(f"owner must be an Owner or None, got {self.owner!r}")
+        if any(not chunk.isascii() for chunk in self.chunks):
+            # Text is always encodable: a lone surrogate becomes U+FFFD here,
+            # so no backend ever meets one.
+            object.__setattr__(
+                self, "chunks", tuple(replace_lone_surrogates(chunk)[0] for chunk in self.chunks)
+            )
         # Sanitizing here, not in each backend, is what makes "no credential is
         # ever written" hold for third-party backends too.
         object.__setattr__(self, "base_url", sanitize_url(self.base_url))
@@ -217,6 +258,10 @@ class StreamRecord:
             "sequence_number": self.sequence_number,
             "response_id": self.response_id,
             "usage": dict(self.usage),
+            "owner": None if self.owner is None else self.owner.to_dict(),
+            "lease": self.lease,
+            "epoch": self.epoch,
+            "storage_error": None if self.storage_error is None else self.storage_error.to_dict(),
         }
 
     @classmethod
@@ -224,7 +269,9 @@ class StreamRecord:
         """Validate ``data`` (as made by :meth:`to_dict`) and build the record.
 
         Raises StorageError naming the first field that is missing, unknown or of
-        the wrong type.
+        the wrong type. The ownership fields (``owner``, ``lease``, ``epoch``,
+        ``storage_error``) came after the first format and may be absent: a
+        record written before them has no owner, an unstated lease and epoch 0.
         """
         if not isinstance(data, dict):
             raise StorageError(f"stored record is not an object: {type(data).__name__}")
@@ -233,6 +280,11 @@ class StreamRecord:
         if not all(isinstance(chunk, str) for chunk in chunks):
             raise StorageError("stored record field 'chunks' holds a non-string")
         error = _optional(data, "error", dict)
+        owner = data.get("owner")
+        storage_error = data.get("storage_error")
+        lease = data.get("lease")
+        if not _is_lease(lease):
+            raise StorageError(f"stored record field 'lease' is not a lease: {lease!r}")
         try:
             return cls(
                 id=_field(data, "id", str),
@@ -252,6 +304,11 @@ class StreamRecord:
                 sequence_number=_optional_int(data, "sequence_number"),
                 response_id=_optional(data, "response_id", str),
                 usage=_usage(_field(data, "usage", dict), StorageError),
+                owner=None if owner is None else Owner.from_dict(owner),
+                lease=None if lease is None else float(lease),
+                epoch=_count(data, "epoch") if "epoch" in data else 0,
+                storage_error=None if storage_error is None
+                else RecordedError.from_dict(storage_error),
             )
         except UsageError as exc:  # an invalid id or status read from storage
             raise StorageError(f"stored record is invalid: {exc}") from exc
@@ -309,13 +366,17 @@ def new_record(
     options: Mapping[str, Any] | None = None,
     clock: Callable[[], float] = time.time,
     record_id: str | None = None,
+    owner: Owner | None = None,
+    lease: float | None = None,
 ) -> StreamRecord:
     """Make a fresh ``active`` record with an unguessable id and both timestamps set to now.
 
     ``request`` is the provider's JSON body and ``options`` the recovery options
     (strategy and so on); both are deep-copied through JSON, so they must be
     JSON-able, and sanitized. ``record_id`` overrides the generated id
-    (``secrets.token_urlsafe(16)``: 128 random bits, URL-safe).
+    (``secrets.token_urlsafe(16)``: 128 random bits, URL-safe). ``owner`` and
+    ``lease`` say who writes the record and for how long an update keeps it
+    theirs (see ``Storage.claim``); the epoch starts at 0.
 
     Raises UsageError if ``request`` or ``options`` is not JSON-able or the id is invalid.
     """
@@ -329,6 +390,8 @@ def new_record(
         options=_json_copy(options or {}, "options"),
         created_at=now,
         updated_at=now,
+        owner=owner,
+        lease=lease,
     )
 
 
@@ -352,36 +415,66 @@ def check_transition(record_id: str, current: str, requested: Status,
 
 
 def check_claim(
-    record_id: str, current: str, updated_at: float, now: float, stale_after: float
-) -> None:
+    record_id: str,
+    current: str,
+    updated_at: float,
+    now: float,
+    *,
+    owner: Owner | None,
+    lease: float | None,
+    force: bool,
+) -> str:
     """Raise StatusConflictError unless a resumer may claim a record now (``Storage.claim``).
 
-    ``current`` and ``updated_at`` are the record's stored status and last
-    change, ``now`` the storage clock. Claimable: an ``interrupted`` or
-    ``failed`` record, and an ``active`` one not updated for at least
-    ``stale_after`` seconds (its writer is presumed dead). A timestamp in the
-    future (clock skew between machines) counts as "just updated", so that
-    ``stale_after=0`` claims any active record. Backends call this inside the
-    transaction that writes the claim.
+    ``current``, ``updated_at``, ``owner`` and ``lease`` are the record as
+    stored, ``now`` the storage clock. Claimable, and the reason returned:
+
+    * ``"stopped"``: the record is ``interrupted`` or ``failed``;
+    * ``"forced"``: it is ``active`` and ``force`` is set;
+    * ``"owner gone"``: it is ``active`` and its owner's process is certainly
+      gone (:func:`~streamrecover.storage.owner.owner_is_gone`: same host, and
+      the pid is free, reused or from before a reboot);
+    * ``"lease expired"``: it is ``active`` and was not updated for ``lease``
+      seconds (:data:`UNRENEWED_LEASE` when the lease is None). A timestamp in
+      the future (clock skew) counts as "just updated".
+
+    ``completed`` and ``cancelled`` are never claimable. Backends call this
+    inside the transaction that writes the claim.
     """
+    if current in CLAIMABLE:
+        return "stopped"
     if current == "active":
+        if force:
+            return "forced"
+        if owner is not None and owner_is_gone(owner):
+            return "owner gone"
+        held_for = UNRENEWED_LEASE if lease is None else lease
         silent_for = max(0.0, now - updated_at)
-        if silent_for >= stale_after:
-            return
+        if silent_for >= held_for:
+            return "lease expired"
+        who = f" ({owner})" if owner is not None else ""
         raise StatusConflictError(
             record_id, current, "active",
-            f"it was updated {silent_for:.3g} s ago, so another process may still be "
-            f"streaming it; it is presumed abandoned after {stale_after:.3g} s without an "
-            "update (claim it with force if you know its writer is dead)",
+            f"another process{who} owns it: it was updated {silent_for:.3g} s ago and its "
+            f"lease runs {held_for:.3g} s (resume with force if you know its writer is dead)",
         )
-    if current in CLAIMABLE:
-        return
     if current not in TRANSITIONS:
         raise StorageError(f"stream {record_id!r} has an unknown stored status {current!r}")
     raise StatusConflictError(
         record_id, current, "active",
-        f"only {sorted(CLAIMABLE)} or stale 'active' streams can be resumed",
+        f"only {sorted(CLAIMABLE)} or abandoned 'active' streams can be resumed",
     )
+
+
+def check_epoch(record_id: str, stored: int, epoch: int | None) -> None:
+    """Raise StaleWriterError if a write carrying ``epoch`` must be refused.
+
+    ``stored`` is the record's epoch; ``epoch`` the writer's (None: a write
+    that claims no ownership, always accepted). Backends call this inside the
+    transaction that writes, before writing anything.
+    """
+    if epoch is not None and epoch != stored:
+        raise StaleWriterError(record_id, epoch, stored)
 
 
 def validate_changes(changes: Mapping[str, object]) -> RecordChanges:
@@ -406,6 +499,13 @@ def _is_count(value: object) -> bool:
     return _is_int(value) and cast(int, value) >= 0
 
 
+def _is_lease(value: object) -> bool:
+    return value is None or (
+        isinstance(value, int | float) and not isinstance(value, bool)
+        and 0 < value < 1e18  # finite, and a float (an int of 400 digits is not)
+    )
+
+
 # field -> (accepts the value?, what it expects): the runtime side of RecordChanges.
 _CHANGE_CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
     "status": (lambda value: value in STATUSES, f"one of {STATUSES}"),
@@ -417,15 +517,22 @@ _CHANGE_CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
     "last_event_id": (lambda value: value is None or isinstance(value, str), "a str or None"),
     "response_id": (lambda value: value is None or isinstance(value, str), "a str or None"),
     "usage": (lambda value: isinstance(value, Mapping), "a mapping of names to ints"),
+    "owner": (lambda value: value is None or isinstance(value, Owner), "an Owner or None"),
+    "lease": (_is_lease, "a positive number of seconds or None"),
+    "storage_error": (lambda value: value is None or isinstance(value, RecordedError),
+                      "a RecordedError or None"),
 }
 
 
 def changes_to_json(changes: RecordChanges) -> JSONObject:
     """Return validated ``changes`` in the JSON form of :meth:`StreamRecord.to_dict`."""
     data: JSONObject = dict(changes)
-    if "error" in changes:
-        error = changes["error"]
-        data["error"] = None if error is None else error.to_dict()
+    for name in ("error", "storage_error", "owner"):
+        if name in data:
+            value = data[name]
+            data[name] = None if value is None else value.to_dict()
+    if data.get("lease") is not None:
+        data["lease"] = float(data["lease"])
     return data
 
 
@@ -447,7 +554,9 @@ def encode_json(value: Any) -> str:
 
 def _json_copy(value: Mapping[str, Any], what: str) -> JSONObject:
     try:
-        copied = json.loads(encode_json(value))
+        # A lone surrogate in the request (a pasted half of an emoji) would make
+        # the record unstorable as UTF-8: it becomes U+FFFD, like any text.
+        copied = json.loads(replace_lone_surrogates(encode_json(value))[0])
     except (TypeError, ValueError) as exc:
         raise UsageError(f"{what} must be a JSON-able object: {exc}") from exc
     if not isinstance(copied, dict):

@@ -43,6 +43,7 @@ from streamrecover.storage.log import (
     check_timeout,
     log_read,
 )
+from streamrecover.storage.owner import Owner
 from streamrecover.storage.record import (
     RecordChanges,
     Status,
@@ -50,6 +51,7 @@ from streamrecover.storage.record import (
     StreamSummary,
     changes_to_json,
     check_claim,
+    check_epoch,
     check_transition,
     decode_json,
     encode_json,
@@ -66,8 +68,10 @@ __all__ = ["RedisStorage"]
 _T = TypeVar("_T")
 
 # The fields of the JSON ``state`` hash field: everything mutable but status and updated_at.
+# The epoch is a hash field of its own, so that the scripts can fence writes with it.
 _STATE_FIELDS = (
     "error", "attempts", "resumes", "last_event_id", "sequence_number", "response_id", "usage",
+    "owner", "lease", "storage_error",
 )
 _HEAD_FIELDS = ("id", "provider", "model", "base_url", "created_at")
 #: The longest one XREAD BLOCK waits before tail() looks again (below the socket timeout).
@@ -203,46 +207,59 @@ class RedisStorage(Storage):
             created = self._create(
                 keys=self._keys(record.id),
                 args=[record.id, head, body, state, record.status, repr(record.updated_at),
-                      sum(len(chunk) for chunk in record.chunks), self.ttl, *chunks],
+                      sum(len(chunk) for chunk in record.chunks), self.ttl, record.epoch,
+                      *chunks],
                 client=self._open(),
             )
         if not created:
             raise RecordExistsError(record.id)
 
-    def append(self, record_id: str, chunks: Sequence[str]) -> None:
-        """See :meth:`Storage.append`. One Lua script: an XADD and the hash's counters."""
-        piece = "".join(chunks)
+    def apply_append(self, record_id: str, piece: str, epoch: int | None) -> None:
+        """See :meth:`Storage.apply_append`. One Lua script: the epoch check, an XADD and
+        the hash's counters."""
         with self._errors():
-            end = self._append(
+            outcome = self._append(
                 keys=self._keys(record_id),
-                args=[record_id, piece.encode(), len(piece), repr(self.clock()), self.ttl],
+                args=[record_id, piece.encode(), len(piece), repr(self.clock()), self.ttl,
+                      "" if epoch is None else epoch],
                 client=self._open(),
             )
-        if end == -1:
-            raise RecordNotFoundError(record_id)
+        self._check_outcome(record_id, outcome, epoch)
 
-    def truncate(self, record_id: str, length: int) -> None:
-        """See :meth:`Storage.truncate`: one rewind entry in the log, nothing deleted."""
+    def apply_truncate(self, record_id: str, length: int, epoch: int | None) -> None:
+        """See :meth:`Storage.apply_truncate`: one rewind entry in the log, nothing deleted."""
         if not isinstance(length, int) or isinstance(length, bool) or length < 0:
             raise UsageError(f"cannot truncate a text to {length!r}")
         with self._errors():
             outcome = self._truncate(
                 keys=self._keys(record_id),
-                args=[record_id, length, repr(self.clock()), self.ttl],
+                args=[record_id, length, repr(self.clock()), self.ttl,
+                      "" if epoch is None else epoch],
                 client=self._open(),
             )
-        if outcome[0] == -1:
-            raise RecordNotFoundError(record_id)
+        self._check_outcome(record_id, outcome, epoch)
         if outcome[0] == -3:
             check_truncate(length, int(outcome[1]))
 
+    def _check_outcome(self, record_id: str, outcome: Sequence[Any], epoch: int | None) -> None:
+        if outcome[0] == -1:
+            raise RecordNotFoundError(record_id)
+        if outcome[0] == -4:
+            check_epoch(record_id, int(outcome[1]), epoch)
+            raise StorageError(f"Redis storage {self.location}: a fencing check disagreed")
+
     def apply_changes(
-        self, record_id: str, changes: RecordChanges, expected: frozenset[str] | None
+        self,
+        record_id: str,
+        changes: RecordChanges,
+        expected: frozenset[str] | None,
+        epoch: int | None,
     ) -> None:
-        """See :meth:`Storage.apply_changes` (WATCH/MULTI)."""
+        """See :meth:`Storage.apply_changes` (WATCH/MULTI: checked and written atomically)."""
         update = changes_to_json(changes)
 
         def step(pipe: Any, fields: dict[bytes, bytes]) -> None:
+            check_epoch(record_id, _int(fields, b"epoch", record_id), epoch)
             current = _text(fields, b"status", record_id)
             status = changes.get("status", current)
             check_transition(record_id, current, status, expected)  # type: ignore[arg-type]
@@ -259,24 +276,29 @@ class RedisStorage(Storage):
 
         self._watched(record_id, step)
 
-    def apply_claim(self, record_id: str, stale_after: float) -> StreamRecord:
-        """See :meth:`Storage.apply_claim`. WATCH/MULTI: of racing claimers exactly one wins."""
+    def apply_claim(
+        self, record_id: str, owner: Owner, lease: float, force: bool
+    ) -> StreamRecord:
+        """See :meth:`Storage.apply_claim`. WATCH/MULTI: of racing claimers exactly one wins,
+        and the epoch it increments fences every earlier writer out."""
 
         def step(pipe: Any, fields: dict[bytes, bytes]) -> StreamRecord:
             now = self.clock()
-            updated_at = float(_text(fields, b"updated_at", record_id))
-            check_claim(record_id, _text(fields, b"status", record_id), updated_at, now,
-                        stale_after)
+            stored = _record(record_id, fields, (), summary_only=True)
+            check_claim(record_id, stored.status, stored.updated_at, now,
+                        owner=stored.owner, lease=stored.lease, force=force)
             state = _json(fields, b"state", record_id)
-            state["error"] = None
+            state.update(error=None, storage_error=None, owner=owner.to_dict(), lease=lease)
+            epoch = stored.epoch + 1
             entries = _entries(pipe.xrange(self._keys(record_id)[1]), record_id)
             claimed = dict(fields)
             claimed.update({b"status": b"active", b"state": encode_json(state).encode(),
-                            b"updated_at": repr(now).encode()})
+                            b"updated_at": repr(now).encode(), b"epoch": str(epoch).encode()})
             record = _record(record_id, claimed, entries)
             pipe.multi()
             pipe.hset(self._keys(record_id)[0], mapping={
-                "status": "active", "state": encode_json(state), "updated_at": repr(now)})
+                "status": "active", "state": encode_json(state), "updated_at": repr(now),
+                "epoch": epoch})
             pipe.zadd(self._index_key, {record_id: now})
             self._expiry(pipe, record_id, "active")
             self._marker(pipe, record_id, fields, "active")
@@ -473,7 +495,8 @@ def _record(
     except (UsageError, ValueError) as exc:
         raise StorageError(f"stored stream {record_id!r} is corrupt: {exc}") from exc
     data.update(request=body.get("request"), options=body.get("options"), chunks=chunks,
-                status=_text(fields, b"status", record_id), updated_at=updated_at)
+                status=_text(fields, b"status", record_id), updated_at=updated_at,
+                epoch=_int(fields, b"epoch", record_id))
     record = StreamRecord.from_dict(data)
     if record.id != record_id:
         raise StorageError(f"stored stream {record_id!r} names itself {record.id!r}")

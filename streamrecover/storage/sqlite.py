@@ -21,6 +21,22 @@ Layout (schema version 2, kept in ``PRAGMA user_version``):
 
 A database with a newer schema is refused; an older one is migrated step by
 step (:data:`MIGRATIONS`) inside one transaction.
+
+The database is never touched outside SQLite. POSIX advisory locks belong to
+a process, not to a descriptor, so closing *any* descriptor on the file drops
+the locks of every SQLite connection this process has on it
+(https://www.sqlite.org/howtocorrupt.html, section 2.2). Hence the audit of
+every path that reaches the database or its ``-wal``/``-shm`` files:
+
+* the file is created by ``os.open(O_CREAT | O_EXCL, 0o600)`` only when it does
+  not exist (an existing file is never opened by anything but SQLite); SQLite
+  gives the ``-wal`` and ``-shm`` files the database's mode;
+* read-only use (``sqlite:///path?mode=ro``, ``read_only=True``) opens the
+  database with SQLite's ``mode=ro`` and never creates or migrates it;
+* the only other contact is ``os.stat`` (no descriptor) of the database before
+  each write, which notices a database file that was deleted or replaced under
+  an open connection (the writes would otherwise go to an unlinked inode) and
+  raises StorageError instead.
 """
 
 from __future__ import annotations
@@ -30,6 +46,7 @@ import os
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,11 +58,12 @@ from streamrecover.storage.base import (
     Storage,
     check_truncate,
     closed_error,
-    path_from_url,
+    file_url,
     status_set,
 )
 from streamrecover.storage.errors import RecordExistsError, RecordNotFoundError
 from streamrecover.storage.log import LogEntry, LogRead, apply_entries, check_after, log_read
+from streamrecover.storage.owner import Owner
 from streamrecover.storage.record import (
     RecordChanges,
     Status,
@@ -53,6 +71,7 @@ from streamrecover.storage.record import (
     StreamSummary,
     changes_to_json,
     check_claim,
+    check_epoch,
     check_transition,
     decode_json,
     encode_json,
@@ -61,8 +80,12 @@ from streamrecover.storage.record import (
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStorage"]
 
 # The fields of the JSON ``state`` column: everything mutable but status and updated_at.
+# The ownership fields (owner, lease, epoch, storage_error) were added without a
+# schema change: a state written before them lacks them, and reads as no owner,
+# an unstated lease and epoch 0.
 _STATE_FIELDS = (
     "error", "attempts", "resumes", "last_event_id", "sequence_number", "response_id", "usage",
+    "owner", "lease", "epoch", "storage_error",
 )
 
 
@@ -119,27 +142,42 @@ class SQLiteStorage(Storage):
     """Keep records in the SQLite database at ``path``.
 
     The file is created with mode 0600 (SQLite gives its ``-wal`` and ``-shm``
-    files the same mode) and missing parent directories with mode 0700.
-    ``timeout`` is how long to wait for another writer, in seconds.
+    files the same mode) and missing parent directories with mode 0700, but
+    only when it does not exist (see the module docstring: an existing
+    database is never opened outside SQLite). ``timeout`` is how long to wait
+    for another writer, in seconds. ``read_only`` opens an existing database
+    with SQLite's ``mode=ro``: nothing is created, migrated or written, and
+    every write raises StorageError.
 
     Raises StorageError if the file is not a streamrecover database, has a newer
-    schema, or cannot be opened.
+    schema, or cannot be opened (or, read-only, does not exist).
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], *, clock: Clock = time.time, timeout: float = 30.0
+        self,
+        path: str | os.PathLike[str],
+        *,
+        clock: Clock = time.time,
+        timeout: float = 30.0,
+        read_only: bool = False,
     ) -> None:
         super().__init__(clock=clock)
         self.path = Path(path)
+        self.read_only = read_only
         self._lock = threading.Lock()
         try:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            # Create the file ourselves so that it is born 0600: sqlite3 would
-            # create it with the process umask (usually 0644).
-            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
-            connection = sqlite3.connect(
-                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
-            )
+            if read_only:
+                uri = f"file:{urllib.parse.quote(str(self.path.absolute()))}?mode=ro"
+                connection = sqlite3.connect(
+                    uri, uri=True, timeout=timeout, isolation_level=None,
+                    check_same_thread=False,
+                )
+            else:
+                self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                _create_if_absent(self.path)
+                connection = sqlite3.connect(
+                    self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+                )
         except (OSError, sqlite3.Error) as exc:
             raise StorageError(f"cannot open SQLite storage {self.path}: {exc}") from exc
         self._connection: sqlite3.Connection | None = connection
@@ -147,9 +185,14 @@ class SQLiteStorage(Storage):
             with _mapped_errors(self.path):
                 # The schema check comes first, so that a database that is not
                 # ours is refused before anything (even its journal mode) changes.
-                self._migrate(connection)
-                connection.execute("PRAGMA journal_mode = WAL")
-                connection.execute("PRAGMA synchronous = NORMAL")
+                if read_only:
+                    self._check_readable(connection)
+                else:
+                    self._migrate(connection)
+                    connection.execute("PRAGMA journal_mode = WAL")
+                    connection.execute("PRAGMA synchronous = NORMAL")
+            # Which file the connection has: a write checks it is still there.
+            self._identity = _file_identity(self.path)
         except BaseException:
             connection.close()
             self._connection = None
@@ -160,9 +203,20 @@ class SQLiteStorage(Storage):
         """Build from ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``.
 
         Three slashes then a path is relative to the working directory, four is
-        absolute (SQLAlchemy's rule). Raises StorageURLError for another shape.
+        absolute (SQLAlchemy's rule). A ``?mode=ro`` query opens it read-only.
+        Raises StorageURLError for another shape.
         """
-        return cls(path_from_url(url, "sqlite"), clock=clock)
+        path, read_only = file_url(url, "sqlite")
+        return cls(path, clock=clock, read_only=read_only)
+
+    def _check_readable(self, connection: sqlite3.Connection) -> None:
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA_VERSION:
+            raise StorageError(
+                f"{self.path} has streamrecover schema version {version}; read-only, this "
+                f"version of streamrecover reads schema version {SCHEMA_VERSION} only "
+                "(open it read-write once to migrate an older one)"
+            )
 
     def _migrate(self, connection: sqlite3.Connection) -> None:
         with self._transaction(connection):
@@ -209,8 +263,18 @@ class SQLiteStorage(Storage):
         with self._lock, _mapped_errors(self.path):
             if self._connection is None:
                 raise closed_error()
+            if write:
+                self._check_file()
             with self._transaction(self._connection, write=write) as connection:
                 yield connection
+
+    def _check_file(self) -> None:
+        # A stat, never an open: see the module docstring.
+        if _file_identity(self.path) != self._identity:
+            raise StorageError(
+                f"SQLite storage {self.path}: the database file was deleted or replaced "
+                "while open; nothing more can be stored in it"
+            )
 
     # -- writing -------------------------------------------------------------------------
 
@@ -243,11 +307,10 @@ class SQLiteStorage(Storage):
                 [(record.id, seq, chunk) for seq, chunk in enumerate(chunks)],
             )
 
-    def append(self, record_id: str, chunks: Sequence[str]) -> None:
-        """See :meth:`Storage.append`."""
-        piece = "".join(chunks)
+    def apply_append(self, record_id: str, piece: str, epoch: int | None) -> None:
+        """See :meth:`Storage.apply_append`."""
         with self._use() as db:
-            length, count = self._counts(db, record_id)
+            length, count = self._counts(db, record_id, epoch)
             if piece:
                 db.execute(_INSERT_CHUNK, (record_id, count, piece))
             db.execute(
@@ -255,10 +318,10 @@ class SQLiteStorage(Storage):
                 (length + len(piece), count + (1 if piece else 0), self.clock(), record_id),
             )
 
-    def truncate(self, record_id: str, length: int) -> None:
-        """See :meth:`Storage.truncate`: one rewind row; nothing is deleted."""
+    def apply_truncate(self, record_id: str, length: int, epoch: int | None) -> None:
+        """See :meth:`Storage.apply_truncate`: one rewind row; nothing is deleted."""
         with self._use() as db:
-            total, count = self._counts(db, record_id)
+            total, count = self._counts(db, record_id, epoch)
             check_truncate(length, total)
             db.execute(_INSERT_REWIND, (record_id, count, length))
             db.execute(
@@ -267,7 +330,11 @@ class SQLiteStorage(Storage):
             )
 
     def apply_changes(
-        self, record_id: str, changes: RecordChanges, expected: frozenset[str] | None
+        self,
+        record_id: str,
+        changes: RecordChanges,
+        expected: frozenset[str] | None,
+        epoch: int | None,
     ) -> None:
         """See :meth:`Storage.apply_changes`."""
         with self._use() as db:
@@ -277,9 +344,10 @@ class SQLiteStorage(Storage):
             if row is None:
                 raise RecordNotFoundError(record_id)
             current, state_json = row
+            state = _json_object(state_json, "stored state")
+            check_epoch(record_id, _epoch(state, record_id), epoch)
             status = changes.get("status", current)
             check_transition(record_id, current, status, expected)
-            state = _json_object(state_json, "stored state")
             state.update(changes_to_json(changes))
             state.pop("status", None)
             db.execute(
@@ -287,7 +355,9 @@ class SQLiteStorage(Storage):
                 (status, encode_json(state), self.clock(), record_id),
             )
 
-    def apply_claim(self, record_id: str, stale_after: float) -> StreamRecord:
+    def apply_claim(
+        self, record_id: str, owner: Owner, lease: float, force: bool
+    ) -> StreamRecord:
         """See :meth:`Storage.apply_claim`.
 
         One ``BEGIN IMMEDIATE`` transaction: it holds the database's write lock
@@ -304,9 +374,16 @@ class SQLiteStorage(Storage):
             if not isinstance(updated_at, int | float):
                 raise StorageError(f"stored stream {record_id!r} has a bad updated_at")
             now = self.clock()
-            check_claim(record_id, current, updated_at, now, stale_after)
             state = _json_object(state_json, "stored state")
-            state["error"] = None
+            stored = StreamRecord.from_dict(
+                {**state, "id": record_id, "provider": "", "model": "", "base_url": "",
+                 "request": {}, "options": {}, "chunks": [], "status": current,
+                 "created_at": 0.0, "updated_at": updated_at}
+            )
+            check_claim(record_id, current, updated_at, now,
+                        owner=stored.owner, lease=stored.lease, force=force)
+            state.update(error=None, storage_error=None, owner=owner.to_dict(), lease=lease,
+                         epoch=stored.epoch + 1)
             db.execute(
                 "UPDATE streams SET status = 'active', state = ?, updated_at = ? WHERE id = ?",
                 (encode_json(state), now, record_id),
@@ -388,13 +465,23 @@ class SQLiteStorage(Storage):
             summaries.append(StreamRecord.from_dict(data).summary(text_length))
         return summaries
 
-    def _counts(self, db: sqlite3.Connection, record_id: str) -> tuple[int, int]:
-        row = db.execute(
-            "SELECT text_length, chunk_count FROM streams WHERE id = ?", (record_id,)
-        ).fetchone()
+    def _counts(
+        self, db: sqlite3.Connection, record_id: str, epoch: int | None
+    ) -> tuple[int, int]:
+        """Return the text length and chunk count, after checking the writer's ``epoch``."""
+        if epoch is None:
+            row = db.execute(
+                "SELECT text_length, chunk_count FROM streams WHERE id = ?", (record_id,)
+            ).fetchone()
+        else:
+            row = db.execute(
+                "SELECT text_length, chunk_count, state FROM streams WHERE id = ?", (record_id,)
+            ).fetchone()
         if row is None:
             raise RecordNotFoundError(record_id)
-        length, count = row
+        if epoch is not None:
+            check_epoch(record_id, _epoch(_json_object(row[2], "stored state"), record_id), epoch)
+        length, count = row[:2]
         if not isinstance(length, int) or not isinstance(count, int):
             raise StorageError(f"stored stream {record_id!r} has corrupt counters")
         return length, count
@@ -463,6 +550,35 @@ def _read_record(db: sqlite3.Connection, record_id: str) -> StreamRecord:
             f"{text_length!r} characters"
         )
     return record
+
+
+def _epoch(state: dict[str, Any], record_id: str) -> int:
+    epoch = state.get("epoch", 0)
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+        raise StorageError(f"stored stream {record_id!r} has a bad epoch {epoch!r}")
+    return epoch
+
+
+def _create_if_absent(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 if, and only if, no such file exists.
+
+    ``O_EXCL`` makes the creation fail on an existing file, so a live database
+    is never opened (and its locks never dropped) here. The descriptor closed
+    belongs to a file that existed for no one else an instant ago.
+    """
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(descriptor)
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
 
 
 def _row_to_dict(row: Sequence[Any]) -> dict[str, Any]:

@@ -19,7 +19,6 @@ The suite needs pytest (``pip install "streamrecover[test]"``).
 
 from __future__ import annotations
 
-import math
 import re
 import threading
 from collections.abc import Iterator
@@ -35,8 +34,10 @@ from streamrecover.storage.errors import (
     RecordNotFoundError,
     StatusConflictError,
 )
+from streamrecover.storage.owner import Owner
 from streamrecover.storage.record import RecordedError, StreamRecord, new_record
 from streamrecover.testing.storage_log import StorageLogConformance
+from streamrecover.testing.storage_ownership import OwnershipConformance
 
 __all__ = ["FakeClock", "StorageConformance"]
 
@@ -60,10 +61,14 @@ class FakeClock:
             self._now += seconds
 
 
-class StorageConformance(StorageLogConformance):
+class StorageConformance(OwnershipConformance, StorageLogConformance):
     """Mixin of pytest tests for a :class:`~streamrecover.storage.base.Storage`.
 
-    Subclass it in a ``Test...`` class and implement :meth:`make_storage`.
+    Subclass it in a ``Test...`` class and implement :meth:`make_storage`. The
+    tests of ownership (claims, leases, fencing, releases) come from
+    :class:`~streamrecover.testing.storage_ownership.OwnershipConformance`, those
+    of the log (offsets, read, tail) from
+    :class:`~streamrecover.testing.storage_log.StorageLogConformance`.
     """
 
     #: Size of the text in the large-text test. A slow backend may lower it.
@@ -131,6 +136,12 @@ class StorageConformance(StorageLogConformance):
             sequence_number=42,
             response_id="resp_123",
             usage={"input_tokens": 10, "output_tokens": 7},
+            owner=Owner(host="host-a/machine/pidns:1", pid=4242, boot_id="boot-1",
+                        started="123456"),
+            lease=12.5,
+            epoch=3,
+            storage_error=RecordedError(type="StorageError", message="disk full",
+                                        recoverable=True),
         )
         storage.create(record)
         stored = storage.get(record.id)
@@ -147,6 +158,8 @@ class StorageConformance(StorageLogConformance):
         assert stored.usage == {}
         assert (stored.last_event_id, stored.sequence_number, stored.response_id) == (
             None, None, None)
+        assert (stored.owner, stored.lease, stored.epoch, stored.storage_error) == (
+            None, None, 0, None)
 
     def test_get_returns_a_copy(self, storage: Storage, clock: FakeClock) -> None:
         record = self._record(clock)
@@ -174,7 +187,9 @@ class StorageConformance(StorageLogConformance):
             lambda: storage.truncate(missing, 0),
             lambda: storage.mark(missing, "completed"),
             lambda: storage.update(missing, attempts=1),
-            lambda: storage.claim(missing, stale_after=0),
+            lambda: storage.claim(missing, force=True),
+            lambda: storage.renew(missing, epoch=0),
+            lambda: storage.release(missing, epoch=1),
         ):
             with pytest.raises(RecordNotFoundError) as info:
                 operation()
@@ -320,135 +335,6 @@ class StorageConformance(StorageLogConformance):
             with pytest.raises(UsageError):
                 storage.update(record.id, **bad)
         assert storage.get(record.id) == record
-
-    # -- claiming a stream to resume it --------------------------------------------------
-
-    def test_claim_takes_over_an_interrupted_record(
-        self, storage: Storage, clock: FakeClock
-    ) -> None:
-        record = self._record(clock, chunks=("Once ", "upon"), attempts=2, resumes=1,
-                              last_event_id="9", usage={"output_tokens": 4})
-        storage.create(record)
-        error = RecordedError(type="TransportError", message="reset", recoverable=True)
-        storage.mark(record.id, "interrupted", error=error)
-        clock.advance(3)
-        claimed = storage.claim(record.id, stale_after=60)
-        # Status, error and updated_at change; everything else, text included, is kept.
-        assert claimed == replace(record, status="active", updated_at=clock())
-        assert storage.get(record.id) == claimed
-        # The returned record is the caller's: changing it changes nothing stored.
-        claimed.request["messages"].clear()
-        assert storage.get(record.id).request == record.request
-
-    def test_a_claimed_record_is_not_claimed_again_until_it_goes_stale(
-        self, storage: Storage, clock: FakeClock
-    ) -> None:
-        record = self._record(clock, status="interrupted")
-        storage.create(record)
-        storage.claim(record.id, stale_after=60)
-        with pytest.raises(StatusConflictError) as info:
-            storage.claim(record.id, stale_after=60)  # the second resumer loses
-        assert (info.value.current, info.value.requested) == ("active", "active")
-        clock.advance(59)
-        with pytest.raises(StatusConflictError):
-            storage.claim(record.id, stale_after=60)
-        storage.append(record.id, ["live"])  # the writer is alive: the clock starts again
-        clock.advance(59)
-        with pytest.raises(StatusConflictError):
-            storage.claim(record.id, stale_after=60)
-        unchanged = storage.get(record.id)
-        assert (unchanged.status, unchanged.updated_at) == ("active", clock() - 59)
-        clock.advance(1)  # 60 s without an update: the writer is presumed dead
-        claimed = storage.claim(record.id, stale_after=60)
-        assert (claimed.status, claimed.updated_at, claimed.text) == ("active", clock(), "live")
-        with pytest.raises(StatusConflictError):
-            storage.claim(record.id, stale_after=60)  # and now it is fresh again
-
-    def test_stale_after_zero_claims_any_active_record(
-        self, storage: Storage, clock: FakeClock
-    ) -> None:
-        fresh = self._record(clock)
-        future = self._record(clock, updated_at=clock() + 100)  # another machine's clock
-        for record in (fresh, future):
-            storage.create(record)
-            assert storage.claim(record.id, stale_after=0).updated_at == clock()
-        # math.inf: an active record is never presumed abandoned, however old.
-        ancient = self._record(clock, updated_at=clock() - 10**9)
-        storage.create(ancient)
-        with pytest.raises(StatusConflictError):
-            storage.claim(ancient.id, stale_after=math.inf)
-
-    def test_claim_accepts_failed_and_refuses_final_records(
-        self, storage: Storage, clock: FakeClock
-    ) -> None:
-        failed = self._record(clock, status="failed", error=RecordedError(
-            type="HTTPStatusError", message="HTTP 401", recoverable=False))
-        storage.create(failed)
-        claimed = storage.claim(failed.id, stale_after=60)
-        assert (claimed.status, claimed.error) == ("active", None)
-        for status in ("completed", "cancelled"):
-            final = self._record(clock, status=status, chunks=("done",))
-            storage.create(final)
-            clock.advance(10_000)
-            for stale_after in (0, 60):
-                with pytest.raises(StatusConflictError) as info:
-                    storage.claim(final.id, stale_after=stale_after)
-                assert info.value.current == status
-            assert storage.get(final.id) == final
-
-    def test_claim_rejects_a_bad_stale_after(self, storage: Storage, clock: FakeClock) -> None:
-        record = self._record(clock, status="interrupted")
-        storage.create(record)
-        for bad in (-1, math.nan, "60", True, None):
-            with pytest.raises(UsageError):
-                storage.claim(record.id, stale_after=bad)  # type: ignore[arg-type]
-        assert storage.get(record.id) == record
-
-    def test_claim_keeps_mark_compare_and_set_working(
-        self, storage: Storage, clock: FakeClock
-    ) -> None:
-        record = self._record(clock, status="interrupted")
-        storage.create(record)
-        storage.claim(record.id, stale_after=60)
-        with pytest.raises(StatusConflictError):
-            storage.mark(record.id, "completed", expected="interrupted")
-        storage.mark(record.id, "completed", expected="active")
-        assert storage.get(record.id).status == "completed"
-
-    def _race(self, storage: Storage, record_id: str) -> list[object]:
-        """Let :attr:`claimers` threads claim ``record_id`` at once; return what each got."""
-        start = threading.Barrier(self.claimers)
-        outcomes: list[object] = [None] * self.claimers
-
-        def claimer(number: int) -> None:
-            start.wait()
-            try:
-                outcomes[number] = storage.claim(record_id, stale_after=60)
-            except BaseException as exc:  # every outcome is inspected by the caller
-                outcomes[number] = exc
-
-        workers = [threading.Thread(target=claimer, args=(n,)) for n in range(self.claimers)]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join()
-        return outcomes
-
-    @pytest.mark.parametrize("status", ["interrupted", "active"])
-    def test_threads_racing_to_claim_have_exactly_one_winner(
-        self, storage: Storage, clock: FakeClock, status: str
-    ) -> None:
-        for _ in range(self.claim_races):
-            # Interrupted, or active but abandoned an hour ago: claimable either way.
-            record = self._record(clock, status=status, updated_at=clock() - 3600)
-            storage.create(record)
-            outcomes = self._race(storage, record.id)
-            winners = [outcome for outcome in outcomes if isinstance(outcome, StreamRecord)]
-            losers = [outcome for outcome in outcomes if isinstance(outcome, StatusConflictError)]
-            assert len(winners) == 1, outcomes
-            assert len(losers) == self.claimers - 1, outcomes
-            assert winners[0] == storage.get(record.id)
-            assert winners[0].status == "active"
 
     # -- listing, deleting, cleaning up --------------------------------------------------
 

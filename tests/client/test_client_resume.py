@@ -30,9 +30,9 @@ from streamrecover.storage import (
     Storage,
     new_record,
 )
+from streamrecover.storage.owner import Owner
 from streamrecover.testing.server import Close
 from streamrecover.testing.storage import FakeClock
-from streamrecover.transport import Timeouts
 
 #: No resume at all: a cut stream gives up at once and stays "interrupted".
 NO_RESUME = sr.RetryPolicy(max_retries=0, max_resumes=0)
@@ -220,27 +220,22 @@ def test_a_recently_updated_active_stream_is_resumed_only_by_force(tmp_path: Pat
     assert (record.status, record.text, record.resumes) == ("completed", REFERENCE, 1)
 
 
-def test_an_active_stream_silent_for_longer_than_a_live_writer_is_resumed(
+def test_an_active_stream_is_resumed_once_its_writers_lease_expired(
     tmp_path: Path,
 ) -> None:
-    # The default patience: the longest retry wait (max_server_delay 6) plus the
-    # connect, write, read and idle timeouts (1 + 4 + 2 + 3) plus the checkpoint
-    # interval (0.5) plus 30 s of margin: 46.5 s, as Client.resume documents.
+    # A record left by a writer on another host, with a 12 s lease: it is
+    # resumed without force 12 s after its last update, not minutes later.
     clock = FakeClock()
     with SQLiteStorage(tmp_path / "streams.db", clock=clock) as storage:
         recovery_id = crashed_stream(storage, words=3)
+        storage.update(recovery_id, lease=12.0,
+                       owner=Owner(host="another-host", pid=1, boot_id="b", started="1"))
         with ReferenceServer([[answer("openai")]]) as server:
             client = sr.Client(
-                "openai",
-                base_url=base_url(server, "openai"),
-                api_key="k",
-                storage=storage,
-                timeouts=Timeouts(connect=1, write=4, read=2, idle=3),
-                retry=sr.RetryPolicy(backoff_base=0.001, backoff_cap=5, max_server_delay=6),
-                checkpoint_interval=0.5,
+                "openai", base_url=base_url(server, "openai"), api_key="k", storage=storage
             )
             with client:
-                clock.advance(46)
+                clock.advance(11.5)
                 with pytest.raises(StatusConflictError):
                     client.resume(recovery_id)
                 clock.advance(0.5)

@@ -91,7 +91,7 @@ def test_stopped_records_expire_and_a_claim_keeps_them(redis_url: str) -> None:
         assert (raw.ttl(hash_key), raw.ttl(log_key)) == (-1, -1)  # active: no TTL
         storage.mark(record.id, "interrupted")
         assert 90 < raw.ttl(hash_key) <= 100 and 90 < raw.ttl(log_key) <= 100
-        storage.claim(record.id, stale_after=60)
+        storage.claim(record.id)
         assert (raw.ttl(hash_key), raw.ttl(log_key)) == (-1, -1)
         storage.mark(record.id, "completed")
         assert 90 < raw.ttl(hash_key) <= 100
@@ -180,10 +180,3 @@ def test_an_unreachable_server_is_a_storage_error() -> None:
             assert "ConnectionError" in str(info.value)
             assert _PASSWORD not in str(info.value)
 
-
-def test_a_lone_surrogate_is_a_storage_error_and_stores_nothing(storage: RedisStorage) -> None:
-    record = _record()
-    storage.create(record)
-    with pytest.raises(StorageError):
-        storage.append(record.id, ["\ud800"])
-    assert storage.read(record.id).end == 0

@@ -72,10 +72,12 @@ CLAIMERS = 4
 # Each claimer opens the storage, says it is ready, waits for the starting signal
 # (a file) so that all of them claim at the same moment, and prints what it got.
 CLAIMER = r"""
+import os
 import sys
 import time
 from pathlib import Path
 from streamrecover.storage import StatusConflictError, open_storage
+from streamrecover.storage.owner import Owner
 
 url, record_id, ready, go = sys.argv[1], sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4])
 with open_storage(url) as storage:
@@ -83,11 +85,14 @@ with open_storage(url) as storage:
     while not go.exists():
         time.sleep(0.001)
     try:
-        claimed = storage.claim(record_id, stale_after=60)
+        # An owner on another host: the winner exits at once, and a late claimer
+        # must still see its record as owned (its lease), not as a dead owner's.
+        owner = Owner(host="elsewhere", pid=os.getpid())
+        claimed = storage.claim(record_id, owner=owner, lease=60)
     except StatusConflictError as exc:
         print("lost", exc.current)
     else:
-        print("won", claimed.status, claimed.text)
+        print("won", claimed.status, claimed.text, claimed.epoch)
 """
 
 
@@ -129,6 +134,6 @@ def test_processes_racing_to_claim_have_exactly_one_winner(
         stdout, stderr = process.communicate(timeout=120)
         assert process.returncode == 0, stderr
         outcomes.append(stdout.strip())
-    assert sorted(outcomes) == ["lost active"] * (CLAIMERS - 1) + ["won active partial"]
+    assert sorted(outcomes) == ["lost active"] * (CLAIMERS - 1) + ["won active partial 1"]
     with open_storage(url) as storage:
         assert storage.get(record.id).status == "active"

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from streamrecover.core.errors import StorageError, UsageError
 from streamrecover.storage.errors import StatusConflictError
+from streamrecover.storage.owner import Owner
 from streamrecover.storage.record import (
     RECORD_FORMAT,
     STATUSES,
@@ -33,7 +34,11 @@ def full_record() -> StreamRecord:
     return replace(record, chunks=("a", "b🙂"), status="interrupted",
                    error=RecordedError(type="TransportError", message="reset", recoverable=True),
                    attempts=2, resumes=1, last_event_id="9", sequence_number=9,
-                   response_id="resp_9", usage={"output_tokens": 5})
+                   response_id="resp_9", usage={"output_tokens": 5},
+                   owner=Owner(host="h/m/pidns:1", pid=7, boot_id="b", started="99"),
+                   lease=10.0, epoch=2,
+                   storage_error=RecordedError(type="StorageError", message="full",
+                                               recoverable=True))
 
 
 def test_new_record_makes_an_unguessable_url_safe_id_and_stamps_both_times() -> None:
@@ -82,10 +87,30 @@ def test_text_and_summary() -> None:
     assert record.summary(10).text_length == 10
 
 
+OWNERSHIP_FIELDS = ("owner", "lease", "epoch", "storage_error")
+
+
+def test_a_record_from_before_ownership_reads_with_no_owner_and_epoch_0() -> None:
+    document = full_record().to_dict()
+    for name in OWNERSHIP_FIELDS:
+        del document[name]
+    record = StreamRecord.from_dict(document)
+    assert (record.owner, record.lease, record.epoch, record.storage_error) == (
+        None, None, 0, None)
+
+
+def test_new_record_replaces_lone_surrogates_in_the_request() -> None:
+    record = new_record(provider="p", model="m",
+                        request={"messages": [{"content": "half \ud83d, pair \ud83d\ude00"}]})
+    assert record.request["messages"][0]["content"] == "half \ufffd, pair \U0001f600"
+
+
 def corrupt_documents() -> list[object]:
     good = full_record().to_dict()
     documents: list[object] = [None, [], "text", 3]
     for name in good:
+        if name in OWNERSHIP_FIELDS:
+            continue  # may be absent: see test_a_record_from_before_ownership_reads
         without = dict(good)
         del without[name]
         documents.append(without)
@@ -95,7 +120,12 @@ def corrupt_documents() -> list[object]:
                       ("usage", {"input_tokens": "3"}), ("usage", []), ("error", "boom"),
                       ("error", {"type": "X"}), ("error", {"type": "X", "message": "m",
                                                            "recoverable": "yes"}),
-                      ("request", []), ("sequence_number", "9"), ("last_event_id", 9)]:
+                      ("request", []), ("sequence_number", "9"), ("last_event_id", 9),
+                      ("owner", "me"), ("owner", {"host": "h", "pid": "1", "boot_id": "",
+                                                  "started": ""}),
+                      ("owner", {"host": "h", "pid": 1}), ("lease", 0), ("lease", "10"),
+                      ("lease", True), ("lease", -3.0), ("epoch", -1), ("epoch", 1.5),
+                      ("epoch", None), ("storage_error", "disk full")]:
         documents.append({**good, name: bad})
     documents.append({**good, "extra": 1})
     return documents
@@ -132,7 +162,8 @@ def test_mutated_documents_raise_only_storage_error(changes: dict[str, Any]) -> 
 def test_validate_changes_covers_exactly_the_typed_fields() -> None:
     every = {"status": "failed", "error": None, "attempts": 1, "resumes": 0,
              "last_event_id": None, "sequence_number": 3, "response_id": "r",
-             "usage": {"input_tokens": 1}}
+             "usage": {"input_tokens": 1}, "owner": None, "lease": 5.0,
+             "storage_error": None}
     assert set(every) == set(RecordChanges.__annotations__)
     assert validate_changes(every) == every
     with pytest.raises(UsageError, match="updated_at"):

@@ -42,7 +42,7 @@ def test_three_slashes_is_relative_four_is_absolute(
 
 
 @pytest.mark.parametrize("url", ["sqlite://streams.db", "sqlite://", "sqlite:///",
-                                 "sqlite:///x.db?mode=ro", "sqlite:///x.db#frag"])
+                                 "sqlite:///x.db?mode=rx", "sqlite:///x.db?a=b", "sqlite:///x.db#frag"])
 def test_malformed_urls(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(StorageURLError) as info:
