@@ -322,7 +322,7 @@ def _redact(message: str) -> str:
     return text
 
 
-def _open(args: argparse.Namespace) -> Any:
+def _open(args: argparse.Namespace, *, read_only: bool = False) -> Any:
     from streamrecover.storage import open_storage
 
     url = args.storage or default_storage_url()
@@ -331,16 +331,20 @@ def _open(args: argparse.Namespace) -> Any:
         # otherwise leave an empty one, and its folders, behind): an absent
         # file or folder is an empty storage.
         return open_storage("memory://")
+    if read_only and url.split(":", 1)[0].lower() in ("sqlite", "disk") and "?" not in url:
+        # Looking never writes: SQLite's mode=ro, so a read-only file or
+        # directory can be listed, and nothing (not even a journal mode) changes.
+        url += "?mode=ro"
     return open_storage(url)
 
 
 def _storage_exists(url: str) -> bool:
-    from streamrecover.storage.base import path_from_url
+    from streamrecover.storage.base import file_url
 
     scheme = url.split(":", 1)[0].lower()
     if scheme not in ("sqlite", "disk"):
         return True
-    return path_from_url(url, scheme).exists()
+    return file_url(url, scheme)[0].exists()  # a stat: never an open of a live database
 
 
 def _age(seconds: float) -> str:
@@ -354,7 +358,7 @@ def _age(seconds: float) -> str:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    with _open(args) as storage:
+    with _open(args, read_only=True) as storage:
         status = None if args.all else ("active", "interrupted")
         summaries = storage.summaries(status=status)
     now = time.time()
@@ -398,7 +402,7 @@ def _summary_dict(summary: Any) -> dict[str, Any]:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    with _open(args) as storage:
+    with _open(args, read_only=True) as storage:
         record = storage.get(args.id)
     if args.json:
         print(json.dumps({**record.to_dict(), "text": record.text}, ensure_ascii=False))

@@ -30,9 +30,10 @@ from streamrecover.core.session import RecoverySession
 from streamrecover.observe import Hooks, StreamObserver
 from streamrecover.providers.base import Provider, ResumePoint
 from streamrecover.providers.registry import get_provider, provider_class
-from streamrecover.storage.base import Storage
-from streamrecover.storage.checkpoint import Checkpointer
-from streamrecover.storage.record import new_record
+from streamrecover.storage.base import DEFAULT_RENEW_INTERVAL, Storage, lease_for
+from streamrecover.storage.lease import give_back, start_writing
+from streamrecover.storage.owner import current_owner
+from streamrecover.storage.record import StreamRecord, new_record
 from streamrecover.storage.registry import open_storage
 from streamrecover.stream import AsyncStream, Stream
 from streamrecover.transport.base import (
@@ -81,7 +82,10 @@ class _ClientBase:
         rng: random.Random | None = None,
         summarizer: Callable[[str], str] | None = None,
         max_line_size: int = 16 * 1024 * 1024,
+        renew_interval: float = DEFAULT_RENEW_INTERVAL,
     ) -> None:
+        if not isinstance(renew_interval, int | float) or not 0 < renew_interval < 1e9:
+            raise UsageError(f"renew_interval must be a positive number, got {renew_interval!r}")
         if strategy not in STRATEGIES:
             raise UsageError(
                 f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}"
@@ -107,6 +111,7 @@ class _ClientBase:
         self._rng = rng if rng is not None else random.Random()
         self._summarizer = summarizer
         self.max_line_size = max_line_size
+        self.renew_interval = float(renew_interval)
         self._owns_storage = isinstance(storage, str)
         self.storage: Storage | None = (
             open_storage(storage) if isinstance(storage, str) else storage
@@ -141,11 +146,13 @@ class _ClientBase:
                 base_url=self.provider.base_url,
                 options={"strategy": chosen},
                 clock=self.storage.clock,
+                owner=current_owner(),
+                lease=lease_for(self.renew_interval),
             )
-            self.storage.create(record)
             recovery_id = record.id
-            checkpointer = Checkpointer(
-                self.storage, record.id, interval=self.checkpoint_interval
+            checkpointer = start_writing(
+                self.storage, record, created=False, interval=self.checkpoint_interval,
+                renew_interval=self.renew_interval,
             )
         observer = StreamObserver(
             session, checkpointer=checkpointer, recovery_id=recovery_id, hooks=self.hooks
@@ -179,8 +186,27 @@ class _ClientBase:
         policy = retry if retry is not None else self.retry
         # Claim the record: one atomic check-and-set in storage, so that of two
         # resumers exactly one wins, and a stream that is still live elsewhere
-        # is left alone. Everything below uses the record as claimed.
-        record = self.storage.claim(recovery_id, force=force)
+        # is left alone. Everything below uses the record as claimed; if it
+        # fails, the claim is given back.
+        before = record
+        record = self.storage.claim(
+            recovery_id, force=force, lease=lease_for(self.renew_interval)
+        )
+        try:
+            return self._resume_setup(record, policy, strategy, replay)
+        except BaseException:
+            give_back(self.storage, record, before)
+            raise
+
+    def _resume_setup(
+        self,
+        record: StreamRecord,
+        policy: RetryPolicy,
+        strategy: Strategy | None,
+        replay: bool,
+    ) -> _Setup:
+        assert self.storage is not None
+        recovery_id = record.id
         stored = record.options.get("strategy")
         chosen: Strategy = (
             strategy if strategy is not None else stored if stored in STRATEGIES else self.strategy
@@ -198,11 +224,9 @@ class _ClientBase:
         # the stream up again is itself a resume.
         session.attempts = record.attempts
         session.resumes = record.resumes + 1
-        checkpointer = Checkpointer(
-            self.storage,
-            recovery_id,
-            interval=self.checkpoint_interval,
-            committed_length=len(record.text),
+        checkpointer = start_writing(
+            self.storage, record, created=True, interval=self.checkpoint_interval,
+            renew_interval=self.renew_interval,
         )
         observer = StreamObserver(
             session, checkpointer=checkpointer, recovery_id=recovery_id, hooks=self.hooks
@@ -280,6 +304,8 @@ class Client(_ClientBase):
         summarizer: condenses a long partial answer for the ``summarize`` strategy.
         max_line_size: the cap on one SSE line and one event (16 MiB); a larger one
             is an SSEProtocolError, never unbounded memory.
+        renew_interval: how often a stream renews its lease on its record while
+            it writes nothing (seconds); the lease lasts five intervals.
 
     Raises:
         UsageError: unknown provider or strategy, contradictory arguments.
@@ -333,22 +359,22 @@ class Client(_ClientBase):
         The stream is claimed before this returns (``Storage.claim``): of several
         callers resuming one stream at once, in any processes, exactly one
         succeeds. An ``interrupted`` or ``failed`` stream is claimed at once. An
-        ``active`` one — live in another process, or left behind by a crash — is
-        claimed only once its record has gone without an update for longer than
-        a live writer with this client's settings ever does: the longest retry
-        wait (``max(retry.backoff_cap, retry.max_server_delay)``) plus the
-        connect, write, read and idle timeouts for the stored request, plus
-        ``checkpoint_interval``, plus 30 s of margin. With the defaults that is
-        about 250 s, or 490 s for a request with thinking enabled (idle 300 s);
-        an infinite timeout means never. ``force=True`` claims an active stream
-        whatever its age: pass it when you know its writer is dead (its process
-        was killed). Forcing a stream that is still live makes two writers
-        append to one record.
+        ``active`` one is claimed at once when its writer ran on this machine
+        and its process is gone (killed, crashed), and otherwise once its lease
+        expired: a live writer renews it every ``renew_interval`` seconds (2 s),
+        also while it waits to retry or the model thinks, and loses it after
+        five intervals without a renewal (10 s). ``force=True`` claims an
+        active stream whatever its lease. Every claim fences the previous
+        writer out: if it is in fact alive (or only paused), its next write is
+        refused and it stops with a StreamInterrupted saying another process
+        owns the record, so two writers never interleave. If building the
+        resume fails after the claim, the claim is given back (the record
+        returns to its previous status).
 
         Raises:
             RecordNotFoundError: no stream with that id.
-            StatusConflictError: the stream is cancelled, or active and recently
-                updated (another caller is resuming or streaming it).
+            StatusConflictError: the stream is cancelled, or active and owned by a
+                live writer (another caller is resuming or streaming it).
             UsageError: the stream is complete, or belongs to another provider.
         """
         setup = self._prepare_resume(

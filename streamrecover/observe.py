@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING
 
 from streamrecover._logging import logger
 from streamrecover.core.classify import is_recoverable
-from streamrecover.core.errors import StreamInterrupted
+from streamrecover.core.errors import StorageError, StreamInterrupted
 from streamrecover.core.events import Completed, Event, Resumed, Retrying, Rewind, TextDelta, Usage
 from streamrecover.core.resume import Strategy, last_paragraph_end
+from streamrecover.core.session import GiveUp, SessionState
+from streamrecover.storage.errors import StaleWriterError
 from streamrecover.storage.record import RecordedError, Status
 from streamrecover.storage.sanitize import redact_text
 
@@ -107,7 +109,16 @@ class StreamObserver:
         self.usage: Usage | None = None
 
     def observe(self, events: list[Event]) -> None:
-        """Act on a batch of events before they are handed to the consumer."""
+        """Act on a batch of events before they are handed to the consumer.
+
+        Raises StreamInterrupted if another process took the record over.
+        """
+        try:
+            self._observe(events)
+        except StaleWriterError as exc:
+            raise self._taken_over(exc) from exc
+
+    def _observe(self, events: list[Event]) -> None:
         checkpointer = self.checkpointer
         for event in events:
             kind = type(event)
@@ -133,15 +144,73 @@ class StreamObserver:
                 if checkpointer is not None:
                     checkpointer.flush()
                     self._mark("completed")
+                    checkpointer.end()
 
     def heartbeat(self) -> None:
         """Called after every read of the body: flush due text, or touch the record.
 
         A stream that only thinks, or only sends pings, still updates its record
-        every checkpoint interval, so no other process takes it for dead.
+        every checkpoint interval (and its lease is renewed in the background
+        besides, see :mod:`streamrecover.storage.lease`). Raises
+        StreamInterrupted if another process took the record over.
         """
         if self.checkpointer is not None:
-            self.checkpointer.flush_if_due()
+            try:
+                self.checkpointer.flush_if_due()
+            except StaleWriterError as exc:
+                raise self._taken_over(exc) from exc
+
+    @property
+    def storage_error(self) -> StorageError | None:
+        """The last storage failure the stream met (it went on regardless), or None."""
+        checkpointer = self.checkpointer
+        if checkpointer is None:
+            return None
+        lease = checkpointer.lease
+        return checkpointer.storage_error or (lease.error if lease is not None else None)
+
+    def _taken_over(self, error: StaleWriterError) -> StreamInterrupted:
+        """The stream stops: its record belongs to another process now."""
+        if self.checkpointer is not None:
+            self.checkpointer.end()
+        session = self.session
+        interrupted = StreamInterrupted(
+            f"stream {self.recovery_id} stopped: another process took its record over "
+            f"(claim epoch {error.current}, this stream held epoch {error.epoch}) and "
+            "owns it now; this process writes nothing more to it",
+            cause=error,
+            committed_text=session.text,
+            recovery_id=self.recovery_id,
+            recoverable=False,
+            attempts=session.attempts,
+        )
+        logger.error("%s", interrupted)
+        return interrupted
+
+    def closed(self) -> None:
+        """The stream was closed: stop renewing its lease (whatever state it ended in)."""
+        if self.checkpointer is not None:
+            self.checkpointer.end()
+
+    def abandoned(self) -> None:
+        """The consumer dropped the stream without closing it: mark it cancelled.
+
+        Called by the stream's finalizer when it is garbage-collected; never
+        raises (an exception in a finalizer is only printed, and would say
+        nothing useful).
+        """
+        try:
+            session = self.session
+            if session.state not in (SessionState.DONE, SessionState.GAVE_UP,
+                                     SessionState.ERROR):
+                session.cancel()
+                decision = session.decision()
+                if isinstance(decision, GiveUp):
+                    self.gave_up(decision.error)
+            self.closed()
+        except BaseException:
+            logger.debug("stream %s: marking it cancelled failed", self.recovery_id,
+                         exc_info=True)
 
     def _safe(self, error: BaseException) -> str:
         """The error's text for a log line: no credential, even one a server echoed."""
@@ -164,8 +233,11 @@ class StreamObserver:
         if self.checkpointer is not None:
             # Still "active": the stream goes on in this process. A crash during
             # the wait leaves it active, which list_recoverable counts too.
-            self.checkpointer.flush()
-            self._mark("active", error=event.cause)
+            try:
+                self.checkpointer.flush()
+                self._mark("active", error=event.cause)
+            except StaleWriterError as exc:
+                raise self._taken_over(exc) from exc
         if self.hooks.on_retry is not None:
             self.hooks.on_retry(event, self.recovery_id)
 
@@ -175,15 +247,22 @@ class StreamObserver:
         cancelled = error.cause is None
         if not cancelled:
             logger.error("stream %s: giving up: %s", self.recovery_id, self._safe(error))
-        if self.checkpointer is not None:
-            self.checkpointer.flush()
-            if cancelled:
-                self._mark("cancelled")
-            else:
-                self._mark(
-                    "interrupted" if error.recoverable else "failed",
-                    error=error.cause,
-                )
+        checkpointer = self.checkpointer
+        if checkpointer is not None and checkpointer.lost is None:
+            try:
+                checkpointer.flush()
+                if cancelled:
+                    self._mark("cancelled")
+                else:
+                    self._mark(
+                        "interrupted" if error.recoverable else "failed",
+                        error=error.cause,
+                    )
+            except StaleWriterError:
+                # Taken over while it gave up: the record is the other writer's.
+                logger.warning("stream %s: gave up after another process took its record "
+                               "over; its status is left to that process", self.recovery_id)
+            checkpointer.end()
         if not cancelled and self.hooks.on_give_up is not None:
             self.hooks.on_give_up(error, self.recovery_id)
 

@@ -9,11 +9,12 @@ shared by the two; the two loops below differ only in ``await``.
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from streamrecover.core.errors import Fault, StreamInterrupted
+from streamrecover.core.errors import Fault, StorageError, StreamInterrupted
 from streamrecover.core.events import Event, TextDelta, Usage
 from streamrecover.core.session import Done, GiveUp, RecoverySession, Retry, SessionState
 from streamrecover.observe import SafeText, StreamObserver
@@ -52,6 +53,10 @@ class _StreamBase:
         self._already_shown = 0 if replay else len(session.text)
         deadline = session.policy.deadline
         self._deadline = None if deadline is None else time.monotonic() + deadline
+        # Dropped without close (no ``with``): marked cancelled when collected.
+        # Not at interpreter exit: a stream cut by the process ending stays
+        # active, for a resume to pick up.
+        weakref.finalize(self, observer.abandoned).atexit = False
 
     @property
     def recovery_id(self) -> str | None:
@@ -89,6 +94,16 @@ class _StreamBase:
         return self.session.overlap_removed
 
     @property
+    def storage_error(self) -> StorageError | None:
+        """The last storage failure met while streaming (the stream went on), or None."""
+        return self._observer.storage_error
+
+    @property
+    def surrogates_replaced(self) -> int:
+        """Lone UTF-16 surrogates in the provider's text, delivered as U+FFFD."""
+        return self.session.surrogates_replaced
+
+    @property
     def completed(self) -> bool:
         """True once the answer is complete."""
         return self.session.state is SessionState.DONE
@@ -112,6 +127,7 @@ class _StreamBase:
             decision = self.session.decision()
             assert isinstance(decision, GiveUp)
             self._observer.gave_up(decision.error)
+        self._observer.closed()
 
 
 class Stream(_StreamBase):

@@ -66,6 +66,7 @@ from streamrecover.core.policy import RetryBudget, RetryPolicy
 from streamrecover.core.resume import STRATEGIES, ResumePlan, Strategy, plan_resume
 from streamrecover.core.sse import SSEDecoder
 from streamrecover.core.stitch import Stitcher
+from streamrecover.core.surrogates import SurrogateJoiner
 
 if TYPE_CHECKING:  # providers depend on core, never the other way at run time
     from streamrecover.providers.base import Provider, ResumePoint, StreamParser
@@ -211,6 +212,8 @@ class RecoverySession:
         self.resumes = 0
         #: Characters of continuation text dropped because they repeated delivered text.
         self.overlap_removed = 0
+        # Surrogate pairs split across deltas are joined; lone halves become U+FFFD.
+        self._surrogates = SurrogateJoiner()
         #: Total seconds of backoff the session asked for.
         self.delay_total = 0.0
         self.last_fault: BaseException | None = None
@@ -249,6 +252,11 @@ class RecoverySession:
                 self._delivered = self._plan.keep > 0
 
     # -- what the caller reads --------------------------------------------------
+
+    @property
+    def surrogates_replaced(self) -> int:
+        """Lone UTF-16 surrogates in the provider's text, delivered as U+FFFD."""
+        return self._surrogates.replaced
 
     @property
     def text(self) -> str:
@@ -424,6 +432,12 @@ class RecoverySession:
     def _accept(self, event: Event) -> None:
         # The hot path: one call per content event.
         if type(event) is TextDelta:
+            if not event.text.isascii() or self._surrogates.holding:
+                text = self._surrogates.feed(event.text)
+                if text is not event.text:
+                    if not text:
+                        return
+                    event = TextDelta(text=text)
             if self._stitcher is None:
                 self._text_parts.append(event.text)
                 self._text_length += len(event.text)
@@ -471,6 +485,8 @@ class RecoverySession:
 
     def _complete(self) -> None:
         assert self._parser is not None
+        if self._surrogates.holding:
+            self._accept(TextDelta(text=self._surrogates.finish()))
         if self._stitcher is not None:
             self._release(self._stitcher.finish())
             self.overlap_removed += self._stitcher.overlap
@@ -505,6 +521,7 @@ class RecoverySession:
     def _fail(self, fault: BaseException) -> None:
         """An attempt ended with ``fault``: decide, and queue what the consumer must see."""
         self.last_fault = fault
+        self._surrogates.reset()  # half a character from a failed attempt is regenerated
         if self._stitcher is not None:
             # Whatever the stitcher held is still a candidate overlap; the next
             # continuation starts from the committed text, so it is dropped.

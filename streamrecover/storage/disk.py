@@ -473,7 +473,8 @@ class _ReadOnlyCache:
     def set(self, key: str, value: str) -> None:
         raise StorageError("this disk storage is open read-only")
 
-    delete = set
+    def delete(self, key: str) -> None:
+        raise StorageError("this disk storage is open read-only")
 
     @contextmanager
     def transact(self) -> Iterator[None]:
@@ -489,9 +490,11 @@ class _ReadOnlyCache:
 
 def _create_if_absent(path: Path) -> None:
     # O_EXCL: an existing (possibly live) database is never opened here.
+    if os.path.lexists(path):  # a stat: an existing file is never opened
+        return
     try:
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    except FileExistsError:  # created by someone else since the stat
         return
     os.close(descriptor)
 

@@ -167,11 +167,7 @@ class SQLiteStorage(Storage):
         self._lock = threading.Lock()
         try:
             if read_only:
-                uri = f"file:{urllib.parse.quote(str(self.path.absolute()))}?mode=ro"
-                connection = sqlite3.connect(
-                    uri, uri=True, timeout=timeout, isolation_level=None,
-                    check_same_thread=False,
-                )
+                connection = _connect_read_only(self.path, timeout)
             else:
                 self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
                 _create_if_absent(self.path)
@@ -559,6 +555,28 @@ def _epoch(state: dict[str, Any], record_id: str) -> int:
     return epoch
 
 
+def _connect_read_only(path: Path, timeout: float) -> sqlite3.Connection:
+    """Open ``path`` with SQLite's ``mode=ro`` (a missing file is an error, never created)."""
+    uri = f"file:{urllib.parse.quote(str(path.absolute()))}?mode=ro"
+    connection = sqlite3.connect(
+        uri, uri=True, timeout=timeout, isolation_level=None, check_same_thread=False
+    )
+    try:
+        connection.execute("PRAGMA user_version").fetchone()
+    except sqlite3.OperationalError:
+        connection.close()
+        if not path.is_file():
+            raise
+        # A WAL database whose -shm file is missing, in a directory this process
+        # cannot write: SQLite reads it only as immutable
+        # (https://www.sqlite.org/wal.html, "Read-Only Databases").
+        connection = sqlite3.connect(
+            f"{uri}&immutable=1", uri=True, timeout=timeout, isolation_level=None,
+            check_same_thread=False,
+        )
+    return connection
+
+
 def _create_if_absent(path: Path) -> None:
     """Create ``path`` empty with mode 0600 if, and only if, no such file exists.
 
@@ -566,9 +584,11 @@ def _create_if_absent(path: Path) -> None:
     is never opened (and its locks never dropped) here. The descriptor closed
     belongs to a file that existed for no one else an instant ago.
     """
+    if os.path.lexists(path):  # a stat: an existing file is never opened
+        return
     try:
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    except FileExistsError:  # created by someone else since the stat
         return
     os.close(descriptor)
 

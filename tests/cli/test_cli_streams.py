@@ -8,14 +8,17 @@ CLI runs in a subprocess with the key in its environment, as a user would run it
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
 from cli_helpers import Run, no_traceback, run_cli, run_on_terminal
 
 import streamrecover as sr
+from streamrecover.storage import current_owner
 from streamrecover.testing.fakeprovider import (
     DEFAULT_ANSWER,
     REFERENCE_TEXT,
@@ -296,3 +299,30 @@ def test_list_on_a_terminal_has_a_header(setup: Setup) -> None:
     ]
     assert lines[1].startswith(setup.recovery_id + "  interrupted  ")
     assert "\t" not in terminal.decode()
+
+
+def test_list_and_show_open_the_database_read_only(setup: Setup) -> None:
+    # Looking never writes: not a page of the database, not its journal mode.
+    before = (setup.database.read_bytes(), setup.database.stat().st_mtime_ns)
+    assert setup.cli("list").returncode == 0
+    assert setup.cli("show", setup.recovery_id).returncode == 0
+    assert (setup.database.read_bytes(), setup.database.stat().st_mtime_ns) == before
+    # And a read-only URL is taken as given.
+    run = setup.cli("list", "--storage", setup.url + "?mode=ro")
+    assert run.returncode == 0, str(run)
+    assert setup.recovery_id in run.stdout
+
+
+def test_resume_claims_a_dead_writers_active_stream_without_force(setup: Setup) -> None:
+    # The stream's writer died while streaming (on this host: the pid is free).
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    with sr.RecoveryRegistry(setup.url) as registry:
+        storage = registry.storage
+        owner = replace(current_owner(), pid=int(dead.stdout), started="0")
+        claimed = storage.claim(setup.recovery_id, lease=3600.0, owner=owner)
+        assert claimed.status == "active"
+    run = setup.cli("resume", setup.recovery_id)
+    assert run.returncode == 0, str(run)
+    assert setup.record().status == "completed"
+    assert setup.record().text == REFERENCE_TEXT

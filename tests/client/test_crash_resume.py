@@ -3,11 +3,12 @@
 A child process streams a slow answer from a fake server in this process into
 SQLite (or a diskcache directory), checkpointing every delta, and is killed with
 SIGKILL at a random moment. This process then finds the stream among the
-recoverable ones, still "active" and freshly updated, which ``resume()`` refuses
-(it cannot tell a dead writer from a live one yet); knowing the child is dead,
-it resumes with ``force=True`` against a second fake server that continues from
-exactly the partial answer the resume request carries, and checks that the
-stored text plus the new text is the reference answer, character for character.
+recoverable ones, still "active", freshly updated and within its lease; the
+record names its owner (this host, the child's pid and start time), so
+``resume()`` with no ``force`` sees that the owner is gone and claims it at
+once. It resumes against a second fake server that continues from exactly the
+partial answer the resume request carries, and checks that the stored text
+plus the new text is the reference answer, character for character.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from reference_frames import (
 
 import streamrecover as sr
 from streamrecover.registry import RecoveryRegistry
-from streamrecover.storage import StatusConflictError
+from streamrecover.storage import current_owner
 from streamrecover.transport import Timeouts
 
 #: Kills per storage backend.
@@ -110,7 +111,11 @@ def test_a_killed_stream_is_finished_by_another_process(
                 assert recovery_id in recoverable
                 # A crash leaves the stream "active": nobody marked it.
                 assert recoverable[recovery_id].status == "active"
-                stored = registry.get_partial_response(recovery_id).text
+                left = registry.get_partial_response(recovery_id)
+                stored = left.text
+                # It names its dead owner, and its lease (10 s) has not run out.
+                assert left.owner is not None and left.owner.pid == child.pid
+                assert left.lease is not None and time.time() - left.updated_at < left.lease
             assert REFERENCE.startswith(stored)
             stored_lengths.append(len(stored))
 
@@ -122,17 +127,15 @@ def test_a_killed_stream_is_finished_by_another_process(
                 timeouts=Timeouts(idle=5),
             )
             with client:
-                # Fresh from the kill, the record looks exactly like a live stream
-                # whose model is thinking, so resume() alone refuses to take it.
-                with pytest.raises(StatusConflictError):
-                    client.resume(recovery_id)
-                # This test killed the writer itself and knows it is dead: force.
-                with client.resume(recovery_id, force=True) as stream:
+                # Fresh from the kill and within its lease, but its owner (this
+                # host, the child's pid) is gone: resume() claims it at once.
+                with client.resume(recovery_id) as stream:
                     received = Received()
                     for event in stream:
                         received.feed(event)
                 assert client.storage is not None
                 record = client.storage.get(recovery_id)
+            assert record.epoch == 1 and record.owner == current_owner()
             request = finishing.requests[iteration]
             # The resume request continues from exactly the stored text (an
             # Anthropic prefill without its trailing whitespace).

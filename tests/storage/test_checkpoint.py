@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pytest
 
 from streamrecover.core.errors import StorageError, UsageError
@@ -19,16 +17,16 @@ class CountingStorage(MemoryStorage):
         self.writes: list[tuple[str, object]] = []
         self.fail_next = False
 
-    def append(self, record_id: str, chunks: Sequence[str]) -> None:
+    def apply_append(self, record_id: str, text: str, epoch: int | None) -> None:
         if self.fail_next:
             self.fail_next = False
             raise StorageError("disk full")
-        self.writes.append(("append", "".join(chunks)))
-        super().append(record_id, chunks)
+        self.writes.append(("append", text))
+        super().apply_append(record_id, text, epoch)
 
-    def truncate(self, record_id: str, length: int) -> None:
+    def apply_truncate(self, record_id: str, length: int, epoch: int | None) -> None:
         self.writes.append(("truncate", length))
-        super().truncate(record_id, length)
+        super().apply_truncate(record_id, length, epoch)
 
 
 @pytest.fixture
@@ -176,11 +174,18 @@ def test_a_failed_flush_keeps_the_buffer(storage: CountingStorage, clock: FakeCl
     checkpointer = make(storage, clock, interval=60)
     checkpointer.append("keep me")
     storage.fail_next = True
-    with pytest.raises(StorageError):
-        checkpointer.flush()
-    assert checkpointer.pending_chars == 7
+    checkpointer.flush()  # absorbed: storage trouble never stops the stream
+    assert isinstance(checkpointer.storage_error, StorageError)
+    assert (checkpointer.pending_chars, checkpointer.durable) == (7, False)
     checkpointer.flush()
     assert storage.get(checkpointer.record_id).text == "keep me"
+    assert checkpointer.durable
+    # The failure stays known, and the final mark records it.
+    assert checkpointer.mark("completed") is True
+    stored = storage.get(checkpointer.record_id)
+    assert stored.storage_error is not None
+    assert (stored.storage_error.type, stored.storage_error.message) == (
+        "StorageError", "disk full")
 
 
 def test_close_and_context_manager_flush(storage: CountingStorage, clock: FakeClock) -> None:
