@@ -68,17 +68,38 @@ return 1
 """
 
 #: KEYS hash, log, index; ARGV id, piece, piece length in characters, now, ttl,
-#: epoch ('' for an unfenced write). Returns {1, end offset}, {-1} for an
-#: unknown id, {-4, stored epoch} for a stale writer (nothing written).
+#: epoch ('' for an unfenced write), doubt ('' or the log's end offset before
+#: an earlier append of this writer whose reply was lost). Returns {1, end
+#: offset}, {-1} for an unknown id, {-4, stored epoch} for a stale writer.
+#:
+#: The doubt makes a retried append idempotent: the retry carries the lost
+#: append's text at its front (the checkpointer keeps a failed batch and adds
+#: to it), so whatever text entries follow the doubt offset, when they are a
+#: prefix of the piece, were that lost append: only the rest is appended.
 APPEND = _EXPIRE_IF_STOPPED + """
 local meta = redis.call('HMGET', KEYS[1], 'end', 'text_length', 'status', 'epoch')
 if not meta[1] then return {-1} end
 if ARGV[6] ~= '' and ARGV[6] ~= meta[4] then return {-4, tonumber(meta[4])} end
 local last = tonumber(meta[1])
-if ARGV[2] ~= '' then
+local piece, chars = ARGV[2], tonumber(ARGV[3])
+if ARGV[7] ~= '' and piece ~= '' and last > tonumber(ARGV[7]) then
+  local applied, plain = {}, true
+  for _, entry in ipairs(redis.call('XRANGE', KEYS[2], (tonumber(ARGV[7]) + 1) .. '-0', '+')) do
+    if string.sub(entry[1], -2) == '-0' then
+      if entry[2][1] == 't' then table.insert(applied, entry[2][2]) else plain = false end
+    end
+  end
+  local done = table.concat(applied)
+  if plain and #done <= #piece and string.sub(piece, 1, #done) == done then
+    piece = string.sub(piece, #done + 1)
+    local _, count = string.gsub(piece, '[^\\128-\\191]', '')
+    chars = count
+  end
+end
+if piece ~= '' then
   last = last + 1
-  redis.call('XADD', KEYS[2], last .. '-0', 't', ARGV[2])
-  redis.call('HSET', KEYS[1], 'end', last, 'text_length', tonumber(meta[2]) + tonumber(ARGV[3]),
+  redis.call('XADD', KEYS[2], last .. '-0', 't', piece)
+  redis.call('HSET', KEYS[1], 'end', last, 'text_length', tonumber(meta[2]) + chars,
              'updated_at', ARGV[4])
 else
   redis.call('HSET', KEYS[1], 'updated_at', ARGV[4])
@@ -89,7 +110,7 @@ return {1, last}
 """
 
 #: KEYS hash, log, index; ARGV id, length, now, ttl, epoch ('' for unfenced).
-#: Returns {1}, {-1} for an unknown id, {-4, stored epoch} for a stale writer,
+#: Returns {1, end offset}, {-1} for an unknown id, {-4, stored epoch} for a stale writer,
 #: {-3, current length} for a length beyond the text.
 TRUNCATE = _EXPIRE_IF_STOPPED + """
 local meta = redis.call('HMGET', KEYS[1], 'end', 'text_length', 'status', 'epoch')
@@ -101,7 +122,7 @@ redis.call('XADD', KEYS[2], last .. '-0', 'r', ARGV[2])
 redis.call('HSET', KEYS[1], 'end', last, 'text_length', ARGV[2], 'updated_at', ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
 expire_if_stopped(meta[3], ARGV[4])
-return {1}
+return {1, last}
 """
 
 #: KEYS hash, log, index; ARGV id. Returns 1 if the record existed.

@@ -103,6 +103,11 @@ class RedisStorage(Storage):
         self.ttl = parsed.ttl
         self._index_key = f"{self.prefix}index"
         self._lock = threading.Lock()
+        # The log's end offset as this writer last knew it, per record it wrote,
+        # and, for a record whose last append's reply was lost (the server may
+        # or may not have applied it), that end before it (see scripts.APPEND).
+        self._ends: dict[str, int] = {}
+        self._doubts: dict[str, int] = {}
         try:
             # Typed Any: redis-py's annotations do not follow decode_responses.
             client: Any = redis.Redis.from_url(
@@ -213,33 +218,60 @@ class RedisStorage(Storage):
             )
         if not created:
             raise RecordExistsError(record.id)
+        self._known_end(record.id, len(chunks))
 
     def apply_append(self, record_id: str, piece: str, epoch: int | None) -> None:
         """See :meth:`Storage.apply_append`. One Lua script: the epoch check, an XADD and
         the hash's counters."""
+        doubt = self._doubts.get(record_id)
         with self._errors():
-            outcome = self._append(
-                keys=self._keys(record_id),
-                args=[record_id, piece.encode(), len(piece), repr(self.clock()), self.ttl,
-                      "" if epoch is None else epoch],
-                client=self._open(),
-            )
+            try:
+                outcome = self._append(
+                    keys=self._keys(record_id),
+                    args=[record_id, piece.encode(), len(piece), repr(self.clock()), self.ttl,
+                          "" if epoch is None else epoch, "" if doubt is None else doubt],
+                    client=self._open(),
+                )
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+                with self._lock:
+                    known = self._ends.get(record_id)
+                    if piece and doubt is None and known is not None:
+                        self._doubts[record_id] = known
+                raise
         self._check_outcome(record_id, outcome, epoch)
+        self._known_end(record_id, int(outcome[1]))
 
     def apply_truncate(self, record_id: str, length: int, epoch: int | None) -> None:
         """See :meth:`Storage.apply_truncate`: one rewind entry in the log, nothing deleted."""
         if not isinstance(length, int) or isinstance(length, bool) or length < 0:
             raise UsageError(f"cannot truncate a text to {length!r}")
         with self._errors():
-            outcome = self._truncate(
-                keys=self._keys(record_id),
-                args=[record_id, length, repr(self.clock()), self.ttl,
-                      "" if epoch is None else epoch],
-                client=self._open(),
-            )
+            try:
+                outcome = self._truncate(
+                    keys=self._keys(record_id),
+                    args=[record_id, length, repr(self.clock()), self.ttl,
+                          "" if epoch is None else epoch],
+                    client=self._open(),
+                )
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+                # A rewind applied twice gives the same text; but the end is unknown now.
+                with self._lock:
+                    self._ends.pop(record_id, None)
+                raise
         self._check_outcome(record_id, outcome, epoch)
         if outcome[0] == -3:
             check_truncate(length, int(outcome[1]))
+        self._known_end(record_id, int(outcome[1]))
+
+    def _known_end(self, record_id: str, end: int) -> None:
+        with self._lock:
+            self._ends[record_id] = end
+            self._doubts.pop(record_id, None)
+
+    def _forget(self, record_id: str) -> None:
+        with self._lock:
+            self._ends.pop(record_id, None)
+            self._doubts.pop(record_id, None)
 
     def _check_outcome(self, record_id: str, outcome: Sequence[Any], epoch: int | None) -> None:
         if outcome[0] == -1:
@@ -275,6 +307,8 @@ class RedisStorage(Storage):
                 self._marker(pipe, record_id, fields, status)
 
         self._watched(record_id, step)
+        if changes.get("status", "active") != "active":
+            self._forget(record_id)  # stopped: this writer is done with it
 
     def apply_claim(
         self, record_id: str, owner: Owner, lease: float, force: bool
@@ -282,8 +316,11 @@ class RedisStorage(Storage):
         """See :meth:`Storage.apply_claim`. WATCH/MULTI: of racing claimers exactly one wins,
         and the epoch it increments fences every earlier writer out."""
 
+        record_end = [0]
+
         def step(pipe: Any, fields: dict[bytes, bytes]) -> StreamRecord:
             now = self.clock()
+            record_end[0] = _int(fields, b"end", record_id)
             stored = _record(record_id, fields, (), summary_only=True)
             check_claim(record_id, stored.status, stored.updated_at, now,
                         owner=stored.owner, lease=stored.lease, force=force)
@@ -304,10 +341,13 @@ class RedisStorage(Storage):
             self._marker(pipe, record_id, fields, "active")
             return record
 
-        return self._watched(record_id, step)
+        record = self._watched(record_id, step)
+        self._known_end(record_id, record_end[0])
+        return record
 
     def delete(self, record_id: str) -> bool:
         """See :meth:`Storage.delete`."""
+        self._forget(record_id)
         with self._errors():
             return bool(self._delete(keys=self._keys(record_id), args=[record_id],
                                      client=self._open()))

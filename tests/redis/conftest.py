@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The fake provider servers of the client tests (reference_frames) serve the cross-process tests.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "client"))
 from redis_server import BINARY, SKIP_REASON, RedisServer
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
+import redis.exceptions
 from redis_server import RedisServer, free_port
 
 from streamrecover.core.errors import StorageError
@@ -180,3 +182,41 @@ def test_an_unreachable_server_is_a_storage_error() -> None:
             assert "ConnectionError" in str(info.value)
             assert _PASSWORD not in str(info.value)
 
+
+
+class _LoseReply:
+    """Wraps the append script: the next call fails as if the connection dropped, either
+    after the server applied it (``applied``) or before it reached the server."""
+
+    def __init__(self, script: Any, *, applied: bool) -> None:
+        self.script, self.applied, self.armed = script, applied, True
+
+    def __call__(self, **arguments: Any) -> Any:
+        if self.armed:
+            self.armed = False
+            if self.applied:
+                self.script(**arguments)
+            raise redis.exceptions.ConnectionError("Connection closed by server.")
+        return self.script(**arguments)
+
+
+@pytest.mark.parametrize("applied", [True, False])
+@pytest.mark.parametrize("before", ["", "ha", "hahaha"])
+def test_a_retried_append_after_a_lost_reply_is_applied_once(
+    storage: RedisStorage, applied: bool, before: str
+) -> None:
+    record = _record()
+    storage.create(record)
+    if before:
+        storage.append(record.id, [before])
+    real = storage._append
+    storage._append = _LoseReply(real, applied=applied)  # type: ignore[assignment]
+    with pytest.raises(StorageError):
+        storage.append(record.id, ["ha"])
+    # The checkpointer retries with the failed batch at the front of the next one.
+    storage.append(record.id, ["ha", "x🙂"])
+    storage.append(record.id, ["!"])
+    stored = storage.get(record.id)
+    assert stored.text == before + "hax🙂!"
+    assert storage.summaries()[0].text_length == len(before + "hax🙂!")
+    storage._append = real  # type: ignore[method-assign]
