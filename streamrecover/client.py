@@ -42,6 +42,7 @@ from streamrecover.transport.base import (
     SyncHTTPTransport,
     Timeouts,
 )
+from streamrecover.watch import AsyncWatcher, Watcher
 
 if TYPE_CHECKING:
     from streamrecover.integrations.otel import StreamTelemetry, Telemetry
@@ -327,6 +328,11 @@ class _ClientBase:
         # A structured answer always restarts, whatever the strategy says.
         return "restart" if self.provider.structured_output(body) else strategy
 
+    def _watched_storage(self) -> Storage:
+        if self.storage is None:
+            raise UsageError("watch needs a client with storage")
+        return self.storage
+
     def _close_storage(self) -> None:
         if self._owns_storage and self.storage is not None:
             self.storage.close()
@@ -446,6 +452,16 @@ class Client(_ClientBase):
         )
         return Stream(transport=self.transport, **setup._asdict())
 
+    def watch(self, recovery_id: str, *, after: int | None = None) -> Watcher:
+        """Follow a stored stream that any process sharing this client's storage produces.
+
+        Yields its events from offset ``after`` on (the start when None): the
+        stored text first, then live, ending with Completed; ``event_offset`` on
+        the watcher is each event's offset (an SSE ``id:``). See
+        :mod:`streamrecover.watch`. Raises UsageError without storage.
+        """
+        return Watcher(self._watched_storage(), recovery_id, after=after)
+
     def close(self) -> None:
         """Close the storage the client opened from a URL."""
         self._close_storage()
@@ -512,6 +528,10 @@ class AsyncClient(_ClientBase):
             recovery_id, retry=retry, strategy=strategy, replay=replay, force=force
         )
         return AsyncStream(transport=self.transport, **setup._asdict())
+
+    def watch(self, recovery_id: str, *, after: int | None = None) -> AsyncWatcher:
+        """Follow a stored stream without blocking the event loop; see :meth:`Client.watch`."""
+        return AsyncWatcher(self._watched_storage(), recovery_id, after=after)
 
     async def aclose(self) -> None:
         """Close the storage the client opened from a URL."""

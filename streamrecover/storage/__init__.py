@@ -26,6 +26,7 @@ from streamrecover.storage.errors import (
     StorageURLError,
     UnknownStorageError,
 )
+from streamrecover.storage.log import LogEntry, LogRead
 from streamrecover.storage.memory import MemoryStorage
 from streamrecover.storage.owner import Owner, current_owner
 from streamrecover.storage.record import (
@@ -45,6 +46,8 @@ __all__ = (
     "STATUSES",
     "Checkpointer",
     "Clock",
+    "LogEntry",
+    "LogRead",
     "MemoryStorage",
     "Owner",
     "RecordExistsError",

@@ -69,6 +69,7 @@ from urllib.parse import unquote, urlsplit
 from streamrecover.core.errors import StorageError, UsageError
 from streamrecover.core.surrogates import replace_lone_surrogates
 from streamrecover.storage.errors import RecordNotFoundError, StorageURLError
+from streamrecover.storage.log import LogRead, check_after, check_timeout, poll_tail, thread_tail
 from streamrecover.storage.owner import Owner, current_owner
 from streamrecover.storage.record import (
     CLAIMABLE,
@@ -169,9 +170,11 @@ class Storage(ABC):
     def truncate(self, record_id: str, length: int, *, epoch: int | None = None) -> None:
         """Cut the committed text to its first ``length`` characters (the engine rewound).
 
-        Raises UsageError if ``length`` is negative or longer than the text,
-        RecordNotFoundError for an unknown id, StaleWriterError (nothing
-        changed) if ``epoch`` is not the record's.
+        The cut is recorded as a rewind entry in the record's log (see
+        :mod:`streamrecover.storage.log`), never by deleting what was written,
+        so the offsets readers hold stay valid. Raises UsageError if ``length``
+        is negative or longer than the text, RecordNotFoundError for an unknown
+        id, StaleWriterError (nothing changed) if ``epoch`` is not the record's.
         """
         self.apply_truncate(record_id, length, _checked_epoch(epoch))
 
@@ -378,6 +381,62 @@ class Storage(ABC):
         ``older_than`` keeps records not updated for more than that many seconds.
         Raises UsageError for an unknown status.
         """
+
+    @abstractmethod
+    def read(self, record_id: str, *, after: int = 0) -> LogRead:
+        """Return the log entries after offset ``after`` with the record's status, atomically.
+
+        Every non-empty append and every truncate is one entry; offsets start
+        at 1 and only grow (see :mod:`streamrecover.storage.log`). A record
+        created with chunks has one entry per non-empty chunk. Raises
+        UsageError for an offset that is not an int >= 0 or lies beyond the
+        log's end (use :func:`~streamrecover.storage.log.check_after`),
+        RecordNotFoundError for an unknown id.
+        """
+
+    #: How often the default :meth:`tail` reads again while it waits, in seconds.
+    poll_interval = 0.05
+
+    def tail(
+        self, record_id: str, *, after: int = 0, timeout: float | None = None
+    ) -> LogRead:
+        """Like :meth:`read`, but wait until there is an entry after ``after`` or the record
+        is no longer ``active``, for at most ``timeout`` seconds (None: no limit).
+
+        Returns what :meth:`read` returns; its ``entries`` are empty only when the
+        timeout passed or the record stopped. This default polls every
+        :attr:`poll_interval` seconds; a backend that can be woken overrides it.
+        Raises as :meth:`read` does, and UsageError for a bad timeout.
+        """
+        check_after(after)
+        return poll_tail(
+            lambda offset: self.read(record_id, after=offset),
+            after,
+            check_timeout(timeout),
+            self.poll_interval,
+        )
+
+    async def aread(self, record_id: str, *, after: int = 0) -> LogRead:
+        """:meth:`read` for asyncio and trio: runs in a worker thread (needs anyio)."""
+        check_after(after)
+        return await thread_tail(
+            lambda offset, _timeout: self.read(record_id, after=offset), after, 0.0
+        )
+
+    async def atail(
+        self, record_id: str, *, after: int = 0, timeout: float | None = None
+    ) -> LogRead:
+        """:meth:`tail` for asyncio and trio, without blocking the event loop (needs anyio).
+
+        The blocking :meth:`tail` runs in worker threads in slices of half a
+        second, so a cancelled ``atail`` returns at once.
+        """
+        check_after(after)
+        return await thread_tail(
+            lambda offset, limit: self.tail(record_id, after=offset, timeout=limit),
+            after,
+            check_timeout(timeout),
+        )
 
     def list(
         self,

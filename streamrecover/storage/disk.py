@@ -25,13 +25,16 @@ live database drops every lock this process holds on it), read-only use
 diskcache table directly, and each write first ``stat``\ s it to notice a
 directory deleted or replaced under the open connection.
 
-Layout (version 1, in key ``streamrecover:layout``):
+Layout (version 2, in key ``streamrecover:layout``; a version-1 directory is
+upgraded by rewriting the key, since version 2 only adds rewind entries):
 
 ``streamrecover:index``  JSON list of record ids (for listing without a key scan)
 ``s:<id>``               JSON state: every field but request, options and text,
                          plus ``text_length`` and ``chunk_count``
 ``b:<id>``               JSON ``{"request", "options"}``, written once
-``c:<id>:<seq>``         the text of chunk ``seq`` (one per append: O(piece))
+``c:<id>:<seq>``         the text of log entry ``seq`` (one per append: O(piece));
+                         its offset is ``seq + 1`` (see streamrecover.storage.log)
+``r:<id>:<seq>``         or, for a rewind, the length the text was cut back to
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from streamrecover.core.errors import MissingExtraError, StorageError
+from streamrecover.core.errors import MissingExtraError, StorageError, UsageError
 
 try:
     import diskcache  # type: ignore[import-untyped]
@@ -62,6 +65,7 @@ from streamrecover.storage.base import (
     status_set,
 )
 from streamrecover.storage.errors import RecordExistsError, RecordNotFoundError
+from streamrecover.storage.log import LogEntry, LogRead, apply_entries, check_after, log_read
 from streamrecover.storage.owner import Owner
 from streamrecover.storage.record import (
     RecordChanges,
@@ -79,7 +83,8 @@ from streamrecover.storage.record import (
 __all__ = ["LAYOUT_VERSION", "DiskStorage", "JSONOnlyDisk"]
 
 #: The key layout this code writes.
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
+_UPGRADABLE_LAYOUTS = ("1",)
 _LAYOUT_KEY = "streamrecover:layout"
 _INDEX_KEY = "streamrecover:index"
 _DB_NAME = "cache.db"  # diskcache's file name (diskcache.core.DBNAME)
@@ -181,6 +186,9 @@ class DiskStorage(Storage):
             if layout is None:
                 cache.set(_LAYOUT_KEY, str(LAYOUT_VERSION))
                 cache.set(_INDEX_KEY, "[]")
+            elif layout in _UPGRADABLE_LAYOUTS:
+                if not self.read_only:  # read-only, a layout-1 directory reads as it is
+                    cache.set(_LAYOUT_KEY, str(LAYOUT_VERSION))
             elif layout != str(LAYOUT_VERSION):
                 raise StorageError(
                     f"{self.directory} has streamrecover disk layout {layout!r}, but this "
@@ -241,25 +249,14 @@ class DiskStorage(Storage):
             cache.set(_state_key(record_id), encode_json(state))
 
     def apply_truncate(self, record_id: str, length: int, epoch: int | None) -> None:
-        """See :meth:`Storage.apply_truncate`."""
+        """See :meth:`Storage.apply_truncate`: one rewind entry; nothing is deleted."""
         with self._transaction(write=True) as cache:
             state = self._state(cache, record_id)
             check_epoch(record_id, _epoch(state), epoch)
             check_truncate(length, state["text_length"])
-            end, seq = state["text_length"], state["chunk_count"]
-            # Walk back from the last chunk: a rewind touches only the tail.
-            while end > length:
-                seq -= 1
-                key = _chunk_key(record_id, seq)
-                text = self._chunk(cache, key)
-                start = end - len(text)
-                if start < length:
-                    cache.set(key, text[: length - start])
-                    seq += 1
-                    break
-                cache.delete(key)
-                end = start
-            state.update(text_length=length, chunk_count=seq, updated_at=self.clock())
+            seq = state["chunk_count"]
+            cache.set(_rewind_key(record_id, seq), str(length))
+            state.update(text_length=length, chunk_count=seq + 1, updated_at=self.clock())
             cache.set(_state_key(record_id), encode_json(state))
 
     def apply_changes(
@@ -335,6 +332,7 @@ class DiskStorage(Storage):
     def _delete(self, cache: diskcache.Cache, record_id: str, state: dict[str, Any]) -> None:
         for seq in range(state["chunk_count"]):
             cache.delete(_chunk_key(record_id, seq))
+            cache.delete(_rewind_key(record_id, seq))
         cache.delete(_body_key(record_id))
         cache.delete(_state_key(record_id))
 
@@ -350,10 +348,11 @@ class DiskStorage(Storage):
     ) -> StreamRecord:
         """Build the whole record from its ``state`` within the caller's transaction."""
         body = _json_object(cache.get(_body_key(record_id)), f"stored body of {record_id!r}")
-        chunks = [
-            self._chunk(cache, _chunk_key(record_id, seq))
-            for seq in range(state.pop("chunk_count"))
-        ]
+        try:
+            entries = self._entries(cache, record_id, 0, state.pop("chunk_count"))
+            chunks = apply_entries([], entries)
+        except UsageError as exc:
+            raise StorageError(f"stored stream {record_id!r} has a corrupt log: {exc}") from exc
         text_length = state.pop("text_length")
         if set(body) != {"request", "options"}:
             raise StorageError(f"stored body of {record_id!r} has fields {sorted(body)}")
@@ -365,6 +364,32 @@ class DiskStorage(Storage):
                 f"{text_length!r} characters"
             )
         return record
+
+    def read(self, record_id: str, *, after: int = 0) -> LogRead:
+        """See :meth:`Storage.read`. One transaction: entries and status agree."""
+        check_after(after)
+        with self._transaction() as cache:
+            state = self._state(cache, record_id)
+            end = state["chunk_count"]
+            check_after(after, end)
+            entries = self._entries(cache, record_id, after, end)
+        return log_read(record_id, entries, end, state.get("status"), state)
+
+    def _entries(
+        self, cache: diskcache.Cache, record_id: str, after: int, end: int
+    ) -> tuple[LogEntry, ...]:
+        # Entry seq (offset seq + 1) is a text chunk or, for a rewind, an r: key.
+        entries = []
+        for seq in range(after, end):
+            text = cache.get(_chunk_key(record_id, seq))
+            if text is not None:
+                entries.append(LogEntry(offset=seq + 1, text=_text(text, "a chunk")))
+                continue
+            length = _text(cache.get(_rewind_key(record_id, seq)), f"log entry {seq + 1}")
+            if not length.isdigit():
+                raise StorageError(f"stored stream {record_id!r} has a corrupt rewind entry")
+            entries.append(LogEntry(offset=seq + 1, rewind_to=int(length)))
+        return tuple(entries)
 
     def summaries(
         self,
@@ -491,6 +516,11 @@ def _epoch(state: dict[str, Any]) -> int:
 
 def _state_key(record_id: str) -> str:
     return f"s:{record_id}"
+
+
+def _rewind_key(record_id: str, seq: int) -> str:
+    # Layout 1 never wrote these; a layout-1 directory is a log of text entries only.
+    return f"r:{record_id}:{seq}"
 
 
 def _body_key(record_id: str) -> str:

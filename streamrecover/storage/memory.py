@@ -21,6 +21,7 @@ from streamrecover.storage.base import (
     status_set,
 )
 from streamrecover.storage.errors import RecordExistsError, RecordNotFoundError, StorageURLError
+from streamrecover.storage.log import LogEntry, LogRead, check_after, check_timeout
 from streamrecover.storage.owner import Owner
 from streamrecover.storage.record import (
     RecordChanges,
@@ -44,6 +45,8 @@ class _Entry:
     updated_at: float
     chunks: list[str] = field(default_factory=list)
     length: int = 0
+    # Every append and rewind, in order (see streamrecover.storage.log).
+    log: list[LogEntry] = field(default_factory=list)
 
     def record(self, chunks: tuple[str, ...] = ()) -> StreamRecord:
         return replace(self.head, chunks=chunks, updated_at=self.updated_at)
@@ -55,6 +58,8 @@ class MemoryStorage(Storage):
     def __init__(self, *, clock: Clock = time.time) -> None:
         super().__init__(clock=clock)
         self._lock = threading.Lock()
+        # Wakes tail() when anything changes; notified with the lock held.
+        self._changed = threading.Condition(self._lock)
         self._entries: dict[str, _Entry] | None = {}
 
     @classmethod
@@ -90,7 +95,10 @@ class MemoryStorage(Storage):
             entries = self._open_entries()
             if record.id in entries:
                 raise RecordExistsError(record.id)
-            entries[record.id] = _Entry(head, record.updated_at, chunks, sum(map(len, chunks)))
+            log = [LogEntry(offset=n, text=chunk) for n, chunk in enumerate(chunks, 1)]
+            entries[record.id] = _Entry(
+                head, record.updated_at, chunks, sum(map(len, chunks)), log
+            )
 
     def apply_append(self, record_id: str, piece: str, epoch: int | None) -> None:
         """See :meth:`Storage.apply_append`."""
@@ -101,6 +109,8 @@ class MemoryStorage(Storage):
             if piece:
                 entry.chunks.append(piece)
                 entry.length += len(piece)
+                entry.log.append(LogEntry(offset=len(entry.log) + 1, text=piece))
+                self._changed.notify_all()
             entry.updated_at = self.clock()
 
     def apply_truncate(self, record_id: str, length: int, epoch: int | None) -> None:
@@ -109,6 +119,8 @@ class MemoryStorage(Storage):
             entry = self._entry(record_id)
             check_epoch(record_id, entry.head.epoch, epoch)
             check_truncate(length, entry.length)
+            entry.log.append(LogEntry(offset=len(entry.log) + 1, rewind_to=length))
+            self._changed.notify_all()
             # Walk back from the end: a rewind only ever touches the tail.
             while entry.length > length:
                 last = entry.chunks.pop()
@@ -134,6 +146,7 @@ class MemoryStorage(Storage):
             check_transition(record_id, current, changes.get("status", current), expected)
             entry.updated_at = self.clock()
             entry.head = replace(entry.head, **changes)  # type: ignore[arg-type]
+            self._changed.notify_all()
 
     def apply_claim(
         self, record_id: str, owner: Owner, lease: float, force: bool
@@ -149,6 +162,7 @@ class MemoryStorage(Storage):
                                  owner=owner, lease=lease, epoch=head.epoch + 1)
             entry.updated_at = now
             record = entry.record(tuple(entry.chunks))
+            self._changed.notify_all()
         return _detached(record)
 
     def get(self, record_id: str) -> StreamRecord:
@@ -157,6 +171,39 @@ class MemoryStorage(Storage):
             entry = self._entry(record_id)
             record = entry.record(tuple(entry.chunks))
         return _detached(record)
+
+    def read(self, record_id: str, *, after: int = 0) -> LogRead:
+        """See :meth:`Storage.read`."""
+        check_after(after)
+        with self._lock:
+            return self._read(self._entry(record_id), after)
+
+    def tail(
+        self, record_id: str, *, after: int = 0, timeout: float | None = None
+    ) -> LogRead:
+        """See :meth:`Storage.tail`. Woken by every change, no polling."""
+        check_after(after)
+        limit = check_timeout(timeout)
+        deadline = None if limit is None else time.monotonic() + limit
+        with self._lock:
+            while True:
+                result = self._read(self._entry(record_id), after)
+                if result.entries or result.stopped:
+                    return result
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return result
+                self._changed.wait(remaining)
+
+    def _read(self, entry: _Entry, after: int) -> LogRead:
+        check_after(after, len(entry.log))
+        return LogRead(
+            entries=tuple(entry.log[after:]),
+            end=len(entry.log),
+            status=entry.head.status,
+            error=entry.head.error,
+            usage=dict(entry.head.usage),
+        )
 
     def summaries(
         self,
@@ -180,6 +227,7 @@ class MemoryStorage(Storage):
     def delete(self, record_id: str) -> bool:
         """See :meth:`Storage.delete`."""
         with self._lock:
+            self._changed.notify_all()
             return self._open_entries().pop(record_id, None) is not None
 
     def cleanup(self, older_than: float) -> int:
@@ -190,12 +238,14 @@ class MemoryStorage(Storage):
             stale = [key for key, entry in entries.items() if entry.updated_at < cutoff]
             for key in stale:
                 del entries[key]
+            self._changed.notify_all()
         return len(stale)
 
     def close(self) -> None:
         """See :meth:`Storage.close`. The records are dropped."""
         with self._lock:
             self._entries = None
+            self._changed.notify_all()
 
 
 def _detached(record: StreamRecord) -> StreamRecord:

@@ -7,15 +7,17 @@ The database runs in WAL mode with ``synchronous=NORMAL``: a commit costs no
 fsync, and a power loss can lose the last commits but never corrupts the file
 (https://www.sqlite.org/wal.html, https://www.sqlite.org/pragma.html#pragma_synchronous).
 
-Layout (schema version 1, kept in ``PRAGMA user_version``):
+Layout (schema version 2, kept in ``PRAGMA user_version``):
 
 ``streams``        one small row per record: the columns that are filtered on,
                    the text length, the chunk count, and the other mutable
                    fields as a JSON ``state`` object.
 ``stream_bodies``  the request and options as JSON, written once, so that an
                    append never rewrites a long conversation.
-``stream_chunks``  one row per append, ``(stream_id, seq, text)``, so that an
-                   append costs O(piece), not O(text).
+``stream_chunks``  the record's log: one row per append, ``(stream_id, seq, text)``,
+                   so that an append costs O(piece), not O(text), and one row
+                   per rewind (``rewind_to`` set); the offset of a row is
+                   ``seq + 1`` (see :mod:`streamrecover.storage.log`).
 
 A database with a newer schema is refused; an older one is migrated step by
 step (:data:`MIGRATIONS`) inside one transaction.
@@ -50,7 +52,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from streamrecover.core.errors import StorageError
+from streamrecover.core.errors import StorageError, UsageError
 from streamrecover.storage.base import (
     Clock,
     Storage,
@@ -60,6 +62,7 @@ from streamrecover.storage.base import (
     status_set,
 )
 from streamrecover.storage.errors import RecordExistsError, RecordNotFoundError
+from streamrecover.storage.log import LogEntry, LogRead, apply_entries, check_after, log_read
 from streamrecover.storage.owner import Owner
 from streamrecover.storage.record import (
     RecordChanges,
@@ -120,11 +123,19 @@ def _create_schema_v1(connection: sqlite3.Connection) -> None:
     )
 
 
+def _log_rewinds_v2(connection: sqlite3.Connection) -> None:
+    # Version 2 keeps a rewind as a row of its own (text '' and rewind_to set)
+    # instead of deleting rows, so that a row's seq is a stable log offset
+    # (offset = seq + 1). Version-1 rows are all text, numbered 0..n-1 with no
+    # gap (a v1 truncate deleted the tail), so they are already a valid log.
+    connection.execute("ALTER TABLE stream_chunks ADD COLUMN rewind_to INTEGER")
+
+
 #: ``MIGRATIONS[n]`` turns a schema-version-``n`` database into version ``n + 1``.
 #: Version 0 is an empty database.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_create_schema_v1]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_create_schema_v1, _log_rewinds_v2]
 #: The schema version this code writes (``PRAGMA user_version``).
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class SQLiteStorage(Storage):
@@ -196,6 +207,11 @@ class SQLiteStorage(Storage):
 
     def _check_readable(self, connection: sqlite3.Connection) -> None:
         version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0:
+            raise StorageError(
+                f"{self.path} is not a streamrecover database (schema version 0); "
+                "opened read-only, nothing was changed"
+            )
         if version != SCHEMA_VERSION:
             raise StorageError(
                 f"{self.path} has streamrecover schema version {version}; read-only, this "
@@ -304,39 +320,14 @@ class SQLiteStorage(Storage):
             )
 
     def apply_truncate(self, record_id: str, length: int, epoch: int | None) -> None:
-        """See :meth:`Storage.apply_truncate`."""
+        """See :meth:`Storage.apply_truncate`: one rewind row; nothing is deleted."""
         with self._use() as db:
             total, count = self._counts(db, record_id, epoch)
             check_truncate(length, total)
-            # Walk back from the last chunk: a rewind touches only the tail.
-            end = total
-            rows = db.execute(
-                "SELECT seq, text FROM stream_chunks WHERE stream_id = ? ORDER BY seq DESC",
-                (record_id,),
-            )
-            keep, shortened = count, None
-            for seq, text in rows:
-                if end <= length:
-                    break
-                start = end - len(text)
-                keep = seq
-                if start < length:
-                    shortened = (seq, text[: length - start])
-                    keep = seq + 1
-                    break
-                end = start
-            rows.close()
-            db.execute(
-                "DELETE FROM stream_chunks WHERE stream_id = ? AND seq >= ?", (record_id, keep)
-            )
-            if shortened is not None:
-                db.execute(
-                    "UPDATE stream_chunks SET text = ? WHERE stream_id = ? AND seq = ?",
-                    (shortened[1], record_id, shortened[0]),
-                )
+            db.execute(_INSERT_REWIND, (record_id, count, length))
             db.execute(
                 "UPDATE streams SET text_length = ?, chunk_count = ?, updated_at = ? WHERE id = ?",
-                (length, keep, self.clock(), record_id),
+                (length, count + 1, self.clock(), record_id),
             )
 
     def apply_changes(
@@ -426,6 +417,22 @@ class SQLiteStorage(Storage):
         with self._use(write=False) as db:
             return _read_record(db, record_id)
 
+    def read(self, record_id: str, *, after: int = 0) -> LogRead:
+        """See :meth:`Storage.read`. One read transaction: entries and status agree."""
+        check_after(after)
+        with self._use(write=False) as db:
+            row = db.execute(
+                "SELECT status, chunk_count, state FROM streams WHERE id = ?", (record_id,)
+            ).fetchone()
+            if row is None:
+                raise RecordNotFoundError(record_id)
+            status, count, state_json = row
+            if not isinstance(count, int):
+                raise StorageError(f"stored stream {record_id!r} has corrupt counters")
+            check_after(after, count)
+            entries = _log_entries(db, record_id, after)
+        return log_read(record_id, entries, count, status, _json_object(state_json, "stored state"))
+
     def summaries(
         self,
         *,
@@ -492,6 +499,23 @@ class SQLiteStorage(Storage):
 
 # Columns are always named: a later migration may add some.
 _INSERT_CHUNK = "INSERT INTO stream_chunks (stream_id, seq, text) VALUES (?, ?, ?)"
+_INSERT_REWIND = (
+    "INSERT INTO stream_chunks (stream_id, seq, text, rewind_to) VALUES (?, ?, '', ?)"
+)
+
+
+def _log_entries(db: sqlite3.Connection, record_id: str, after: int) -> tuple[LogEntry, ...]:
+    """The log entries of a record after offset ``after`` (offset = seq + 1)."""
+    entries = []
+    for seq, text, rewind_to in db.execute(
+        "SELECT seq, text, rewind_to FROM stream_chunks WHERE stream_id = ? AND seq >= ?"
+        " ORDER BY seq",
+        (record_id, after),
+    ):
+        if not isinstance(text, str) or not (rewind_to is None or isinstance(rewind_to, int)):
+            raise StorageError(f"stored stream {record_id!r} has a corrupt log entry")
+        entries.append(LogEntry(offset=seq + 1, text=text, rewind_to=rewind_to))
+    return tuple(entries)
 _SUMMARY_COLUMNS = "id, provider, model, status, created_at, updated_at, text_length, state"
 
 
@@ -506,8 +530,10 @@ def _read_record(db: sqlite3.Connection, record_id: str) -> StreamRecord:
     body = db.execute(
         "SELECT request, options FROM stream_bodies WHERE id = ?", (record_id,)
     ).fetchone()
-    chunks = [text for (text,) in db.execute(
-        "SELECT text FROM stream_chunks WHERE stream_id = ? ORDER BY seq", (record_id,))]
+    try:
+        chunks = apply_entries([], _log_entries(db, record_id, 0))
+    except UsageError as exc:
+        raise StorageError(f"stored stream {record_id!r} has a corrupt log: {exc}") from exc
     if body is None:
         raise StorageError(f"stored stream {record_id!r} has no request body row")
     data = _row_to_dict(row[:-1])

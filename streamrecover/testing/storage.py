@@ -36,6 +36,7 @@ from streamrecover.storage.errors import (
 )
 from streamrecover.storage.owner import Owner
 from streamrecover.storage.record import RecordedError, StreamRecord, new_record
+from streamrecover.testing.storage_log import StorageLogConformance
 from streamrecover.testing.storage_ownership import OwnershipConformance
 
 __all__ = ["FakeClock", "StorageConformance"]
@@ -60,12 +61,14 @@ class FakeClock:
             self._now += seconds
 
 
-class StorageConformance(OwnershipConformance):
+class StorageConformance(OwnershipConformance, StorageLogConformance):
     """Mixin of pytest tests for a :class:`~streamrecover.storage.base.Storage`.
 
     Subclass it in a ``Test...`` class and implement :meth:`make_storage`. The
     tests of ownership (claims, leases, fencing, releases) come from
-    :class:`~streamrecover.testing.storage_ownership.OwnershipConformance`.
+    :class:`~streamrecover.testing.storage_ownership.OwnershipConformance`, those
+    of the log (offsets, read, tail) from
+    :class:`~streamrecover.testing.storage_log.StorageLogConformance`.
     """
 
     #: Size of the text in the large-text test. A slow backend may lower it.

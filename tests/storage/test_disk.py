@@ -99,10 +99,28 @@ def test_a_newer_layout_is_refused(tmp_path: Path) -> None:
     directory = tmp_path / "store"
     DiskStorage(directory).close()
     plain = diskcache.Cache(str(directory))
-    plain.set("streamrecover:layout", "2")
+    plain.set("streamrecover:layout", "3")
     plain.close()
-    with pytest.raises(StorageError, match=r"layout '2'.*layout 1"):
+    with pytest.raises(StorageError, match=r"layout '3'.*layout 2"):
         DiskStorage(directory)
+
+
+def test_a_layout_1_directory_is_upgraded_and_reads_as_a_log(tmp_path: Path) -> None:
+    directory = tmp_path / "store"
+    with DiskStorage(directory) as storage:
+        record = new_record(provider="openai", model="m", request={})
+        storage.create(record)
+        storage.append(record.id, ["one ", "two"])
+    plain = diskcache.Cache(str(directory))
+    plain.set("streamrecover:layout", "1")  # layout 1 had text entries only
+    plain.close()
+    with DiskStorage(directory) as storage:
+        storage.truncate(record.id, 4)
+        assert storage.get(record.id).text == "one "
+        assert [entry.rewind_to for entry in storage.read(record.id).entries] == [None, 4]
+    plain = diskcache.Cache(str(directory))
+    assert plain.get("streamrecover:layout") == "2"
+    plain.close()
 
 
 @pytest.mark.parametrize(

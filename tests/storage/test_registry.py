@@ -85,15 +85,15 @@ def test_the_clock_reaches_the_storage(tmp_path: Path) -> None:
 
 def test_an_unknown_scheme_lists_what_exists() -> None:
     with pytest.raises(UnknownStorageError) as info:
-        open_storage("redis://localhost/0")
+        open_storage("mongodb://localhost/0")
     error = info.value
     assert isinstance(error, ValueError)
     assert isinstance(error, UsageError)
     assert isinstance(error, StreamRecoverError)
     for name in ("memory", "sqlite", "disk"):
         assert name in str(error)
-    assert "redis" in str(error)
-    assert {"memory", "sqlite", "disk"} <= set(error.available)
+    assert "mongodb" in str(error)
+    assert {"memory", "sqlite", "disk", "redis", "rediss"} <= set(error.available)
 
 
 @pytest.mark.parametrize("url", ["memory", "", "://x", "streams.db"])

@@ -12,6 +12,7 @@ import pytest
 from streamrecover.core.errors import StorageError
 from streamrecover.storage import SQLiteStorage, StorageURLError, new_record, open_storage
 from streamrecover.storage import sqlite as sqlite_module
+from streamrecover.storage.sqlite import SCHEMA_VERSION
 
 
 def mode(path: Path) -> int:
@@ -89,7 +90,7 @@ def test_a_newer_schema_is_refused_naming_both_versions(tmp_path: Path) -> None:
     with sqlite3.connect(path) as connection:
         connection.execute("PRAGMA user_version = 7")
     connection.close()
-    with pytest.raises(StorageError, match=r"schema version 7.*schema version 1"):
+    with pytest.raises(StorageError, match=rf"schema version 7.*schema version {SCHEMA_VERSION}"):
         SQLiteStorage(path)
 
 
@@ -100,7 +101,7 @@ def test_an_empty_version_0_file_is_migrated(tmp_path: Path) -> None:
         record_id = add_record(storage)
         assert storage.get(record_id).text == "hello"
     connection = sqlite3.connect(path)
-    assert connection.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     connection.close()
 
 
@@ -125,6 +126,38 @@ def test_a_file_that_is_not_sqlite_is_a_storage_error(tmp_path: Path) -> None:
         SQLiteStorage(path)
 
 
+def test_a_version_1_database_with_text_migrates_to_a_log(tmp_path: Path) -> None:
+    # Version 1 by hand: its schema, one record whose text was truncated the v1 way.
+    path = tmp_path / "s.db"
+    connection = sqlite3.connect(path)
+    sqlite_module.MIGRATIONS[0](connection)
+    connection.execute("PRAGMA user_version = 1")
+    record = new_record(provider="openai", model="m", request={"messages": []})
+    state = ('{"error":null,"attempts":1,"resumes":0,"last_event_id":null,'
+             '"sequence_number":null,"response_id":null,"usage":{}}')
+    connection.execute(
+        "INSERT INTO streams VALUES (?, 'openai', 'm', '', 'interrupted', ?, ?, 8, 2, ?)",
+        (record.id, record.created_at, record.updated_at, state))
+    connection.execute("INSERT INTO stream_bodies VALUES (?, '{\"messages\":[]}', '{}')",
+                       (record.id,))
+    connection.executemany("INSERT INTO stream_chunks VALUES (?, ?, ?)",
+                           [(record.id, 0, "Once "), (record.id, 1, "upo")])
+    connection.commit()
+    connection.close()
+    with SQLiteStorage(path) as storage:
+        assert storage.get(record.id).text == "Once upo"
+        read = storage.read(record.id)
+        assert [(entry.offset, entry.text) for entry in read.entries] == [(1, "Once "), (2, "upo")]
+        assert (read.end, read.status) == (2, "interrupted")
+        storage.truncate(record.id, 5)
+        storage.append(record.id, ["upon"])
+        assert storage.get(record.id).text == "Once upon"
+        assert [entry.rewind_to for entry in storage.read(record.id, after=2).entries] == [5, None]
+    connection = sqlite3.connect(path)
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    connection.close()
+
+
 def _add_note_column(connection: sqlite3.Connection) -> None:
     connection.execute("ALTER TABLE streams ADD COLUMN note TEXT DEFAULT 'migrated'")
 
@@ -138,14 +171,15 @@ def test_an_older_schema_is_migrated_step_by_step(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "s.db"
-    with SQLiteStorage(path) as storage:  # a version-1 database with data
+    with SQLiteStorage(path) as storage:  # a current database with data
         record_id = add_record(storage)
     monkeypatch.setattr(sqlite_module, "MIGRATIONS", [*sqlite_module.MIGRATIONS, _add_note_column])
-    monkeypatch.setattr(sqlite_module, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(sqlite_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     with SQLiteStorage(path) as storage:
         assert storage.get(record_id).text == "hello"
         assert storage._connection is not None
-        assert storage._connection.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert storage._connection.execute("PRAGMA user_version").fetchone()[0] == (
+            SCHEMA_VERSION + 1)
         assert storage._connection.execute("SELECT note FROM streams").fetchone()[0] == "migrated"
 
 
@@ -156,14 +190,14 @@ def test_a_failed_migration_changes_nothing(
     with SQLiteStorage(path) as storage:
         record_id = add_record(storage)
     monkeypatch.setattr(sqlite_module, "MIGRATIONS", [*sqlite_module.MIGRATIONS, _broken_step])
-    monkeypatch.setattr(sqlite_module, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(sqlite_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     with pytest.raises(StorageError, match="halfway"):
         SQLiteStorage(path)
     monkeypatch.undo()
     with SQLiteStorage(path) as storage:
         assert storage.get(record_id).text == "hello"
         assert storage._connection is not None
-        assert storage._connection.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert storage._connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         columns = [row[1] for row in storage._connection.execute("PRAGMA table_info(streams)")]
         assert "half_done" not in columns
 
@@ -179,8 +213,10 @@ def test_a_version_0_database_built_by_hand_migrates_through_every_step(
     connection.close()
     steps: list[int] = []
 
+    real = list(sqlite_module.MIGRATIONS)
+
     def step(number: int) -> object:
-        original = sqlite_module.MIGRATIONS[number] if number == 0 else _add_note_column
+        original = real[number] if number < len(real) else _add_note_column
 
         def run(db: sqlite3.Connection) -> None:
             steps.append(number)
@@ -188,12 +224,13 @@ def test_a_version_0_database_built_by_hand_migrates_through_every_step(
 
         return run
 
-    monkeypatch.setattr(sqlite_module, "MIGRATIONS", [step(0), step(1)])
-    monkeypatch.setattr(sqlite_module, "SCHEMA_VERSION", 2)
+    every = list(range(SCHEMA_VERSION + 1))
+    monkeypatch.setattr(sqlite_module, "MIGRATIONS", [step(number) for number in every])
+    monkeypatch.setattr(sqlite_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     with SQLiteStorage(path) as storage:
         record_id = add_record(storage)
         assert storage.get(record_id).text == "hello"
-    assert steps == [0, 1]
+    assert steps == every
 
 
 @pytest.mark.parametrize(
