@@ -21,6 +21,7 @@ from collections.abc import Iterable
 
 from streamrecover.core.errors import StorageError, UsageError
 from streamrecover.storage.base import Clock, Storage
+from streamrecover.storage.log import LogRead
 from streamrecover.storage.owner import Owner
 from streamrecover.storage.record import RecordChanges, Status, StreamRecord, StreamSummary
 
@@ -104,6 +105,16 @@ class FaultyStorage(Storage):
     ) -> builtins.list[StreamSummary]:
         """See :meth:`Storage.summaries`."""
         return self.inner.summaries(status=status, older_than=older_than)
+
+    def read(self, record_id: str, *, after: int = 0) -> LogRead:
+        """See :meth:`Storage.read` (reads never fail here)."""
+        return self.inner.read(record_id, after=after)
+
+    def tail(
+        self, record_id: str, *, after: int = 0, timeout: float | None = None
+    ) -> LogRead:
+        """See :meth:`Storage.tail`."""
+        return self.inner.tail(record_id, after=after, timeout=timeout)
 
     def close(self) -> None:
         """See :meth:`Storage.close`."""
