@@ -118,6 +118,11 @@ def _sr_options(variant: str, tmp: str) -> dict[str, Any]:
         return {"storage": f"sqlite:///{tmp}/streams.db"}
     if variant == "disk":
         return {"storage": f"disk:///{tmp}/streams"}
+    if variant == "redis":  # a server bench_storage.py started (benchmarks/_redis.py)
+        url = os.environ.get("STREAMRECOVER_BENCH_REDIS")
+        if not url:
+            raise ValueError("the redis variant needs STREAMRECOVER_BENCH_REDIS (a redis:// URL)")
+        return {"storage": f"{url}?prefix=bench{os.getpid()}:"}
     raise ValueError(variant)
 
 
@@ -284,7 +289,7 @@ def _sr_contenders() -> list[Contender]:
     return found
 
 
-SR_VARIANTS = ("off", "nostore", "memory", "sqlite", "disk")
+SR_VARIANTS = ("off", "nostore", "memory", "sqlite", "disk", "redis")
 CONTENDERS: dict[str, Contender] = {
     c.name: c
     for c in (

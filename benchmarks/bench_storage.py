@@ -3,7 +3,7 @@
 Run:  python benchmarks/bench_storage.py            (40,000-event stream, 3 rounds)
       python benchmarks/bench_storage.py --quick    (small stream, a smoke test)
 
-Three parts, every backend side by side with no storage, default settings
+Five parts, every backend side by side with no storage, default settings
 (``Checkpointer`` interval 0.25 s, ``max_bytes`` 16 Ki characters):
 
 1. Recording cost per chunk, in this process: the content deltas of the
@@ -13,7 +13,14 @@ Three parts, every backend side by side with no storage, default settings
    text is read back and checked.
 2. One flush: ``Storage.append`` of one 16 Ki-character batch (what a full
    buffer writes), mean over many calls on one record.
-3. End to end: ``streamrecover.Client`` / ``AsyncClient`` (asyncio) reading
+3. One lease renewal: ``Storage.renew`` with the writer's epoch, mean over
+   many calls (a stream renews every 10 s while it writes nothing else).
+4. Watch latency: a writer thread appends numbered chunks 5 ms apart; a
+   ``Watcher`` (what ``Client.watch`` returns) follows the record; the time
+   from the ``append`` call to the watcher's ``TextDelta``, median and p99.
+   SQLite and disk poll (``Storage.poll_interval``, 50 ms); memory is woken by
+   a condition; Redis blocks in ``XREAD``.
+5. End to end: ``streamrecover.Client`` / ``AsyncClient`` (asyncio) reading
    the long stream of ``bench_e2e.py`` from the out-of-process fake server,
    with ``storage=None`` (default retry policy) and with each backend; fresh
    processes, rounds interleaved, best run and range reported. The overhead
@@ -22,6 +29,10 @@ Three parts, every backend side by side with no storage, default settings
    process (no storage, memory, sqlite, disk, no storage, ...), so that they
    share the interpreter, the heap and the moment's load; the async ones run
    in fresh processes.
+
+``redis://`` joins every part when a ``redis-server`` binary is on PATH: a
+throwaway server on a free loopback port, no persistence (``_redis.py``);
+its end-to-end row is also compared with memory storage's.
 
 sqlite and disk write under a fresh ``tempfile.mkdtemp()`` directory; where
 that is matters (tmpfs or disk), so the table says.
@@ -33,12 +44,15 @@ import argparse
 import gc
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 
+from _redis import BenchRedis
 from _server import WARMUP_EVENTS, BenchServer, chat_answer
 from bench_e2e import (
     Measured,
@@ -49,9 +63,13 @@ from bench_e2e import (
     measure_alternating,
 )
 
+from streamrecover.core.events import Completed, TextDelta
 from streamrecover.storage import Checkpointer, Storage, new_record, open_storage
+from streamrecover.watch import Watcher
 
-BACKENDS = ("memory", "sqlite", "disk")
+#: The backends measured; "redis" joins when a redis-server binary is found.
+BACKENDS: tuple[str, ...] = ("memory", "sqlite", "disk")
+REDIS_URL = ""
 REQUEST = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Write a long answer."}]}
 
 
@@ -60,6 +78,8 @@ def _url(backend: str, directory: str) -> str:
         return "memory://"
     if backend == "sqlite":
         return f"sqlite:///{directory}/streams.db"
+    if backend == "redis":
+        return f"{REDIS_URL}?prefix=bench{os.getpid()}-{os.path.basename(directory)}:"
     return f"disk:///{directory}/streams"
 
 
@@ -96,11 +116,13 @@ def record_cost(
                 def counting_append(
                     record_id: str,
                     chunks: Sequence[str],
-                    real: Callable[[str, Sequence[str]], None] = real_append,
+                    *,
+                    epoch: int | None = None,
+                    real: Callable[..., None] = real_append,
                 ) -> None:
                     nonlocal flushes
                     flushes += 1
-                    real(record_id, chunks)
+                    real(record_id, chunks, epoch=epoch)
 
                 storage.append = counting_append  # type: ignore[method-assign]
                 best = float("inf")
@@ -150,6 +172,74 @@ def flush_cost(text: str, calls: int) -> dict[str, tuple[float, float]]:
     return results
 
 
+def renew_cost(calls: int) -> dict[str, float]:
+    """Per backend, mean seconds of one lease renewal (``Storage.renew`` with the epoch).
+
+    A stream renews every ``renew_interval`` (10 s by default) while it writes
+    nothing else, from a background thread: this is what each one costs.
+    """
+    results = {}
+    for backend in BACKENDS:
+        directory = tempfile.mkdtemp(prefix="sr-bench-storage-")
+        try:
+            with open_storage(_url(backend, directory)) as storage:
+                record_id = _fresh_record(storage)
+                epoch = storage.get(record_id).epoch
+                storage.renew(record_id, epoch=epoch)
+                start = time.perf_counter()
+                for _ in range(calls):
+                    storage.renew(record_id, epoch=epoch)
+                results[backend] = (time.perf_counter() - start) / calls
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+    return results
+
+
+def watch_latency(appends: int, gap: float) -> dict[str, list[float]]:
+    """Per backend, seconds from a writer's ``Storage.append`` call to a watcher's TextDelta.
+
+    A writer thread appends ``appends`` chunks, ``gap`` seconds apart, each
+    holding the ``perf_counter`` reading taken just before its append; a
+    :class:`Watcher` (what ``Client.watch`` returns) follows the record in
+    this thread.
+    """
+    results: dict[str, list[float]] = {}
+    for backend in BACKENDS:
+        directory = tempfile.mkdtemp(prefix="sr-bench-storage-")
+        try:
+            with open_storage(_url(backend, directory)) as storage:
+                record_id = _fresh_record(storage)
+                def write(storage: Storage = storage, record_id: str = record_id) -> None:
+                    for _ in range(appends):
+                        time.sleep(gap)
+                        storage.append(record_id, [f"<{time.perf_counter()!r}>"])
+                    storage.mark(record_id, "completed")
+
+                writer = threading.Thread(target=write)
+                latencies: list[float] = []
+                writer.start()
+                try:
+                    for event in Watcher(storage, record_id):
+                        now = time.perf_counter()
+                        if isinstance(event, TextDelta):
+                            for piece in event.text.strip("<>").split("><"):
+                                latencies.append(now - float(piece))
+                        elif isinstance(event, Completed):
+                            break
+                finally:
+                    writer.join()
+                if len(latencies) != appends:
+                    raise RuntimeError(f"{backend}: the watcher saw {len(latencies)} appends")
+                results[backend] = sorted(latencies)
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+    return results
+
+
+def _quantile(values: Sequence[float], q: float) -> float:
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
 def _filesystem() -> str:
     directory = tempfile.gettempdir()
     try:
@@ -167,7 +257,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=None, help="fresh processes per contender")
     parser.add_argument("--inner", type=int, default=4, help="timed streams per process")
     parser.add_argument("--no-async", action="store_true", help="skip the AsyncClient rows")
+    parser.add_argument("--no-redis", action="store_true", help="skip redis:// even if found")
     args = parser.parse_args(argv)
+    with BenchRedis() as redis_url:
+        global BACKENDS, REDIS_URL
+        if redis_url is not None and not args.no_redis:
+            BACKENDS, REDIS_URL = (*BACKENDS, "redis"), redis_url
+            print(f"redis: a throwaway redis-server at {redis_url} (no persistence)")
+        else:
+            print("redis: no redis-server binary found (or --no-redis): not measured")
+        return _main(args)
+
+
+def _main(args: argparse.Namespace) -> int:
     events = args.events or (2_000 if args.quick else 40_000)
     rounds = args.rounds or (1 if args.quick else 3)
     inner = 1 if args.quick else args.inner
@@ -204,13 +306,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"create+mark {per_stream * 1e6:>8.1f} µs"
         )
 
+    renewed = renew_cost(20 if args.quick else 500)
+    print("\n3. one lease renewal (Storage.renew with the epoch; every 10 s of a silent stream)")
+    for backend, seconds in renewed.items():
+        print(f"  {backend:<8} {seconds * 1e6:>8.1f} µs")
+
+    appends = 20 if args.quick else 200
+    watched = watch_latency(appends, 0.005)
+    print(
+        f"\n4. watch latency: Storage.append called -> the Watcher's TextDelta, "
+        f"{appends} appends 5 ms apart"
+    )
+    for backend, latencies in watched.items():
+        print(
+            f"  {backend:<8} median {statistics.median(latencies) * 1e3:>7.2f} ms   "
+            f"p99 {_quantile(latencies, 0.99) * 1e3:>7.2f} ms   "
+            f"max {latencies[-1] * 1e3:>7.2f} ms"
+        )
+
     names = [f"sr-sync-{v}" for v in ("nostore", *BACKENDS)]
     if not args.no_async:
         names += [f"sr-asyncio-{v}" for v in ("nostore", *BACKENDS)]
     sync_names = [name for name in names if name.startswith("sr-sync-")]
     async_names = [name for name in names if not name.startswith("sr-sync-")]
     print(
-        f"\n3. end to end: sync rows alternate in one process per round ({rounds} rounds x "
+        f"\n5. end to end: sync rows alternate in one process per round ({rounds} rounds x "
         f"{inner} turns); async rows are fresh processes ({rounds} rounds x {inner} streams)"
     )
     warm = _digest(chat_answer(WARMUP_EVENTS, seed=12).text)
@@ -260,6 +380,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{100 * wall_over:>+10.1f} % {100 * cpu_over:>+9.1f} % {predicted:>9}  {text_ok}"
         )
     print("  'predicted': part 1's net recording cost over the no-storage CPU time of the stream")
+    if "redis" in BACKENDS:
+        for kind in ("sr-sync", "sr-asyncio"):
+            if f"{kind}-redis" in results:
+                over = (
+                    min(c for _, c in results[f"{kind}-redis"].runs)
+                    / min(c for _, c in results[f"{kind}-memory"].runs)
+                    - 1
+                )
+                print(f"  {kind}-redis CPU vs {kind}-memory: {100 * over:+.1f} %")
     return 0 if ok else 1
 
 
