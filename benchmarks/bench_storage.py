@@ -14,8 +14,9 @@ Five parts, every backend side by side with no storage, default settings
 2. One flush: ``Storage.append`` of one 16 Ki-character batch (what a full
    buffer writes), mean over many calls on one record.
 3. One lease renewal: ``Storage.renew`` with the writer's epoch, mean over
-   many calls (a stream renews every 10 s while it writes nothing else).
-4. Watch latency: a writer thread appends numbered chunks 5 ms apart; a
+   many calls (a stream renews every ``renew_interval``, 2 s by default,
+   while it writes nothing else).
+4. Watch latency: a writer thread appends timestamped chunks 5 ms apart; a
    ``Watcher`` (what ``Client.watch`` returns) follows the record; the time
    from the ``append`` call to the watcher's ``TextDelta``, median and p99.
    SQLite and disk poll (``Storage.poll_interval``, 50 ms); memory is woken by
@@ -307,7 +308,10 @@ def _main(args: argparse.Namespace) -> int:
         )
 
     renewed = renew_cost(20 if args.quick else 500)
-    print("\n3. one lease renewal (Storage.renew with the epoch; every 10 s of a silent stream)")
+    print(
+        "\n3. one lease renewal (Storage.renew with the epoch; every renew_interval, 2 s,"
+        " while a stream writes nothing else)"
+    )
     for backend, seconds in renewed.items():
         print(f"  {backend:<8} {seconds * 1e6:>8.1f} µs")
 
