@@ -98,8 +98,12 @@ _SPACE = 0
 _WORD = 1
 _OTHER = 2
 
-#: A whole-word overlap that ends inside a word must be at least this long.
-_PARTIAL_WORD_MIN = 4
+#: A lone candidate inside a word is removed from this many letters or digits on.
+_IN_WORD_MIN = 3
+#: A restart that diverges early must reproduce at least this much of the opening
+#: (CJK characters count twice); twice as much when the cut fell at a sentence end.
+_EARLY_RESTART_MIN = 8
+_SENTENCE_ENDS = frozenset(".!?:;\n\u3002\uff01\uff1f")
 
 _ZWJ = "\u200d"
 
@@ -138,6 +142,7 @@ class Stitcher:
     __slots__ = (
         "_held",
         "_min_overlap",
+        "_opening_tracked",
         "_probe",
         "_restart_matched",
         "_restart_possible",
@@ -205,6 +210,10 @@ class Stitcher:
         self._tail_start = max(0, len(stripped) - window)
         self._restart_possible = len(stripped) >= restart_threshold and not _has_short_period(
             stripped[:restart_threshold], min_overlap
+        )
+        self._opening_tracked = self._restart_possible or (
+            len(stripped) > _EARLY_RESTART_MIN
+            and not _has_short_period(stripped[:restart_threshold], min_overlap)
         )
         self._held = ""
         # Leftmost position (in the tail) where the held text occurs; -1: nowhere.
@@ -282,7 +291,7 @@ class Stitcher:
         stripped = self._stripped
         consumed = len(self._held)
         held = self._held + text
-        if self._restart_possible and self._restart_matched == consumed:
+        if self._opening_tracked and self._restart_matched == consumed:
             self._restart_matched = consumed + _common_prefix_length(text, stripped, consumed)
         probe = self._probe
         # The leftmost occurrence of a longer text is never left of a shorter
@@ -322,6 +331,9 @@ class Stitcher:
             if matched == stripped_length:
                 return self._begin_seam(matched, held[matched:], at_end=at_end)
             return self._rewind_restart(matched, held[matched:])
+        if matched > overlap and self._is_early_restart(matched, held):
+            self.restarted = True
+            return self._rewind_restart(matched, held[matched:])
         self.restarted = overlap > 0 and overlap == stripped_length
         return self._begin_seam(overlap, held[overlap:], at_end=at_end)
 
@@ -343,20 +355,97 @@ class Stitcher:
             shorter = lengths[index + 1] if index + 1 < len(lengths) else 0
             if length - shorter >= self._min_overlap:
                 return length
-        if lengths and self._is_whole_word_overlap(lengths[-1], held):
-            return lengths[-1]
+        if not lengths:
+            return 0
+        # Rule 2b: the shortest candidate that starts a word ("that" rather than
+        # its last letter "t") decides whether a short repeat is a word repeated.
+        for length in reversed(lengths):
+            if self._starts_word(length):
+                if self._is_word_repeat(length, held, at_end=at_end):
+                    return length
+                break
+        # Rule 2c: a lone candidate inside a word ("f answ" + "f answers").
+        if len(lengths) == 1 and self._is_lone_in_word_repeat(lengths[0]):
+            return lengths[0]
         return 0
 
-    def _is_whole_word_overlap(self, length: int, held: str) -> bool:
+    def _starts_word(self, length: int) -> bool:
+        """Whether the candidate starts at a word (or, token-style, at the space before one)."""
         stripped = self._stripped
         start = len(stripped) - length
-        if stripped[start].isspace() or not any(ch.isalpha() for ch in stripped[start:]):
-            return False
-        if start > 0 and not _is_boundary(stripped[start - 1], stripped[start]):
-            return False
-        if length == len(held) or _is_boundary(stripped[-1], held[length]):
+        first = stripped[start]
+        if first.isspace():
+            # A token-style repeat: " worst" re-sent with the space before it.
+            return (
+                first == " "
+                and length > 1
+                and _char_class(stripped[start + 1]) == _WORD
+                and (start == 0 or not stripped[start - 1].isspace())
+            )
+        if start == 0:
             return True
-        return length >= _PARTIAL_WORD_MIN
+        before = stripped[start - 1]
+        if _char_class(first) == _WORD:
+            return _is_boundary(before, first)
+        # Punctuation that opens a line or follows a space ("**Note", "| 2").
+        return before.isspace()
+
+    def _is_word_repeat(self, length: int, held: str, *, at_end: bool) -> bool:
+        stripped = self._stripped
+        text = stripped[len(stripped) - length :]
+        core = text.strip()
+        if not core or self._repeats_before(length):
+            return False
+        if length < len(held):
+            whole = _is_boundary(stripped[-1], held[length])
+        else:
+            whole = at_end
+        letters = sum(ch.isalpha() for ch in core)
+        digits = sum(ch.isdigit() for ch in core)
+        if letters:
+            # A word restarted from two letters ("ag" + "again"); one letter
+            # only as a whole word ("a" + "a lot"), since "a" + "aardvark" is
+            # a doubled letter far more often than a repeat.
+            return whole or letters + digits >= 2
+        if digits:
+            # Numbers of two or more digits are words ("15,4" + "15,433");
+            # a lone digit only whole ("| 0" + "0 |").
+            return digits >= 2 or whole
+        return False
+
+    def _is_lone_in_word_repeat(self, length: int) -> bool:
+        stripped = self._stripped
+        text = stripped[len(stripped) - length :]
+        if text[0].isspace() or sum(ch.isalnum() for ch in text) < _IN_WORD_MIN:
+            return False
+        return not self._repeats_before(length) and not _has_short_period(text, len(text))
+
+    def _repeats_before(self, length: int) -> bool:
+        """Whether the candidate's text also ends the committed text just before it.
+
+        Then the text repeats itself there ("ha ha ha", "0000 0000", "that that"),
+        and "the model repeated it" reads the same as "the model wrote more of
+        it": the shorter reading, which loses nothing, wins.
+        """
+        stripped = self._stripped
+        core = stripped[len(stripped) - length :].strip()
+        return bool(core) and stripped[: len(stripped) - length].rstrip().endswith(core)
+
+    def _is_early_restart(self, matched: int, held: str) -> bool:
+        """Rule 1b: a restart that diverged before ``restart_threshold`` characters."""
+        stripped = self._stripped
+        if matched >= len(stripped) or matched >= len(held):
+            return False
+        opening = stripped[:matched]
+        weight = sum(2 if _is_wide(ch) else 1 for ch in opening)
+        if weight < _EARLY_RESTART_MIN or not any(ch.isalnum() for ch in opening):
+            return False
+        if stripped.find(opening, 1) >= 0:
+            return False  # the answer repeats its opening: a parallel sentence, maybe
+        if "\n" in self._seam or stripped[-1] in _SENTENCE_ENDS:
+            # At a sentence or line end a new sentence may open the same way.
+            return weight >= 2 * _EARLY_RESTART_MIN
+        return True
 
     # -- restart ------------------------------------------------------------------------
 
@@ -468,6 +557,11 @@ def _is_extender(ch: str) -> bool:
         return True
     # Emoji skin-tone modifiers (UTS #51) and tag characters (emoji tag sequences).
     return "\U0001f3fb" <= ch <= "\U0001f3ff" or "\U000e0020" <= ch <= "\U000e007f"
+
+
+def _is_wide(ch: str) -> bool:
+    """CJK, kana and Hangul: one character carries about a word's worth of text."""
+    return ord(ch) >= 0x2E80
 
 
 def _is_regional_indicator(ch: str) -> bool:
