@@ -101,8 +101,9 @@ _OTHER = 2
 #: A lone candidate inside a word is removed from this many letters or digits on.
 _IN_WORD_MIN = 3
 #: A restart that diverges early must reproduce at least this much of the opening
-#: (CJK characters count twice); twice as much when the cut fell at a sentence end.
+#: (CJK characters count twice); more when the cut fell at a sentence or line end.
 _EARLY_RESTART_MIN = 8
+_EARLY_RESTART_AT_END = 12
 _SENTENCE_ENDS = frozenset(".!?:;\n\u3002\uff01\uff1f")
 
 _ZWJ = "\u200d"
@@ -376,12 +377,7 @@ class Stitcher:
         first = stripped[start]
         if first.isspace():
             # A token-style repeat: " worst" re-sent with the space before it.
-            return (
-                first == " "
-                and length > 1
-                and _char_class(stripped[start + 1]) == _WORD
-                and (start == 0 or not stripped[start - 1].isspace())
-            )
+            return first == " " and length > 1 and _char_class(stripped[start + 1]) == _WORD
         if start == 0:
             return True
         before = stripped[start - 1]
@@ -403,20 +399,24 @@ class Stitcher:
         letters = sum(ch.isalpha() for ch in core)
         digits = sum(ch.isdigit() for ch in core)
         if letters:
-            # A word restarted from two letters ("ag" + "again"); one letter
-            # only as a whole word ("a" + "a lot"), since "a" + "aardvark" is
-            # a doubled letter far more often than a repeat.
-            return whole or letters + digits >= 2
-        if digits:
-            # Numbers of two or more digits are words ("15,4" + "15,433");
-            # a lone digit only whole ("| 0" + "0 |").
-            return digits >= 2 or whole
-        return False
+            # A word restarted from its first letter ("f" + "façade", "ag" +
+            # "again"): an exact continuation would start with that letter only
+            # for a word with a doubled first letter ("aardvark", "llama").
+            return True
+        if digits >= 2:
+            return True  # numbers of two or more digits are words ("15,4" + "15,433")
+        # A lone digit only as the whole candidate and a whole word ("| 0" +
+        # "0 |"): "0 | " + "0 | 0 |" is a table of zeros going on, and "4" +
+        # "42" is as often the number 442.
+        return digits == 1 and whole and len(core) == 1
 
     def _is_lone_in_word_repeat(self, length: int) -> bool:
         stripped = self._stripped
         text = stripped[len(stripped) - length :]
-        if text[0].isspace() or sum(ch.isalnum() for ch in text) < _IN_WORD_MIN:
+        if text[0].isspace() or not any(ch.isalnum() for ch in text):
+            if not ("\n" in text and text.strip()):
+                return False  # ":\n    " + ":\n        if": a line repeated with its indentation
+        if sum(not ch.isspace() for ch in text) < _IN_WORD_MIN:
             return False
         return not self._repeats_before(length) and not _has_short_period(text, len(text))
 
@@ -428,8 +428,9 @@ class Stitcher:
         it": the shorter reading, which loses nothing, wins.
         """
         stripped = self._stripped
-        core = stripped[len(stripped) - length :].strip()
-        return bool(core) and stripped[: len(stripped) - length].rstrip().endswith(core)
+        core = stripped[len(stripped) - length :].strip().casefold()
+        before = stripped[: len(stripped) - length].rstrip().casefold()
+        return bool(core) and before.endswith(core)
 
     def _is_early_restart(self, matched: int, held: str) -> bool:
         """Rule 1b: a restart that diverged before ``restart_threshold`` characters."""
@@ -444,7 +445,7 @@ class Stitcher:
             return False  # the answer repeats its opening: a parallel sentence, maybe
         if "\n" in self._seam or stripped[-1] in _SENTENCE_ENDS:
             # At a sentence or line end a new sentence may open the same way.
-            return weight >= 2 * _EARLY_RESTART_MIN
+            return weight >= _EARLY_RESTART_AT_END
         return True
 
     # -- restart ------------------------------------------------------------------------
