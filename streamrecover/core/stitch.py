@@ -103,7 +103,9 @@ _IN_WORD_MIN = 3
 #: A restart that diverges early must reproduce at least this much of the opening
 #: (CJK characters count twice); more when the cut fell at a sentence or line end.
 _EARLY_RESTART_MIN = 8
-_EARLY_RESTART_AT_END = 12
+_EARLY_RESTART_AT_END = 16
+#: A token-style repeat (" worst" + " worst moment") needs a word this long.
+_TOKEN_WORD_MIN = 3
 _SENTENCE_ENDS = frozenset(".!?:;\n\u3002\uff01\uff1f")
 
 _ZWJ = "\u200d"
@@ -390,12 +392,22 @@ class Stitcher:
         stripped = self._stripped
         text = stripped[len(stripped) - length :]
         core = text.strip()
-        if not core or self._repeats_before(length):
+        if not core:
             return False
+        glued = length < len(held) or not at_end
+        if not (glued and _char_class(stripped[-1]) == _WORD == _char_class(held[0])):
+            # Keeping everything would not glue two words together ("yes yes" +
+            # " yes, no"): in text that repeats itself there, keep it.
+            if self._repeats_before(length):
+                return False
         if length < len(held):
             whole = _is_boundary(stripped[-1], held[length])
         else:
             whole = at_end
+        if text[0].isspace() and whole and sum(ch.isalnum() for ch in core) < _TOKEN_WORD_MIN:
+            # " is" + " is unclear" is as often "is is": a short word re-sent
+            # whole counts only from three characters (" i" + " is" always does).
+            return False
         letters = sum(ch.isalpha() for ch in core)
         digits = sum(ch.isdigit() for ch in core)
         if letters:

@@ -138,6 +138,23 @@ def test_short_repeated_pattern_loses_no_text() -> None:
     assert outcome.final == "Title\n===============\nBody"
 
 
+@pytest.mark.parametrize(
+    ("committed", "continuation", "final"),
+    [
+        # Ambiguous by nature, read as repeats (issue 11): numbers of two or more
+        # digits are words, a word restarted from its start is a repeat, and a
+        # word of three or more letters re-sent with its space is a token repeat.
+        ("in the year 20", "20 we met", "in the year 20 we met"),
+        ("the cat", "cats sleep", "the cats sleep"),
+        ("It was very ", " very good", "It was very good"),
+    ],
+)
+def test_ambiguous_short_repeats_are_read_as_repeats(
+    committed: str, continuation: str, final: str
+) -> None:
+    assert stitch_every_way(committed, continuation).final == final
+
+
 def test_periodic_words_are_under_removed_not_over_removed() -> None:
     # The continuation could repeat 2, 5 or 8 characters ("ha", "ha ha", "ha ha ha");
     # the rule removes the shortest whole word, never more.
