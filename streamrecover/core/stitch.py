@@ -356,7 +356,7 @@ class Stitcher:
             position = stripped.find(held[0], position + 1)
         for index, length in enumerate(lengths):
             shorter = lengths[index + 1] if index + 1 < len(lengths) else 0
-            if length - shorter >= self._min_overlap:
+            if length - shorter >= self._min_overlap and not self._is_one_cell(length):
                 return length
         if not lengths:
             return 0
@@ -371,6 +371,21 @@ class Stitcher:
         if len(lengths) == 1 and self._is_lone_in_word_repeat(lengths[0]):
             return lengths[0]
         return 0
+
+    def _is_one_cell(self, length: int) -> bool:
+        """Whether the candidate is one table cell without letters (" 0     |").
+
+        In a table of zeros the next cell reads like the last one repeated; a
+        model that repeats really repeats more than one cell.
+        """
+        text = self._stripped[len(self._stripped) - length :]
+        return (
+            length < 2 * self._min_overlap
+            and text.count("|") <= 1
+            and "\n" not in text
+            and not any(ch.isalpha() for ch in text)
+            and "|" in text
+        )
 
     def _starts_word(self, length: int) -> bool:
         """Whether the candidate starts at a word (or, token-style, at the space before one)."""
