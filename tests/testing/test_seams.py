@@ -34,7 +34,7 @@ FLOORS = {
     "exact": 1.0,
     "exact_in_whitespace": 1.0,
     "partial_word": 0.95,
-    "whole_words": 0.95,
+    "whole_words": 0.92,
     "token_repeat": 0.90,
     "number": 0.45,
     "restart_sentence": 0.95,
