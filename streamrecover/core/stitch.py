@@ -31,20 +31,38 @@ Rules, in the order they are applied to the continuation ``X``:
      If the continuation ends while still a prefix of ``stripped``, it is
      rewound to where it ended.
 
+   **1b. Early restart.** Below ``restart_threshold``, a continuation that
+   reproduces the opening for at least 8 characters (CJK characters count
+   twice; 16 when the committed text ends a sentence or a line, where a new
+   sentence may open the same way) and then diverges is a restart and is
+   rewound the same way, provided that opening occurs nowhere else in
+   ``stripped`` (a parallel construction, "You can retry. You can resume",
+   is not a restart) and it is longer than the overlap rule 2 would remove.
+
 2. **Overlap.** Take the candidates ``L1 > L2 > ... > Ln`` (and ``0``). Walking
    down from the longest, remove the first ``Li`` with ``Li - L(i+1) >=
-   min_overlap`` (``L(n+1) = 0``). The gap to the next shorter candidate is the
-   smallest period of the overlap text, so a long overlap made of a short
-   repeated pattern (``"ha ha ha "``, ``"-----"``, ``"0000"``) cannot win: for
-   such text "the model repeated it" and "the model wrote more of it" look the
-   same, and the shorter reading loses no text. If no gap is long enough, the
-   shortest candidate ``Ln`` is still removed when it is a *whole-word
-   overlap*: it contains a letter, does not start with whitespace, starts at a
-   word start in ``stripped`` and either ends at a word end in ``X`` or is at
-   least 4 characters long (a word restarted from its start, "implementa" +
-   "implementation"). Otherwise nothing is removed: a short overlap inside a
-   word ("bal" + "loon"), of digits ("20" + "20"), or of symbols ("*" + "*bold")
-   is a coincidence far more often than a repeat.
+   min_overlap`` (``L(n+1) = 0``), unless it is a single table cell without
+   letters (``" 0     |"``: in a table of zeros the next cell looks the same).
+   The gap to the next shorter candidate is the smallest period of the
+   overlap text, so a long overlap made of a short repeated pattern
+   (``"ha ha ha "``, ``"-----"``, ``"0000"``) cannot win. Otherwise:
+
+   * **2b. Word repeat.** The *shortest candidate that starts a word* (a word
+     character after a boundary, punctuation after whitespace, or token-style
+     a space before a word: ``" worst"`` + ``" worst moment"``) is removed
+     when it holds a letter ("asks ag" + "again", "that" + "that it works",
+     "f" + "façade"), or two or more digits ("15,4" + "15,433"), or is one
+     digit that is a whole cell ("| 0" + "0 |"). A token-style candidate
+     that ends at a word end in the continuation needs three letters
+     (" is" + " is unclear" stays "is is"). Not removed when the text already
+     repeats the candidate just before it ("yes yes" + " yes") unless keeping
+     it would glue two words together ("ha ha" + "ha ha" must not give "haha").
+   * **2c. Lone in-word repeat.** Failing that, a candidate that is the only
+     one, not periodic, with at least three non-space characters including a
+     letter or digit (or a line end with indentation), is removed:
+     ``"middle of answ"`` + ``"f answers"``.
+   * Otherwise nothing is removed: one or two letters inside a word
+     ("bal" + "loon") are a doubled letter far more often than a repeat.
 
 3. **Seam whitespace.** Of what follows the removed overlap, let ``V`` be its
    leading whitespace. If ``V`` starts with ``seam`` (the model re-emitted the
@@ -67,15 +85,38 @@ between calls; once decided, :meth:`Stitcher.feed` returns its argument
 unchanged. Every decision is taken at a point fixed by the characters, never
 by how they were split into deltas, so any chunking releases the same text.
 
-Residual ambiguity, by design: text that repeats with a short period across
-the seam may be duplicated by up to one period plus ``min_overlap``; a whole
-word doubled exactly at the cut ("couscous" cut as "cous" + "cous") is read
-as a repeat; a restart that diverges before ``restart_threshold`` characters
-is duplicated, not rewound; scripts written without spaces (CJK) have no word
-starts inside a run, so there only overlaps after punctuation or of at least
-``min_overlap`` characters are removed. Grapheme clusters are approximated
-(marks, ZWJ sequences, emoji modifiers, tags, regional-indicator pairs, CR LF);
-Hangul jamo sequences are not recognised.
+Whitespace the model saw. With ``seam_whitespace=""`` (no prefill: the
+model saw the committed text whole) nothing is stripped, and whitespace the
+continuation writes after the cut is kept: ``"def f():\n"`` + ``"    return 1"``.
+
+Residual ambiguity, by design (measured frequencies: ``benchmarks/bench_seams.py``,
+benchmarks/README.md "Seams"):
+
+* a space the model silently dropped where the cut fell just before it
+  (``"the error rate"`` + ``"is 0.002"``) cannot be seen by anyone; about 95%
+  of such seams keep the words glued;
+* a 1-2 letter repeat inside a word (``"Usag"`` + ``"age grew"``) reads the
+  same as a doubled letter (``"bal"`` + ``"loon"``) and is kept: such seams
+  are duplicated;
+* a one-digit number repeated (``"count": 4`` + ``"42"``) is kept (as often
+  ``442``); a two-digit number at a cut is read as a repeat, so ``"in the
+  year 20"`` + ``"20 we met"`` gives "20", not "2020"; a word whose start is
+  its whole partial ("the cat" + "cats") is read as a repeat, "coco" +
+  "conut" loses "co";
+* the text itself doubling a word at the cut (``"She said that "`` +
+  ``"that was fine"``) is read as a repeat; a short period across the seam
+  ("ha ha ha", "0000 0000") may be duplicated by up to one period plus
+  ``min_overlap``; a repeated table cell of one digit (``"| 0     |"`` +
+  ``"0     | 0.00"``) is kept;
+* a restart that diverges within 8 characters, or within 16 at a sentence or
+  line end (``"...storage.\n"`` + ``"## Steps to follow"``), is duplicated,
+  not rewound;
+* scripts written without spaces (CJK) have no word starts inside a run, so
+  there a repeat is removed after punctuation or from three characters.
+
+Grapheme clusters are approximated (marks, ZWJ sequences, emoji modifiers,
+tags, regional-indicator pairs, CR LF); Hangul jamo sequences are not
+recognised.
 """
 
 from __future__ import annotations
@@ -356,7 +397,7 @@ class Stitcher:
             position = stripped.find(held[0], position + 1)
         for index, length in enumerate(lengths):
             shorter = lengths[index + 1] if index + 1 < len(lengths) else 0
-            if length - shorter >= self._min_overlap and not self._is_one_cell(length):
+            if length - shorter >= self._min_overlap and not self._is_table_like(length):
                 return length
         if not lengths:
             return 0
@@ -372,13 +413,19 @@ class Stitcher:
             return lengths[0]
         return 0
 
-    def _is_one_cell(self, length: int) -> bool:
-        """Whether the candidate is one table cell without letters (" 0     |").
+    def _is_table_like(self, length: int) -> bool:
+        """Whether a letterless candidate may just be the table going on.
 
-        In a table of zeros the next cell reads like the last one repeated; a
-        model that repeats really repeats more than one cell.
+        One cell (" 0     |"), or a run of digits and pipes that already
+        occurs earlier in the committed text: in a table of zeros the next cells
+        read like the last ones repeated.
         """
-        text = self._stripped[len(self._stripped) - length :]
+        stripped = self._stripped
+        text = stripped[len(stripped) - length :]
+        if any(ch.isalpha() for ch in text):
+            return False
+        if stripped.find(text, self._tail_start) < len(stripped) - length:
+            return True
         return (
             length < 2 * self._min_overlap
             and text.count("|") <= 1
@@ -445,7 +492,9 @@ class Stitcher:
                 return False  # ":\n    " + ":\n        if": a line repeated with its indentation
         if sum(not ch.isspace() for ch in text) < _IN_WORD_MIN:
             return False
-        return not self._repeats_before(length) and not _has_short_period(text, len(text))
+        if self._repeats_before(length) or self._is_table_like(length):
+            return False
+        return not _has_short_period(text, len(text))
 
     def _repeats_before(self, length: int) -> bool:
         """Whether the candidate's text also ends the committed text just before it.
