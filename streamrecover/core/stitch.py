@@ -416,7 +416,7 @@ class Stitcher:
     def _is_table_like(self, length: int) -> bool:
         """Whether a letterless candidate may just be the table going on.
 
-        One cell (" 0     |"), or a run of digits and pipes that already
+        Cells shorter than ``2 * min_overlap`` (" 0     |"), or a run that already
         occurs earlier in the committed text: in a table of zeros the next cells
         read like the last ones repeated.
         """
@@ -426,13 +426,8 @@ class Stitcher:
             return False
         if stripped.find(text, self._tail_start) < len(stripped) - length:
             return True
-        return (
-            length < 2 * self._min_overlap
-            and text.count("|") <= 1
-            and "\n" not in text
-            and not any(ch.isalpha() for ch in text)
-            and "|" in text
-        )
+        # Short runs of cells ("0 |\n| 0 | 0 | " in a table of zeros) likewise.
+        return length < 2 * self._min_overlap and "|" in text
 
     def _starts_word(self, length: int) -> bool:
         """Whether the candidate starts at a word (or, token-style, at the space before one)."""
