@@ -452,15 +452,12 @@ class Stitcher:
         if not core:
             return False
         glued = length < len(held) or not at_end
-        if not (glued and _char_class(stripped[-1]) == _WORD == _char_class(held[0])):
+        if not (glued and _char_class(stripped[-1]) == _WORD == _char_class(held[0])):  # noqa: SIM102 (two reasons, two comments)
             # Keeping everything would not glue two words together ("yes yes" +
             # " yes, no"): in text that repeats itself there, keep it.
             if self._repeats_before(length):
                 return False
-        if length < len(held):
-            whole = _is_boundary(stripped[-1], held[length])
-        else:
-            whole = at_end
+        whole = _is_boundary(stripped[-1], held[length]) if length < len(held) else at_end
         if text[0].isspace() and whole and sum(ch.isalnum() for ch in core) < _TOKEN_WORD_MIN:
             # " is" + " is unclear" is as often "is is": a short word re-sent
             # whole counts only from three characters (" i" + " is" always does).
@@ -482,7 +479,7 @@ class Stitcher:
     def _is_lone_in_word_repeat(self, length: int) -> bool:
         stripped = self._stripped
         text = stripped[len(stripped) - length :]
-        if text[0].isspace() or not any(ch.isalnum() for ch in text):
+        if text[0].isspace() or not any(ch.isalnum() for ch in text):  # noqa: SIM102 (two reasons, two comments)
             if not ("\n" in text and text.strip()):
                 return False  # ":\n    " + ":\n        if": a line repeated with its indentation
         if sum(not ch.isspace() for ch in text) < _IN_WORD_MIN:

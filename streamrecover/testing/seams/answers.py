@@ -66,7 +66,7 @@ ANSWERS: dict[str, str] = {
         "\n"
         "    def pop(self):\n"
         "        if not self.items:\n"
-        "            raise IndexError(\"pop from an empty stack\")\n"
+        '            raise IndexError("pop from an empty stack")\n'
         "        return self.items.pop()\n"
     ),
     "cjk": (
@@ -91,12 +91,7 @@ ANSWERS: dict[str, str] = {
         "la la la la la la la. Yes yes yes, no no no."
     ),
     "zeros_table": (
-        "| a | b | c |\n"
-        "|---|---|---|\n"
-        "| 0 | 0 | 0 |\n"
-        "| 0 | 0 | 0 |\n"
-        "| 0 | 0 | 1 |\n"
-        "| 0 | 0 | 0 |\n"
+        "| a | b | c |\n|---|---|---|\n| 0 | 0 | 0 |\n| 0 | 0 | 0 |\n| 0 | 0 | 1 |\n| 0 | 0 | 0 |\n"
     ),
     "accents": (
         "Le café de la gare sert un thé très fort. Naïve résumés, Zürich "
@@ -104,7 +99,7 @@ ANSWERS: dict[str, str] = {
         "Emoji 🚀✨ and flags 🇨🇭 are single characters to the reader."
     ),
     "dialogue": (
-        "She said that that was fine. Did he? He did, and he said so: \"Level the "
+        'She said that that was fine. Did he? He did, and he said so: "Level the '
         "level, then check the reader's reader.\" Says who? Says the manual, which "
         "says it twice."
     ),
@@ -128,8 +123,11 @@ RESTART_OPENINGS: dict[str, str] = {
     "parallel": "You can retry, resume or restart; the client picks for you.",
     "markdown_list": "## Steps to follow\n\nInstall it, create a client, and stream.",
     "table": "| step | count |\n|------|-------|\n| 1    | 0     |\n",
-    "code": "Here is the function, with a comment:\n\n```python\ndef total(items):\n    return 0\n```",
-    "code_nested": "class Stack:\n    \"\"\"A list used as a stack.\"\"\"\n",
+    "code": (
+        "Here is the function, with a comment:\n\n```python\ndef total(items):\n"
+        "    return 0\n```"
+    ),
+    "code_nested": 'class Stack:\n    """A list used as a stack."""\n',
     "cjk": "流式响应在中断后可以继续。",
     "numbers": "The plan costs $1,299.99 a year; monthly it is more.",
     "json_prose": 'The endpoint returns a JSON object with a "status" field.',

@@ -98,7 +98,7 @@ def cut_kind(text: str, cut: int) -> str:
     """Classify the point ``cut`` of ``text`` (one of :data:`CUT_KINDS`)."""
     before, after = text[cut - 1], text[cut]
     line_start = text.rfind("\n", 0, cut) + 1
-    if (before.isdigit() or before in ".,") and (after.isdigit() or after in ".,"):
+    if (before.isdigit() or before in ".,") and (after.isdigit() or after in ".,"):  # noqa: SIM102 (two reasons, two comments)
         if before.isdigit() or after.isdigit():
             return "in_number"
     if text.startswith("|", line_start):
@@ -129,7 +129,11 @@ def _whole_word_starts(text: str, end: int) -> list[int]:
     starts = []
     for position in range(min(end, len(text))):
         ch = text[position]
-        if _is_word(ch) and not _is_wide(ch) and (position == 0 or not _is_word(text[position - 1])):
+        if (
+            _is_word(ch)
+            and not _is_wide(ch)
+            and (position == 0 or not _is_word(text[position - 1]))
+        ):
             word_end = position
             while word_end < len(text) and _is_word(text[word_end]):
                 word_end += 1
@@ -167,9 +171,11 @@ def continuation_for(case: SeamCase, shown: str) -> tuple[str, str]:
     elif behaviour == "partial_word":
         start = _word_start(text, seen)
     elif behaviour in ("whole_words", "token_repeat"):
-        starts = _whole_word_starts(text, seen) if behaviour == "whole_words" else [
-            s for s in _whole_word_starts(text, seen + 40) if s < seen and text[s - 1] == " "
-        ]
+        starts = (
+            _whole_word_starts(text, seen)
+            if behaviour == "whole_words"
+            else [s for s in _whole_word_starts(text, seen + 40) if s < seen and text[s - 1] == " "]
+        )
         if len(starts) >= case.amount:
             start = starts[-case.amount]
             if behaviour == "token_repeat":
@@ -184,7 +190,8 @@ def continuation_for(case: SeamCase, shown: str) -> tuple[str, str]:
     elif behaviour == "restart_sentence":
         position = seen - 1
         while position > 0 and not (
-            text[position - 1] in _SENTENCE_END and (text[position].isspace() or _is_wide(text[position - 1]))
+            text[position - 1] in _SENTENCE_END
+            and (text[position].isspace() or _is_wide(text[position - 1]))
         ):
             position -= 1
         while position < seen and text[position].isspace():
@@ -215,7 +222,9 @@ def _cuts(text: str, rng: random.Random, per_kind: int) -> list[tuple[int, str]]
 
 def _applicable(case_text: str, cut: int, kind: str) -> list[tuple[str, int]]:
     """The (behaviour, amount) pairs that make sense at this cut."""
-    pairs: list[tuple[str, int]] = [("exact_in_whitespace" if kind == "in_whitespace" else "exact", 0)]
+    pairs: list[tuple[str, int]] = [
+        ("exact_in_whitespace" if kind == "in_whitespace" else "exact", 0)
+    ]
     if kind == "mid_word":
         pairs.append(("partial_word", 0))
     if kind in ("after_space", "before_space", "other", "mid_word", "in_table"):
@@ -230,10 +239,14 @@ def _applicable(case_text: str, cut: int, kind: str) -> list[tuple[str, int]]:
     if cut % 2 == 0:
         pairs.append(("restart_diverge", 0))
     position = cut - (3 + cut % 10)
-    if position > 0 and not _is_word_start(case_text, position) and not case_text[position].isspace():
+    if (
+        position > 0
+        and not _is_word_start(case_text, position)
+        and not case_text[position].isspace()
+    ):
         pairs.append(("overlap", 3 + cut % 10))
     short = 1 + cut % 2
-    if kind == "mid_word" and not _is_word_start(case_text, cut - short):
+    if kind == "mid_word" and not _is_word_start(case_text, cut - short):  # noqa: SIM102 (two reasons, two comments)
         if not case_text[cut - short].isspace():
             pairs.append(("short_overlap", short))
     if kind == "before_space":
@@ -241,8 +254,10 @@ def _applicable(case_text: str, cut: int, kind: str) -> list[tuple[str, int]]:
     return pairs
 
 
-def build_cases(seed: int = 11, *, per_kind: int = 3, answers: tuple[str, ...] | None = None) -> list[SeamCase]:
-    """Build the corpus: for every answer, ``per_kind`` cuts of every kind, every behaviour that applies.
+def build_cases(
+    seed: int = 11, *, per_kind: int = 3, answers: tuple[str, ...] | None = None
+) -> list[SeamCase]:
+    """Build the corpus: for every answer, ``per_kind`` cuts of every kind, each applicable behaviour.
 
     Deterministic for a given ``seed``.
     """

@@ -30,7 +30,7 @@ from streamrecover.testing.seams.cases import SeamCase, continuation_for
 from streamrecover.testing.seams.tokens import deltas
 from streamrecover.testing.server import RecordedRequest, Step, http_response
 
-__all__ = ["Outcome", "SeamResult", "SeamPlayer", "classify", "play_cases"]
+__all__ = ["Outcome", "SeamPlayer", "SeamResult", "classify", "play_cases"]
 
 Outcome = Literal["exact", "duplicated", "lost", "garbled", "failed"]
 
