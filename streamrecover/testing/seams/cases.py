@@ -257,7 +257,7 @@ def _applicable(case_text: str, cut: int, kind: str) -> list[tuple[str, int]]:
 def build_cases(
     seed: int = 11, *, per_kind: int = 3, answers: tuple[str, ...] | None = None
 ) -> list[SeamCase]:
-    """Build the corpus: for every answer, ``per_kind`` cuts of every kind, each applicable behaviour.
+    """Build the corpus: for every answer, ``per_kind`` cuts of each kind, each behaviour that fits.
 
     Deterministic for a given ``seed``.
     """
