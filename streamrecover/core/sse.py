@@ -157,6 +157,7 @@ class SSEDecoder:
         "_start",
         "_state",
         "_truncated",
+        "_utf8",
     )
 
     def __init__(
@@ -181,7 +182,8 @@ class SSEDecoder:
         # Incremental, so a character split between chunks decodes whole;
         # "replace" gives U+FFFD per maximal invalid subpart, as WHATWG's UTF-8
         # decode does.
-        self._decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
+        self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._decode = self._utf8.decode
         self._state = _OPEN
         self._failure: SSEProtocolError | None = None
         self._start = True  # nothing decoded yet: a BOM may still come
@@ -242,7 +244,17 @@ class SSEDecoder:
         if not data:
             self._finish()
             return []
-        text = self._decode(data)
+        if self._utf8.buffer or data[-1] >= 0x80:
+            # A character split across chunks, or maybe split at the end.
+            text = self._decode(data)
+        else:
+            # The usual piece: whole, valid UTF-8, nothing held from before. A
+            # strict one-shot decode gives what the incremental decoder would,
+            # without its Python-level buffering; anything else goes to it.
+            try:
+                text = str(data, "utf-8")
+            except UnicodeDecodeError:
+                text = self._decode(data)
         if not text:
             return []  # only part of a multi-byte character so far
         if self._start:
