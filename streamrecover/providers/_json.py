@@ -11,6 +11,7 @@ hot path, where a ``try``/``except`` around everything would hide real bugs.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from streamrecover.core.errors import ProviderProtocolError
@@ -25,7 +26,7 @@ _json_loads = json.loads
 # The C scanner that json.loads itself runs (through JSONDecoder.raw_decode),
 # called directly: json.loads adds a type check, a whitespace match on each
 # side and two Python frames, about a third of its cost on a small payload.
-_scan_once = json.JSONDecoder().scan_once
+_scan_once: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 def _loads(data: str) -> Any:

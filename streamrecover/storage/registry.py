@@ -36,7 +36,7 @@ DEFAULT_STORAGE_URL = "memory://"
 
 
 def entry_points(*, group: str) -> EntryPoints:
-    """``importlib.metadata.entry_points(group=...)``, imported on first use (it is slow to load)."""
+    """``importlib.metadata.entry_points(group=...)``, imported on first use (slow to load)."""
     from importlib.metadata import entry_points as installed
 
     return installed(group=group)
