@@ -76,6 +76,14 @@ class ToolCallDelta(Event):
     id: str = ""
     name: str = ""
     arguments: str = ""
+    #: What kind of call, on the first piece: empty for an ordinary function call
+    #: (Chat ``tool_calls``, Anthropic ``tool_use``, Gemini ``functionCall``,
+    #: Responses ``function_call``); otherwise the OpenAI Responses item type the
+    #: application must execute (``local_shell_call``, ``shell_call``,
+    #: ``apply_patch_call``, ``custom_tool_call``, ``computer_call``,
+    #: ``mcp_call``), whose ``arguments`` are then the item's JSON ``action``
+    #: (or ``operation``), its free-form ``input``, or its ``arguments``.
+    kind: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -129,3 +129,88 @@ def test_anthropic_fragments_win_over_the_empty_start_input() -> None:
     raw = anthropic_stream([(tool_use("toolu_1", "weather", {}), deltas)])
     events, _ = every_chunking("anthropic", raw)
     assert tool_calls(events)[0]["arguments"] == '{"city": "Paris"}'
+
+
+# ---------------------------------------------------------------------------
+# OpenAI Responses
+
+
+def responses_stream(items: list[dict[str, Any]]) -> bytes:
+    parts = [
+        frame(
+            {"type": "response.created", "sequence_number": 0, "response": {"id": "resp_1"}},
+            "response.created",
+        )
+    ]
+    sequence = 1
+    for output_index, item in enumerate(items):
+        added = {key: value for key, value in item.items() if key in ("id", "type", "call_id", "name")}
+        for kind, shown in (("added", added), ("done", item)):
+            name = f"response.output_item.{kind}"
+            payload = {
+                "type": name,
+                "sequence_number": sequence,
+                "output_index": output_index,
+                "item": shown,
+            }
+            parts.append(frame(payload, name))
+            sequence += 1
+    parts.append(
+        frame(
+            {"type": "response.completed", "sequence_number": sequence, "response": {}},
+            "response.completed",
+        )
+    )
+    return "".join(parts).encode()
+
+
+def test_responses_client_executed_items_are_tool_calls_with_their_kind() -> None:
+    items = [
+        {"id": "ws_1", "type": "web_search_call", "status": "completed"},  # hosted: not ours
+        {
+            "id": "lsh_1",
+            "type": "local_shell_call",
+            "call_id": "call_1",
+            "action": {"type": "exec", "command": ["ls", "-a"], "env": {}},
+        },
+        {"id": "ctc_1", "type": "custom_tool_call", "call_id": "call_2", "name": "grammar",
+         "input": "free text"},
+        {"id": "apc_1", "type": "apply_patch_call", "call_id": "call_3",
+         "operation": {"type": "create_file", "path": "a.txt", "diff": "+x"}},
+        {"id": "mcp_1", "type": "mcp_call", "name": "lookup", "server_label": "docs",
+         "arguments": '{"q": "sse"}'},
+    ]
+    events, complete = every_chunking("openai-responses", responses_stream(items))
+    assert complete
+    kinds = {
+        event.index: event.kind
+        for event in events
+        if isinstance(event, ToolCallDelta) and event.kind
+    }
+    assert kinds == {
+        0: "local_shell_call",
+        1: "custom_tool_call",
+        2: "apply_patch_call",
+        3: "mcp_call",
+    }
+    calls = tool_calls(events)
+    assert [(calls[i]["id"], calls[i]["name"]) for i in range(4)] == [
+        ("call_1", "local_shell"),
+        ("call_2", "grammar"),
+        ("call_3", "apply_patch"),
+        ("mcp_1", "lookup"),
+    ]
+    assert json.loads(calls[0]["arguments"]) == {"type": "exec", "command": ["ls", "-a"], "env": {}}
+    assert calls[1]["arguments"] == "free text"
+    assert json.loads(calls[2]["arguments"])["path"] == "a.txt"
+    assert json.loads(calls[3]["arguments"]) == {"q": "sse"}
+
+
+def test_responses_function_calls_keep_an_empty_kind() -> None:
+    items = [
+        {"id": "fc_1", "type": "function_call", "call_id": "call_1", "name": "f",
+         "arguments": "{}"},
+    ]
+    events, _ = every_chunking("openai-responses", responses_stream(items))
+    deltas = [event for event in events if isinstance(event, ToolCallDelta)]
+    assert deltas and all(delta.kind == "" for delta in deltas)
