@@ -214,3 +214,70 @@ def test_responses_function_calls_keep_an_empty_kind() -> None:
     events, _ = every_chunking("openai-responses", responses_stream(items))
     deltas = [event for event in events if isinstance(event, ToolCallDelta)]
     assert deltas and all(delta.kind == "" for delta in deltas)
+
+
+# ---------------------------------------------------------------------------
+# Gemini (Vertex AI streamFunctionCallArguments)
+
+
+def gemini_frame(part: dict[str, Any] | None, finish: str = "") -> str:
+    candidate: dict[str, Any] = {"content": {"role": "model", "parts": [part] if part else []}}
+    if finish:
+        candidate["finishReason"] = finish
+    payload: dict[str, Any] = {"candidates": [candidate]}
+    if finish:
+        payload["usageMetadata"] = {"promptTokenCount": 4, "candidatesTokenCount": 6}
+    return frame(payload)
+
+
+def streamed_call(name: str, pieces: list[dict[str, Any]]) -> list[str]:
+    frames = [gemini_frame({"functionCall": {"name": name, "willContinue": True}})]
+    for piece in pieces:
+        frames.append(gemini_frame({"functionCall": {"partialArgs": [piece], "willContinue": True}}))
+    frames.append(gemini_frame({"functionCall": {}}))
+    return frames
+
+
+def test_gemini_partial_args_are_assembled_into_whole_calls() -> None:
+    frames = [
+        *streamed_call(
+            "getWeather",
+            [
+                {"jsonPath": "$.location", "stringValue": "San ", "willContinue": True},
+                {"jsonPath": "$.location", "stringValue": "Francisco"},
+                {"jsonPath": "$.days", "numberValue": 3},
+                {"jsonPath": "$.units.metric", "boolValue": True},
+                {"jsonPath": "$.tags[1]", "stringValue": "b"},
+            ],
+        ),
+        *streamed_call("getTime", [{"jsonPath": "$.zone", "stringValue": "UTC"}]),
+        gemini_frame(None, finish="STOP"),
+    ]
+    events, complete = every_chunking("gemini", "".join(frames).encode())
+    assert complete
+    deltas = [event for event in events if isinstance(event, ToolCallDelta)]
+    assert len(deltas) == 2  # each call whole, in one piece
+    assert [delta.name for delta in deltas] == ["getWeather", "getTime"]
+    assert json.loads(deltas[0].arguments) == {
+        "location": "San Francisco",
+        "days": 3,
+        "units": {"metric": True},
+        "tags": [None, "b"],
+    }
+    assert json.loads(deltas[1].arguments) == {"zone": "UTC"}
+
+
+def test_gemini_streamed_call_cut_before_it_closes_is_not_delivered() -> None:
+    frames = streamed_call("getWeather", [{"jsonPath": "$.location", "stringValue": "Bos"}])[:-1]
+    events, complete = every_chunking("gemini", "".join(frames).encode())
+    assert not complete
+    assert not [event for event in events if isinstance(event, ToolCallDelta)]
+
+
+def test_gemini_streamed_call_open_at_the_finish_is_delivered_then() -> None:
+    frames = streamed_call("f", [{"jsonPath": "$.a", "stringValue": "x"}])[:-1]
+    frames.append(gemini_frame(None, finish="STOP"))
+    events, complete = every_chunking("gemini", "".join(frames).encode())
+    assert complete
+    deltas = [event for event in events if isinstance(event, ToolCallDelta)]
+    assert [(delta.name, json.loads(delta.arguments)) for delta in deltas] == [("f", {"a": "x"})]
