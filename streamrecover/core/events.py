@@ -57,10 +57,14 @@ class ReasoningDelta(Event):
 
     ``signature`` carries Anthropic's ``signature_delta`` (opaque, needed to send a
     thinking block back); it is empty for ordinary thinking text.
+    ``redacted_data`` carries the opaque ``data`` of an Anthropic
+    ``redacted_thinking`` block (encrypted thinking, no text), needed to send that
+    block back unchanged; empty otherwise.
     """
 
     text: str = ""
     signature: str = ""
+    redacted_data: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

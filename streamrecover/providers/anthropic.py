@@ -201,7 +201,11 @@ class AnthropicParser(JSONStreamParser):
             if thinking or signature:
                 return [ReasoningDelta(text=thinking, signature=signature)]
             return []
-        return []  # redacted_thinking, server tool blocks, and block types added later
+        if block_type == "redacted_thinking":
+            # Encrypted thinking: no text, but its data must go back with the turn.
+            data = self._opt_str(block, "data")
+            return [ReasoningDelta(redacted_data=data)] if data else []
+        return []  # server tool blocks, and block types added later
 
     def _message_delta(self, frame: dict[str, Any]) -> list[Event]:
         delta = self._dict(frame, "delta")

@@ -281,3 +281,19 @@ def test_gemini_streamed_call_open_at_the_finish_is_delivered_then() -> None:
     assert complete
     deltas = [event for event in events if isinstance(event, ToolCallDelta)]
     assert [(delta.name, json.loads(delta.arguments)) for delta in deltas] == [("f", {"a": "x"})]
+
+
+def test_anthropic_redacted_thinking_is_a_reasoning_event_with_its_data() -> None:
+    from streamrecover.core.events import ReasoningDelta, TextDelta
+
+    raw = anthropic_stream(
+        [
+            ({"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix/LafPsn4a"}, []),
+            ({"type": "text", "text": ""}, [{"type": "text_delta", "text": "Hello."}]),
+        ]
+    )
+    events, complete = every_chunking("anthropic", raw)
+    assert complete
+    reasoning = [event for event in events if isinstance(event, ReasoningDelta)]
+    assert reasoning == [ReasoningDelta(redacted_data="EmwKAhgBEgy3va3pzix/LafPsn4a")]
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Hello."
