@@ -149,7 +149,9 @@ class AnthropicParser(JSONStreamParser):
         # content_block_start (programmatic tool calling), or has none: "{}",
         # as the official SDK accumulates it, so that json.loads always works.
         block = frame.get("index")
-        arguments = self._pending_inputs.pop(block, None) if type(block) is int else None
+        if type(block) is not int:
+            return []
+        arguments = self._pending_inputs.pop(block, None)
         if arguments is None:
             return []
         return [ToolCallDelta(index=self._tools[block], arguments=arguments)]

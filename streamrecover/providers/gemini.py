@@ -3,9 +3,9 @@
 Wire format (https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent):
 every event is ``data: {GenerateContentResponse}``, a whole response object
 holding the next piece: ``candidates[0].content.parts[]`` with ``text`` (a part
-with ``"thought": true`` is reasoning), ``functionCall`` and ``thoughtSignature``; ``candidates[0].finishReason`` on
-the last content frame; ``usageMetadata`` on every frame, cumulative. There is
-no ``[DONE]``: the stream is complete once a frame carries a ``finishReason``
+with ``"thought": true`` is reasoning), ``functionCall`` and
+``thoughtSignature``; ``candidates[0].finishReason`` on the last content frame;
+``usageMetadata`` on every frame, cumulative. There is no ``[DONE]``: the stream is complete once a frame carries a ``finishReason``
 (``STOP``, but also ``MAX_TOKENS``, ``SAFETY``, ``RECITATION``... which are
 complete answers that end for that reason) or a ``promptFeedback.blockReason``
 (the prompt was blocked; there will be no candidate). An error in the middle of
@@ -95,7 +95,7 @@ class _StreamedCall:
     def set(self, keys: list[str | int], value: Any) -> None:
         """Put ``value`` at ``keys``; a string after a string there continues it."""
         container: Any = self.arguments
-        for key, following in zip(keys, [*keys[1:], None]):
+        for key, following in zip(keys, [*keys[1:], None], strict=True):
             last = following is None
             if isinstance(key, int):
                 if not isinstance(container, list):
@@ -240,7 +240,7 @@ class GeminiParser(JSONStreamParser):
             args = self._opt_dict(call, "args")
             if args:
                 self._open_call.arguments.update(args)
-        elif "name" in call and self._opt_str(call, "name") != self._open_call.name:
+        elif call.get("name") not in (None, self._open_call.name):
             raise self._bad("a functionCall started before the streamed one closed")
         for raw_piece in self._opt_list(call, "partialArgs"):
             self._partial_argument(self._item(raw_piece, "a partialArgs item"))

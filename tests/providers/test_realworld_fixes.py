@@ -144,7 +144,8 @@ def responses_stream(items: list[dict[str, Any]]) -> bytes:
     ]
     sequence = 1
     for output_index, item in enumerate(items):
-        added = {key: value for key, value in item.items() if key in ("id", "type", "call_id", "name")}
+        announced = ("id", "type", "call_id", "name")
+        added = {key: value for key, value in item.items() if key in announced}
         for kind, shown in (("added", added), ("done", item)):
             name = f"response.output_item.{kind}"
             payload = {
@@ -173,12 +174,26 @@ def test_responses_client_executed_items_are_tool_calls_with_their_kind() -> Non
             "call_id": "call_1",
             "action": {"type": "exec", "command": ["ls", "-a"], "env": {}},
         },
-        {"id": "ctc_1", "type": "custom_tool_call", "call_id": "call_2", "name": "grammar",
-         "input": "free text"},
-        {"id": "apc_1", "type": "apply_patch_call", "call_id": "call_3",
-         "operation": {"type": "create_file", "path": "a.txt", "diff": "+x"}},
-        {"id": "mcp_1", "type": "mcp_call", "name": "lookup", "server_label": "docs",
-         "arguments": '{"q": "sse"}'},
+        {
+            "id": "ctc_1",
+            "type": "custom_tool_call",
+            "call_id": "call_2",
+            "name": "grammar",
+            "input": "free text",
+        },
+        {
+            "id": "apc_1",
+            "type": "apply_patch_call",
+            "call_id": "call_3",
+            "operation": {"type": "create_file", "path": "a.txt", "diff": "+x"},
+        },
+        {
+            "id": "mcp_1",
+            "type": "mcp_call",
+            "name": "lookup",
+            "server_label": "docs",
+            "arguments": '{"q": "sse"}',
+        },
     ]
     events, complete = every_chunking("openai-responses", responses_stream(items))
     assert complete
@@ -208,8 +223,13 @@ def test_responses_client_executed_items_are_tool_calls_with_their_kind() -> Non
 
 def test_responses_function_calls_keep_an_empty_kind() -> None:
     items = [
-        {"id": "fc_1", "type": "function_call", "call_id": "call_1", "name": "f",
-         "arguments": "{}"},
+        {
+            "id": "fc_1",
+            "type": "function_call",
+            "call_id": "call_1",
+            "name": "f",
+            "arguments": "{}",
+        },
     ]
     events, _ = every_chunking("openai-responses", responses_stream(items))
     deltas = [event for event in events if isinstance(event, ToolCallDelta)]
@@ -233,7 +253,8 @@ def gemini_frame(part: dict[str, Any] | None, finish: str = "") -> str:
 def streamed_call(name: str, pieces: list[dict[str, Any]]) -> list[str]:
     frames = [gemini_frame({"functionCall": {"name": name, "willContinue": True}})]
     for piece in pieces:
-        frames.append(gemini_frame({"functionCall": {"partialArgs": [piece], "willContinue": True}}))
+        call = {"partialArgs": [piece], "willContinue": True}
+        frames.append(gemini_frame({"functionCall": call}))
     frames.append(gemini_frame({"functionCall": {}}))
     return frames
 

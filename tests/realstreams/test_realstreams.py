@@ -16,14 +16,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import pytest
-from conftest import ENVIRONMENT_VARIABLE, realstreams_folder
 
 import streamrecover as sr
+from conftest import ENVIRONMENT_VARIABLE, realstreams_folder
 from streamrecover.core.errors import StreamInterrupted
 from streamrecover.core.events import (
     Completed,
@@ -136,7 +135,7 @@ def differences(played: Played, expected: dict[str, Any]) -> list[str]:
     compare("signatures", played.signatures, expected["signatures"])
     calls = [played.tool_calls[index] for index in sorted(played.tool_calls)]
     compare("tool call count", len(calls), len(expected["tool_calls"]))
-    for number, (got, want) in enumerate(zip(calls, expected["tool_calls"])):
+    for number, (got, want) in enumerate(zip(calls, expected["tool_calls"], strict=False)):
         compare(f"tool call {number} id", got["id"], want["id"])
         compare(f"tool call {number} name", got["name"], want["name"])
         compare(f"tool call {number} arguments", _json(got["arguments"]), _json(want["arguments"]))
@@ -149,10 +148,14 @@ def differences(played: Played, expected: dict[str, Any]) -> list[str]:
         compare("attempts", played.attempts, 1)
         if expected["usage"] is not None and played.completed is not None:
             usage = played.completed.usage
-            got_usage = None if usage is None else {
-                "input_tokens": usage.input_tokens,
-                "output_tokens": usage.output_tokens,
-            }
+            got_usage = (
+                None
+                if usage is None
+                else {
+                    "input_tokens": usage.input_tokens,
+                    "output_tokens": usage.output_tokens,
+                }
+            )
             compare("usage", got_usage, expected["usage"])
     else:
         compare("completed", played.completed is not None, False)
