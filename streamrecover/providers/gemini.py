@@ -5,11 +5,12 @@ every event is ``data: {GenerateContentResponse}``, a whole response object
 holding the next piece: ``candidates[0].content.parts[]`` with ``text`` (a part
 with ``"thought": true`` is reasoning), ``functionCall`` and
 ``thoughtSignature``; ``candidates[0].finishReason`` on the last content frame;
-``usageMetadata`` on every frame, cumulative. There is no ``[DONE]``: the
-stream is complete once a frame carries a ``finishReason`` (``STOP``, but also ``MAX_TOKENS``, ``SAFETY``, ``RECITATION``... which are
-complete answers that end for that reason) or a ``promptFeedback.blockReason``
-(the prompt was blocked; there will be no candidate). An error in the middle of
-the stream is a frame ``{"error": {"code", "status", "message"}}``.
+``usageMetadata`` on every frame, cumulative. There is no ``[DONE]``: the stream
+is complete once a frame carries a ``finishReason`` (``STOP``, but also
+``MAX_TOKENS``, ``SAFETY``, ``RECITATION``... which are complete answers that
+end for that reason) or a ``promptFeedback.blockReason`` (the prompt was
+blocked; there will be no candidate). An error in the middle of the stream is a
+frame ``{"error": {"code", "status", "message"}}``.
 
 A ``functionCall`` is whole in one part, except with Vertex AI's
 ``streamFunctionCallArguments`` (Gemini 3): a part ``{"name", "willContinue":
