@@ -222,6 +222,7 @@ class StreamInterrupted(StreamRecoverError):
     may succeed (False for a 401, True for a stream that ran out of retries).
     ``reason`` is one word for dashboards: a policy give-up reason
     (:data:`~streamrecover.core.policy.GiveUpReason`), ``resume_unbuildable``,
+    ``repeated_protocol_error`` (the same malformed event on two attempts in a row),
     ``cancelled``, or empty where none applies.
     """
 
