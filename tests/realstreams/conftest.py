@@ -9,24 +9,9 @@ folder are skipped, saying so.
 from __future__ import annotations
 
 import gc
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-#: The environment variable that names another folder of recordings.
-ENVIRONMENT_VARIABLE = "STREAMRECOVER_REALSTREAMS"
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def realstreams_folder() -> Path:
-    """The folder of recordings: the environment variable's, else ``../shared/realstreams``."""
-    named = os.environ.get(ENVIRONMENT_VARIABLE)
-    if named:
-        return Path(named)
-    return REPO_ROOT.parent / "shared" / "realstreams"
-
 
 _ISOLATED = (
     "http_proxy",

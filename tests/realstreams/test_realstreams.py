@@ -20,9 +20,9 @@ from types import TracebackType
 from typing import Any
 
 import pytest
+from realstreams_location import ENVIRONMENT_VARIABLE, realstreams_folder
 
 import streamrecover as sr
-from conftest import ENVIRONMENT_VARIABLE, realstreams_folder
 from streamrecover.core.errors import StreamInterrupted
 from streamrecover.core.events import (
     Completed,
