@@ -88,12 +88,17 @@ class AsyncResponse(_Response):
     """The asynchronous counterpart of :class:`SyncResponse`."""
 
     async def aiter_bytes(self) -> AsyncIterator[bytes]:
-        stream = self._response.stream
+        chunks = aiter(self._response.stream)  # type: ignore[call-overload]
         try:
-            async for chunk in stream:  # type: ignore[union-attr]
+            async for chunk in chunks:
                 yield chunk
         except httpx2.TransportError as exc:
             raise _fault(exc) from exc
+        finally:
+            # Closed here, not by the garbage collector (trio warns about that).
+            closer = getattr(chunks, "aclose", None)
+            if closer is not None:
+                await closer()
 
     async def read(self, limit: int) -> bytes:
         data = b""

@@ -157,6 +157,9 @@ class _AsyncBody(httpx2.AsyncByteStream):
             yield chunk
 
     async def aclose(self) -> None:
+        closer = getattr(self._chunks, "aclose", None)
+        if closer is not None:
+            await closer()
         await self._stream.aclose()
 
 

@@ -21,6 +21,13 @@ from streamrecover.integrations.httpx2 import (  # noqa: E402
     RecoveringTransport,
 )
 
+@pytest.fixture
+def anyio_backend() -> str:
+    # The SDKs' own async stream generators are left to the garbage collector,
+    # which trio reports as a ResourceWarning: asyncio, the SDKs' default, only.
+    return "asyncio"
+
+
 MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-sonnet-4-5"}
 
 
@@ -138,9 +145,10 @@ async def test_async_openai_chat_after_a_cut() -> None:
         text = ""
         stream = await client.chat.completions.create(
             model="m", messages=[{"role": "user", "content": "Say it."}], stream=True)
-        async for chunk in stream:
-            if chunk.choices and chunk.choices[0].delta.content:
-                text += chunk.choices[0].delta.content
+        async with stream:
+            async for chunk in stream:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    text += chunk.choices[0].delta.content
     assert text == REFERENCE
 
 
