@@ -17,7 +17,7 @@ import httpx2
 
 from streamrecover.core.errors import TransportError
 from streamrecover.core.http import HTTPRequest
-from streamrecover.transport.base import Timeouts
+from streamrecover.transport.base import DEFAULT_TIMEOUTS, Timeouts
 
 __all__ = ["AsyncInner", "SyncInner", "to_httpx2"]
 
@@ -42,10 +42,19 @@ def _fault(exc: httpx2.TransportError) -> TransportError:
 
 def to_httpx2(request: HTTPRequest, timeouts: Timeouts) -> httpx2.Request:
     """Return ``request`` as an httpx2 request with the attempt's timeouts."""
-    timeout = {"connect": timeouts.connect, "read": timeouts.idle, "write": timeouts.write,
-               "pool": timeouts.connect}
-    return httpx2.Request(request.method, request.url, headers=list(request.headers),
-                          content=request.body or b"", extensions={"timeout": timeout})
+    timeout = {
+        "connect": timeouts.connect,
+        "read": timeouts.idle,
+        "write": timeouts.write,
+        "pool": timeouts.connect,
+    }
+    return httpx2.Request(
+        request.method,
+        request.url,
+        headers=list(request.headers),
+        content=request.body or b"",
+        extensions={"timeout": timeout},
+    )
 
 
 class _Response:
@@ -79,8 +88,12 @@ class SyncResponse(_Response):
     def __enter__(self) -> SyncResponse:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
 
@@ -88,7 +101,7 @@ class AsyncResponse(_Response):
     """The asynchronous counterpart of :class:`SyncResponse`."""
 
     async def aiter_bytes(self) -> AsyncIterator[bytes]:
-        chunks = aiter(self._response.stream)  # type: ignore[call-overload]
+        chunks = aiter(self._response.stream)  # type: ignore[arg-type]
         try:
             async for chunk in chunks:
                 yield chunk
@@ -114,8 +127,12 @@ class AsyncResponse(_Response):
     async def __aenter__(self) -> AsyncResponse:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.aclose()
 
 
@@ -125,8 +142,13 @@ class SyncInner:
     def __init__(self, transport: httpx2.BaseTransport) -> None:
         self.transport = transport
 
-    def open(self, request: HTTPRequest, timeouts: Timeouts = Timeouts(), *,
-             deadline: float | None = None) -> SyncResponse:
+    def open(
+        self,
+        request: HTTPRequest,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        *,
+        deadline: float | None = None,
+    ) -> SyncResponse:
         try:
             return SyncResponse(self.transport.handle_request(to_httpx2(request, timeouts)))
         except httpx2.TransportError as exc:
@@ -139,8 +161,13 @@ class AsyncInner:
     def __init__(self, transport: httpx2.AsyncBaseTransport) -> None:
         self.transport = transport
 
-    async def open(self, request: HTTPRequest, timeouts: Timeouts = Timeouts(), *,
-                   deadline: float | None = None) -> AsyncResponse:
+    async def open(
+        self,
+        request: HTTPRequest,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        *,
+        deadline: float | None = None,
+    ) -> AsyncResponse:
         try:
             response = await self.transport.handle_async_request(to_httpx2(request, timeouts))
         except httpx2.TransportError as exc:

@@ -54,8 +54,17 @@ _ROUTES: dict[str, tuple[tuple[str, str], ...]] = {
     "anthropic": (("/v1/messages", "anthropic"),),
 }
 #: Request headers the session sets itself (or that describe the SDK's own body).
-_DROPPED = frozenset({"host", "content-length", "transfer-encoding", "accept-encoding",
-                      "connection", "content-type", "accept"})
+_DROPPED = frozenset(
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "accept-encoding",
+        "connection",
+        "content-type",
+        "accept",
+    }
+)
 RECOVERY_HEADER = "x-streamrecover-id"
 _CONTENT_EVENTS = (TextDelta, ToolCallDelta, ReasoningDelta, Finished)
 
@@ -65,11 +74,10 @@ def _route(name: str, request: httpx2.Request) -> tuple[str, str, dict[str, Any]
     if request.method != "POST":
         return None
     path = request.url.path
-    for suffix, provider in _ROUTES.get(name, ()):
-        if path.endswith(suffix):
-            break
-    else:
+    matched = [route for route in _ROUTES.get(name, ()) if path.endswith(route[0])]
+    if not matched:
         return None
+    suffix, provider = matched[0]
     try:
         body = json.loads(request.content or b"null")
     except ValueError:
@@ -86,12 +94,16 @@ class _Adapter:
 
     def __init__(self, provider: str, options: dict[str, Any]) -> None:
         if provider not in _ROUTES:
-            raise UsageError(f"no SDK transport for {provider!r}; choose one of {', '.join(_ROUTES)}")
+            raise UsageError(
+                f"no SDK transport for {provider!r}; choose one of {', '.join(_ROUTES)}"
+            )
         self.provider_name = provider
         # The template client holds the options, never a key: each request brings its own.
         self._options = {**options, "api_key": ""}
 
-    def _setup(self, client: _ClientBase, request: httpx2.Request) -> tuple[Any, SDKFeed, dict[str, Any]] | None:
+    def _setup(
+        self, client: _ClientBase, request: httpx2.Request
+    ) -> tuple[Any, SDKFeed, dict[str, Any]] | None:
         routed = _route(self.provider_name, request)
         if routed is None:
             return None
@@ -104,14 +116,18 @@ class _Adapter:
         meta: dict[str, Any] = {"model": str(body.get("model", "")), "created": int(time.time())}
         rid = setup.observer.recovery_id or "streamrecover"
         meta["response_id"] = {"openai": f"chatcmpl-{rid}", "anthropic": f"msg_{rid}"}.get(
-            name, f"resp_{rid}")
+            name, f"resp_{rid}"
+        )
         if name == "openai":
             meta["include_usage"] = include_usage
         return setup, SDKFeed(encoder_for(name, **meta), setup.safe_mode), body
 
     @staticmethod
     def _head(recovery_id: str | None) -> list[tuple[str, str]]:
-        headers = [("content-type", "text/event-stream; charset=utf-8"), ("cache-control", "no-cache")]
+        headers = [
+            ("content-type", "text/event-stream; charset=utf-8"),
+            ("cache-control", "no-cache"),
+        ]
         if recovery_id:
             headers.append((RECOVERY_HEADER, recovery_id))
         return headers
@@ -120,10 +136,14 @@ class _Adapter:
     def _upstream_response(error: StreamInterrupted, request: httpx2.Request) -> httpx2.Response:
         cause = error.cause
         if isinstance(cause, HTTPStatusError):
-            headers = [(k, v) for k, v in cause.headers
-                       if k not in ("content-length", "transfer-encoding", "content-encoding")]
-            return httpx2.Response(cause.status, headers=headers, content=cause.body.encode(),
-                                   request=request)
+            headers = [
+                (k, v)
+                for k, v in cause.headers
+                if k not in ("content-length", "transfer-encoding", "content-encoding")
+            ]
+            return httpx2.Response(
+                cause.status, headers=headers, content=cause.body.encode(), request=request
+            )
         raise httpx2.ConnectError(str(error), request=request) from error
 
     @staticmethod
@@ -178,11 +198,14 @@ class RecoveringTransport(httpx2.BaseTransport, _Adapter):
         UsageError: an unknown provider or option.
     """
 
-    def __init__(self, provider: str = "openai", *, inner: httpx2.BaseTransport | None = None,
-                 **options: Any) -> None:
+    def __init__(
+        self, provider: str = "openai", *, inner: httpx2.BaseTransport | None = None, **options: Any
+    ) -> None:
         _Adapter.__init__(self, provider, options)
         self.inner = inner if inner is not None else httpx2.HTTPTransport()
-        self.client = Client(_ROUTES[provider][0][1], transport=SyncInner(self.inner), **self._options)
+        self.client = Client(
+            _ROUTES[provider][0][1], transport=SyncInner(self.inner), **self._options
+        )
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         setup = self._setup(self.client, request)
@@ -201,10 +224,16 @@ class RecoveringTransport(httpx2.BaseTransport, _Adapter):
             stream.close()
             return self._upstream_response(error, request)
         chunks = self._chunks(first, events, feed)
-        return httpx2.Response(200, headers=self._head(stream.recovery_id),
-                               stream=_SyncBody(chunks, stream), request=request)
+        return httpx2.Response(
+            200,
+            headers=self._head(stream.recovery_id),
+            stream=_SyncBody(chunks, stream),
+            request=request,
+        )
 
-    def _chunks(self, first: list[Event], events: Iterator[Event], feed: SDKFeed) -> Iterator[bytes]:
+    def _chunks(
+        self, first: list[Event], events: Iterator[Event], feed: SDKFeed
+    ) -> Iterator[bytes]:
         try:
             for event in first:
                 data = feed.feed(event)
@@ -227,12 +256,18 @@ class RecoveringTransport(httpx2.BaseTransport, _Adapter):
 class AsyncRecoveringTransport(httpx2.AsyncBaseTransport, _Adapter):
     """The asyncio twin of :class:`RecoveringTransport` (``inner``: an AsyncHTTPTransport)."""
 
-    def __init__(self, provider: str = "openai", *,
-                 inner: httpx2.AsyncBaseTransport | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        provider: str = "openai",
+        *,
+        inner: httpx2.AsyncBaseTransport | None = None,
+        **options: Any,
+    ) -> None:
         _Adapter.__init__(self, provider, options)
         self.inner = inner if inner is not None else httpx2.AsyncHTTPTransport()
-        self.client = AsyncClient(_ROUTES[provider][0][1], transport=AsyncInner(self.inner),
-                                  **self._options)
+        self.client = AsyncClient(
+            _ROUTES[provider][0][1], transport=AsyncInner(self.inner), **self._options
+        )
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         setup = self._setup(self.client, request)
@@ -251,11 +286,16 @@ class AsyncRecoveringTransport(httpx2.AsyncBaseTransport, _Adapter):
             await stream.aclose()
             return self._upstream_response(error, request)
         chunks = self._chunks(first, events, feed)
-        return httpx2.Response(200, headers=self._head(stream.recovery_id),
-                               stream=_AsyncBody(chunks, stream), request=request)
+        return httpx2.Response(
+            200,
+            headers=self._head(stream.recovery_id),
+            stream=_AsyncBody(chunks, stream),
+            request=request,
+        )
 
-    async def _chunks(self, first: list[Event], events: AsyncIterator[Event],
-                      feed: SDKFeed) -> AsyncIterator[bytes]:
+    async def _chunks(
+        self, first: list[Event], events: AsyncIterator[Event], feed: SDKFeed
+    ) -> AsyncIterator[bytes]:
         try:
             for event in first:
                 data = feed.feed(event)
@@ -273,5 +313,3 @@ class AsyncRecoveringTransport(httpx2.AsyncBaseTransport, _Adapter):
     async def aclose(self) -> None:
         await self.client.aclose()
         await self.inner.aclose()
-
-

@@ -21,6 +21,7 @@ from streamrecover.integrations.httpx2 import (  # noqa: E402
     RecoveringTransport,
 )
 
+
 @pytest.fixture
 def anyio_backend() -> str:
     # The SDKs' own async stream generators are left to the garbage collector,
@@ -34,20 +35,29 @@ MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-sonnet-4-5"}
 def openai_client(server: ReferenceServer, **options: Any) -> Any:
     options.setdefault("retry", FAST_RETRY)
     transport = RecoveringTransport("openai", **options)
-    return openai.OpenAI(api_key="sk-test", base_url=base_url(server, "openai"), max_retries=0,
-                         http_client=httpx2.Client(transport=transport))
+    return openai.OpenAI(
+        api_key="sk-test",
+        base_url=base_url(server, "openai"),
+        max_retries=0,
+        http_client=httpx2.Client(transport=transport),
+    )
 
 
 def anthropic_client(server: ReferenceServer, **options: Any) -> Any:
     options.setdefault("retry", FAST_RETRY)
     transport = RecoveringTransport("anthropic", **options)
-    return anthropic.Anthropic(api_key="sk-ant-test", base_url=base_url(server, "anthropic"),
-                               max_retries=0, http_client=httpx2.Client(transport=transport))
+    return anthropic.Anthropic(
+        api_key="sk-ant-test",
+        base_url=base_url(server, "anthropic"),
+        max_retries=0,
+        http_client=httpx2.Client(transport=transport),
+    )
 
 
 def chat_text(client: Any) -> tuple[str, Any]:
     stream = client.chat.completions.with_raw_response.create(
-        model=MODELS["openai"], messages=[{"role": "user", "content": "Say it."}], stream=True)
+        model=MODELS["openai"], messages=[{"role": "user", "content": "Say it."}], stream=True
+    )
     text = ""
     for chunk in stream.parse():
         if chunk.choices and chunk.choices[0].delta.content:
@@ -82,8 +92,11 @@ def test_openai_chat_cut_mid_answer_is_whole_for_the_sdk(fault: str) -> None:
 def test_anthropic_get_final_message_after_a_cut() -> None:
     with ReferenceServer(cut_then_resume("anthropic")) as server:
         client = anthropic_client(server)
-        with client.messages.stream(model=MODELS["anthropic"], max_tokens=100,
-                                    messages=[{"role": "user", "content": "Say it."}]) as stream:
+        with client.messages.stream(
+            model=MODELS["anthropic"],
+            max_tokens=100,
+            messages=[{"role": "user", "content": "Say it."}],
+        ) as stream:
             message = stream.get_final_message()
     assert "".join(block.text for block in message.content if block.type == "text") == REFERENCE
     assert message.stop_reason == "end_turn"
@@ -93,8 +106,12 @@ def test_anthropic_create_stream_text() -> None:
     with ReferenceServer(cut_then_resume("anthropic")) as server:
         client = anthropic_client(server)
         text = ""
-        for event in client.messages.create(model=MODELS["anthropic"], max_tokens=100, stream=True,
-                                            messages=[{"role": "user", "content": "Say it."}]):
+        for event in client.messages.create(
+            model=MODELS["anthropic"],
+            max_tokens=100,
+            stream=True,
+            messages=[{"role": "user", "content": "Say it."}],
+        ):
             if event.type == "content_block_delta" and event.delta.type == "text_delta":
                 text += event.delta.text
     assert text == REFERENCE
@@ -113,26 +130,35 @@ def test_anthropic_401_raises_authentication_error() -> None:
     with ReferenceServer([http_response(401, body)]) as server:
         client = anthropic_client(server)
         with pytest.raises(anthropic.AuthenticationError, match="bad key"):
-            client.messages.create(model=MODELS["anthropic"], max_tokens=10, stream=True,
-                                   messages=[{"role": "user", "content": "Say it."}])
+            client.messages.create(
+                model=MODELS["anthropic"],
+                max_tokens=10,
+                stream=True,
+                messages=[{"role": "user", "content": "Say it."}],
+            )
         assert len(server.requests) == 1
 
 
 def test_resume_exhausted_raises_the_sdks_api_error() -> None:
     cut = [answer("openai", cut_after=3, fault=Reset())]
-    with ReferenceServer([cut] * 8) as server:
-        with pytest.raises(openai.APIError, match="stream failed"):
-            chat_text(openai_client(server))
+    with (
+        ReferenceServer([cut] * 8) as server,
+        pytest.raises(openai.APIError, match="stream failed"),
+    ):
+        chat_text(openai_client(server))
 
 
 def test_non_streaming_request_passes_through() -> None:
-    body = ('{"id": "c", "object": "chat.completion", "created": 1, "model": "m", "choices": '
-            '[{"index": 0, "message": {"role": "assistant", "content": "hi"}, '
-            '"finish_reason": "stop"}]}')
+    body = (
+        '{"id": "c", "object": "chat.completion", "created": 1, "model": "m", "choices": '
+        '[{"index": 0, "message": {"role": "assistant", "content": "hi"}, '
+        '"finish_reason": "stop"}]}'
+    )
     with ReferenceServer([http_response(200, body, content_type="application/json")]) as server:
         client = openai_client(server)
         completion = client.chat.completions.create(
-            model="m", messages=[{"role": "user", "content": "x"}])
+            model="m", messages=[{"role": "user", "content": "x"}]
+        )
     assert completion.choices[0].message.content == "hi"
 
 
@@ -140,11 +166,16 @@ def test_non_streaming_request_passes_through() -> None:
 async def test_async_openai_chat_after_a_cut() -> None:
     with ReferenceServer(cut_then_resume("openai")) as server:
         transport = AsyncRecoveringTransport("openai", retry=FAST_RETRY)
-        client = openai.AsyncOpenAI(api_key="sk-test", base_url=base_url(server, "openai"),
-                                    max_retries=0, http_client=httpx2.AsyncClient(transport=transport))
+        client = openai.AsyncOpenAI(
+            api_key="sk-test",
+            base_url=base_url(server, "openai"),
+            max_retries=0,
+            http_client=httpx2.AsyncClient(transport=transport),
+        )
         text = ""
         stream = await client.chat.completions.create(
-            model="m", messages=[{"role": "user", "content": "Say it."}], stream=True)
+            model="m", messages=[{"role": "user", "content": "Say it."}], stream=True
+        )
         async with stream:
             async for chunk in stream:
                 if chunk.choices and chunk.choices[0].delta.content:
@@ -156,12 +187,14 @@ async def test_async_openai_chat_after_a_cut() -> None:
 async def test_async_anthropic_final_message_after_a_cut() -> None:
     with ReferenceServer(cut_then_resume("anthropic")) as server:
         transport = AsyncRecoveringTransport("anthropic", retry=FAST_RETRY)
-        client = anthropic.AsyncAnthropic(api_key="k", base_url=base_url(server, "anthropic"),
-                                          max_retries=0,
-                                          http_client=httpx2.AsyncClient(transport=transport))
-        async with client.messages.stream(model=MODELS["anthropic"], max_tokens=100,
-                                          messages=[{"role": "user", "content": "x"}]) as stream:
+        client = anthropic.AsyncAnthropic(
+            api_key="k",
+            base_url=base_url(server, "anthropic"),
+            max_retries=0,
+            http_client=httpx2.AsyncClient(transport=transport),
+        )
+        async with client.messages.stream(
+            model=MODELS["anthropic"], max_tokens=100, messages=[{"role": "user", "content": "x"}]
+        ) as stream:
             message = await stream.get_final_message()
     assert "".join(b.text for b in message.content if b.type == "text") == REFERENCE
-
-

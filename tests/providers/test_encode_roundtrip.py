@@ -143,7 +143,11 @@ def test_responses_sequence_numbers_are_monotonic() -> None:
     frames = [json.loads(s.data) for s in SSEDecoder().feed(raw)]
     assert [f["sequence_number"] for f in frames] == list(range(len(frames)))
     completed = frames[-1]["response"]
-    assert [item["type"] for item in completed["output"]] == ["reasoning", "message", "function_call"]
+    assert [item["type"] for item in completed["output"]] == [
+        "reasoning",
+        "message",
+        "function_call",
+    ]
 
 
 def _real_streams() -> list[Path]:

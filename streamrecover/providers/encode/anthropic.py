@@ -43,10 +43,15 @@ class AnthropicEncoder(Encoder):
         if self._started:
             return b""
         self._started = True
-        usage = _usage_fields(self._usage) if self._usage is not None else {
-            "input_tokens": 0, "output_tokens": 0,
-        }
-        message = {
+        usage = (
+            _usage_fields(self._usage)
+            if self._usage is not None
+            else {
+                "input_tokens": 0,
+                "output_tokens": 0,
+            }
+        )
+        message: dict[str, Any] = {
             "id": self.response_id or "msg_streamrecover",
             "type": "message",
             "role": "assistant",
@@ -74,7 +79,9 @@ class AnthropicEncoder(Encoder):
         self._index += 1
         self._block = block["type"]
         self._signed = False
-        return out + self._frame("content_block_start", {"index": self._index, "content_block": block})
+        return out + self._frame(
+            "content_block_start", {"index": self._index, "content_block": block}
+        )
 
     def _delta(self, delta: dict[str, Any]) -> bytes:
         return self._frame("content_block_delta", {"index": self._index, "delta": delta})
@@ -85,7 +92,9 @@ class AnthropicEncoder(Encoder):
 
     def _reasoning(self, event: ReasoningDelta) -> bytes:
         if event.text and event.signature:
-            out = self._open({"type": "thinking", "thinking": event.text, "signature": event.signature})
+            out = self._open(
+                {"type": "thinking", "thinking": event.text, "signature": event.signature}
+            )
             self._signed = True
             return out
         out = b""

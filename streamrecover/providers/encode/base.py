@@ -31,7 +31,11 @@ __all__ = ["Encoder", "sse_frame"]
 
 def sse_frame(data: Any, event: str = "") -> bytes:
     """Return one SSE event (WHATWG HTML 9.2.6) carrying ``data`` as compact JSON."""
-    text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    text = (
+        data
+        if isinstance(data, str)
+        else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    )
     head = f"event: {event}\n" if event else ""
     return f"{head}data: {text}\n\n".encode()
 

@@ -25,10 +25,16 @@ class GeminiEncoder(Encoder):
         self._call: dict[str, Any] | None = None
         self._call_index = -1
 
-    def _frame(self, parts: list[dict[str, Any]], candidate: dict[str, Any] | None = None,
-               usage: Usage | None = None) -> bytes:
+    def _frame(
+        self,
+        parts: list[dict[str, Any]],
+        candidate: dict[str, Any] | None = None,
+        usage: Usage | None = None,
+    ) -> bytes:
         frame: dict[str, Any] = {
-            "candidates": [{"content": {"role": "model", "parts": parts}, "index": 0, **(candidate or {})}],
+            "candidates": [
+                {"content": {"role": "model", "parts": parts}, "index": 0, **(candidate or {})}
+            ],
         }
         if usage is not None:
             frame["usageMetadata"] = {
@@ -63,7 +69,9 @@ class GeminiEncoder(Encoder):
             if event.signature:
                 part["thoughtSignature"] = event.signature
             return out + self._frame([part])
-        return out + (self._frame([{"thoughtSignature": event.signature}]) if event.signature else b"")
+        return out + (
+            self._frame([{"thoughtSignature": event.signature}]) if event.signature else b""
+        )
 
     def _tool(self, event: ToolCallDelta) -> bytes:
         out = b""
@@ -81,4 +89,6 @@ class GeminiEncoder(Encoder):
         return out + self._frame([], {"finishReason": reason or "STOP"}, self._usage)
 
     def error(self, message: str, error_type: str) -> bytes:
-        return sse_frame({"error": {"code": 500, "message": message, "status": error_type or "INTERNAL"}})
+        return sse_frame(
+            {"error": {"code": 500, "message": message, "status": error_type or "INTERNAL"}}
+        )

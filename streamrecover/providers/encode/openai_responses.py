@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from streamrecover.core.events import ReasoningDelta, ToolCallDelta, Usage
+from streamrecover.core.events import ReasoningDelta, ToolCallDelta
 from streamrecover.providers.encode.base import Encoder, sse_frame
 
 __all__ = ["OpenAIResponsesEncoder"]
@@ -64,18 +64,26 @@ class OpenAIResponsesEncoder(Encoder):
         out = b""
         if item["type"] == "message":
             text = item["content"][0]["text"]
-            out += self._event("response.output_text.done", {**where, "content_index": 0, "text": text})
-            out += self._event("response.content_part.done",
-                               {**where, "content_index": 0, "part": item["content"][0]})
+            out += self._event(
+                "response.output_text.done", {**where, "content_index": 0, "text": text}
+            )
+            out += self._event(
+                "response.content_part.done",
+                {**where, "content_index": 0, "part": item["content"][0]},
+            )
         elif item["type"] == "reasoning":
             text = item["summary"][0]["text"]
-            out += self._event("response.reasoning_summary_text.done",
-                               {**where, "summary_index": 0, "text": text})
-            out += self._event("response.reasoning_summary_part.done",
-                               {**where, "summary_index": 0, "part": item["summary"][0]})
+            out += self._event(
+                "response.reasoning_summary_text.done", {**where, "summary_index": 0, "text": text}
+            )
+            out += self._event(
+                "response.reasoning_summary_part.done",
+                {**where, "summary_index": 0, "part": item["summary"][0]},
+            )
         else:
-            out += self._event("response.function_call_arguments.done",
-                               {**where, "arguments": item["arguments"]})
+            out += self._event(
+                "response.function_call_arguments.done", {**where, "arguments": item["arguments"]}
+            )
         item["status"] = "completed"
         if item["type"] == "reasoning":
             del item["status"]
@@ -91,8 +99,9 @@ class OpenAIResponsesEncoder(Encoder):
         elif item["type"] == "reasoning":
             added["summary"] = []
             del added["status"]
-        return out + self._event("response.output_item.added",
-                                 {"output_index": len(self._output), "item": added})
+        return out + self._event(
+            "response.output_item.added", {"output_index": len(self._output), "item": added}
+        )
 
     def _where(self) -> dict[str, Any]:
         assert self._open is not None
@@ -102,14 +111,23 @@ class OpenAIResponsesEncoder(Encoder):
         out = b""
         if self._open is None or self._open["type"] != "message":
             part = {"type": "output_text", "text": "", "annotations": []}
-            out = self._add({"id": f"msg_{len(self._output)}", "type": "message",
-                             "role": "assistant", "content": [dict(part)]})
-            out += self._event("response.content_part.added",
-                               {**self._where(), "content_index": 0, "part": part})
+            out = self._add(
+                {
+                    "id": f"msg_{len(self._output)}",
+                    "type": "message",
+                    "role": "assistant",
+                    "content": [dict(part)],
+                }
+            )
+            out += self._event(
+                "response.content_part.added", {**self._where(), "content_index": 0, "part": part}
+            )
         assert self._open is not None
         self._open["content"][0]["text"] += text
-        return out + self._event("response.output_text.delta",
-                                 {**self._where(), "content_index": 0, "delta": text, "logprobs": []})
+        return out + self._event(
+            "response.output_text.delta",
+            {**self._where(), "content_index": 0, "delta": text, "logprobs": []},
+        )
 
     def _reasoning(self, event: ReasoningDelta) -> bytes:
         if not event.text:
@@ -117,27 +135,44 @@ class OpenAIResponsesEncoder(Encoder):
         out = b""
         if self._open is None or self._open["type"] != "reasoning":
             part = {"type": "summary_text", "text": ""}
-            out = self._add({"id": f"rs_{len(self._output)}", "type": "reasoning",
-                             "summary": [dict(part)]})
-            out += self._event("response.reasoning_summary_part.added",
-                               {**self._where(), "summary_index": 0, "part": part})
+            out = self._add(
+                {"id": f"rs_{len(self._output)}", "type": "reasoning", "summary": [dict(part)]}
+            )
+            out += self._event(
+                "response.reasoning_summary_part.added",
+                {**self._where(), "summary_index": 0, "part": part},
+            )
         assert self._open is not None
         self._open["summary"][0]["text"] += event.text
-        return out + self._event("response.reasoning_summary_text.delta",
-                                 {**self._where(), "summary_index": 0, "delta": event.text})
+        return out + self._event(
+            "response.reasoning_summary_text.delta",
+            {**self._where(), "summary_index": 0, "delta": event.text},
+        )
 
     def _tool(self, event: ToolCallDelta) -> bytes:
         out = b""
-        if self._open is None or self._open["type"] != "function_call" or event.index != self._tool_index:
+        if (
+            self._open is None
+            or self._open["type"] != "function_call"
+            or event.index != self._tool_index
+        ):
             self._tool_index = event.index
-            out = self._add({"id": f"fc_{len(self._output)}", "type": "function_call",
-                             "call_id": event.id, "name": event.name, "arguments": ""})
+            out = self._add(
+                {
+                    "id": f"fc_{len(self._output)}",
+                    "type": "function_call",
+                    "call_id": event.id,
+                    "name": event.name,
+                    "arguments": "",
+                }
+            )
         assert self._open is not None
         if not event.arguments:
             return out
         self._open["arguments"] += event.arguments
-        return out + self._event("response.function_call_arguments.delta",
-                                 {**self._where(), "delta": event.arguments})
+        return out + self._event(
+            "response.function_call_arguments.delta", {**self._where(), "delta": event.arguments}
+        )
 
     def _terminal(self, reason: str | None) -> bytes:
         out = self._start() + self._close()
@@ -158,5 +193,6 @@ class OpenAIResponsesEncoder(Encoder):
         return out + self._event(kind, {"response": response})
 
     def error(self, message: str, error_type: str) -> bytes:
-        return self._event("error", {"code": error_type or "server_error", "message": message,
-                                     "param": None})
+        return self._event(
+            "error", {"code": error_type or "server_error", "message": message, "param": None}
+        )
