@@ -35,8 +35,13 @@ class SDKFeed:
 
     def __init__(self, encoder: Encoder, safe_mode: str) -> None:
         self.encoder = encoder
+        self._mode = safe_mode
         self._safe = SafeText(safe_mode)  # type: ignore[arg-type]
+        #: Characters of text the SDK holds.
         self._shown = 0
+        # Trailing whitespace of the safe text: a continuation's seam may still
+        # rewrite it (a prefill is sent with trailing whitespace stripped).
+        self._held = ""
         self._reasoning: list[ReasoningDelta] = []
 
     def feed(self, event: Event) -> bytes:
@@ -54,22 +59,30 @@ class SDKFeed:
                 )
             if event.reasoning_to == 0:
                 self._reasoning = []
-            self._safe.feed(event)
+            if event.to < self._shown + len(self._held):
+                # Into the held whitespace: what SafeText still holds goes too.
+                self._held = self._held[: event.to - self._shown]
+                self._safe = SafeText(self._mode, already_shown=event.to)  # type: ignore[arg-type]
+            else:
+                self._safe.feed(event)
             return b""
         if kind is ReasoningDelta:
             assert isinstance(event, ReasoningDelta)
             self._reasoning.append(event)
             return b""
         if kind is TextDelta:
-            chunk = self._safe.feed(event)
-            if not chunk:
+            pending = self._held + self._safe.feed(event)
+            body = pending.rstrip()
+            self._held = pending[len(body) :]
+            if not body:
                 return b""
-            self._shown += len(chunk)
-            return self._flush_reasoning() + self.encoder.feed(TextDelta(text=chunk))
+            self._shown += len(body)
+            return self._flush_reasoning() + self.encoder.feed(TextDelta(text=body))
         if kind is ToolCallDelta:
             return self._flush_reasoning() + self.encoder.feed(event)
         if kind is Completed:
-            chunk = self._safe.feed(event)
+            chunk = self._held + self._safe.feed(event)
+            self._held = ""
             out = self._flush_reasoning()
             if chunk:
                 self._shown += len(chunk)

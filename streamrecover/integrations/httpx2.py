@@ -112,6 +112,8 @@ class _Adapter:
         per_request = copy.copy(client)
         per_request.provider = provider_class(name)(base_url=base_url, headers=headers)
         setup = per_request._prepare(body, retry=None, strategy=None)
+        # The SDK cannot take text back: a diverging continuation is resumed again.
+        setup.session.keep_delivered = True
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         meta: dict[str, Any] = {"model": str(body.get("model", "")), "created": int(time.time())}
         rid = setup.observer.recovery_id or "streamrecover"
