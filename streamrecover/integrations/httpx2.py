@@ -34,7 +34,12 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import httpx2
+from streamrecover.core.errors import MissingExtraError
+
+try:
+    import httpx2
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise MissingExtraError("the SDK transports", "sdk", "httpx2") from exc
 
 from streamrecover.client import AsyncClient, Client, _ClientBase
 from streamrecover.core.errors import HTTPStatusError, StreamInterrupted, UsageError
