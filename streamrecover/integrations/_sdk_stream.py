@@ -43,6 +43,9 @@ class SDKFeed:
         # rewrite it (a prefill is sent with trailing whitespace stripped).
         self._held = ""
         self._reasoning: list[ReasoningDelta] = []
+        # The session releases tool calls only as the answer completes: they wait
+        # for Completed, so that text SafeText still holds goes out before them.
+        self._tools: list[ToolCallDelta] = []
 
     def feed(self, event: Event) -> bytes:
         """Return the bytes that became safe with ``event`` (often empty).
@@ -79,7 +82,9 @@ class SDKFeed:
             self._shown += len(body)
             return self._flush_reasoning() + self.encoder.feed(TextDelta(text=body))
         if kind is ToolCallDelta:
-            return self._flush_reasoning() + self.encoder.feed(event)
+            assert isinstance(event, ToolCallDelta)
+            self._tools.append(event)
+            return b""
         if kind is Completed:
             chunk = self._held + self._safe.feed(event)
             self._held = ""
@@ -87,6 +92,8 @@ class SDKFeed:
             if chunk:
                 self._shown += len(chunk)
                 out += self.encoder.feed(TextDelta(text=chunk))
+            tools, self._tools = self._tools, []
+            out += b"".join(self.encoder.feed(tool) for tool in tools)
             return out + self.encoder.feed(event)
         return self.encoder.feed(event)
 

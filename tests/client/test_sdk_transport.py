@@ -5,12 +5,22 @@ Whatever breaks, the SDK's own accumulated text is the reference answer, exactly
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from reference_frames import FAST_RETRY, REFERENCE, ReferenceServer, answer, base_url
 
-from streamrecover.testing.server import Close, Reset, http_response
+from streamrecover.core.events import Finished, ReasoningDelta, TextDelta, ToolCallDelta, Usage
+from streamrecover.providers.encode import encoder_for
+from streamrecover.testing.server import (
+    Close,
+    Reset,
+    SendChunk,
+    http_response,
+    sse_head,
+    sse_response,
+)
 
 openai = pytest.importorskip("openai")
 anthropic = pytest.importorskip("anthropic")
@@ -198,3 +208,66 @@ async def test_async_anthropic_final_message_after_a_cut() -> None:
         ) as stream:
             message = await stream.get_final_message()
     assert "".join(b.text for b in message.content if b.type == "text") == REFERENCE
+
+
+def _frames_of(provider: str, events: list[Any]) -> list[bytes]:
+    raw = encoder_for(provider, response_id="up-1", model="m").encode(events)
+    return [frame + b"\n\n" for frame in raw.split(b"\n\n") if frame]
+
+
+THINK_AND_TOOL = [
+    Usage(input_tokens=10, output_tokens=1),
+    ReasoningDelta(text="I should look it up."),
+    ReasoningDelta(signature="c2lnbmF0dXJl"),
+    TextDelta(text="Looking it up."),
+    ToolCallDelta(index=0, id="toolu_1", name="lookup"),
+    ToolCallDelta(index=0, arguments='{"city": '),
+    ToolCallDelta(index=0, arguments='"Paris"}'),
+    Usage(input_tokens=10, output_tokens=20),
+    Finished(reason="tool_use"),
+]
+
+
+def test_anthropic_thinking_signature_and_tool_call_arrive_whole_after_a_cut() -> None:
+    frames = _frames_of("anthropic", THINK_AND_TOOL)
+    # The first attempt breaks inside the tool call's arguments.
+    cut = [sse_head(), *(SendChunk(f) for f in frames[:-5]), Reset()]
+    with ReferenceServer([cut, sse_response(frames)]) as server:
+        client = anthropic_client(server, strategy="restart")
+        with client.messages.stream(model=MODELS["anthropic"], max_tokens=100,
+                                    messages=[{"role": "user", "content": "x"}]) as stream:
+            message = stream.get_final_message()
+    kinds = [block.type for block in message.content]
+    assert kinds == ["thinking", "text", "tool_use"]
+    assert message.content[0].signature == "c2lnbmF0dXJl"
+    assert message.content[2].input == {"city": "Paris"}
+    assert message.stop_reason == "tool_use"
+
+
+def test_openai_tool_call_arrives_whole_and_parses() -> None:
+    events = [
+        ToolCallDelta(index=0, id="call_1", name="lookup", arguments=""),
+        ToolCallDelta(index=0, arguments='{"city": '),
+        ToolCallDelta(index=0, arguments='"Paris"}'),
+        Finished(reason="tool_calls"),
+    ]
+    frames = _frames_of("openai", events)
+    cut = [sse_head(), *(SendChunk(f) for f in frames[:2]), Reset()]
+    with ReferenceServer([cut, sse_response(frames)]) as server:
+        client = openai_client(server)
+        with client.chat.completions.stream(
+            model="m", messages=[{"role": "user", "content": "x"}]
+        ) as stream:
+            completion = stream.get_final_completion()
+    call = completion.choices[0].message.tool_calls[0]
+    assert call.function.name == "lookup"
+    assert json.loads(call.function.arguments) == {"city": "Paris"}
+
+
+def test_openai_responses_stream_final_response_after_a_cut() -> None:
+    with ReferenceServer(cut_then_resume("openai-responses")) as server:
+        client = openai_client(server)
+        with client.responses.stream(model="m", input="Say it.") as stream:
+            response = stream.get_final_response()
+    assert response.output_text == REFERENCE
+    assert response.status == "completed"
