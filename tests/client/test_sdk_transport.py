@@ -39,29 +39,44 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+_OPENED: list[Any] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Any:
+    # The SDK clients keep pooled connections: closed, or the leak check fires.
+    yield
+    while _OPENED:
+        _OPENED.pop().close()
+
+
 MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-sonnet-4-5"}
 
 
 def openai_client(server: ReferenceServer, **options: Any) -> Any:
     options.setdefault("retry", FAST_RETRY)
     transport = RecoveringTransport("openai", **options)
-    return openai.OpenAI(
+    client = openai.OpenAI(
         api_key="sk-test",
         base_url=base_url(server, "openai"),
         max_retries=0,
         http_client=httpx2.Client(transport=transport),
     )
+    _OPENED.append(client)
+    return client
 
 
 def anthropic_client(server: ReferenceServer, **options: Any) -> Any:
     options.setdefault("retry", FAST_RETRY)
     transport = RecoveringTransport("anthropic", **options)
-    return anthropic.Anthropic(
+    client = anthropic.Anthropic(
         api_key="sk-ant-test",
         base_url=base_url(server, "anthropic"),
         max_retries=0,
         http_client=httpx2.Client(transport=transport),
     )
+    _OPENED.append(client)
+    return client
 
 
 def chat_text(client: Any) -> tuple[str, Any]:
