@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from streamrecover.core.classify import Verdict, classify
 from streamrecover.core.errors import (
+    ContinuationDivergedError,
     Fault,
     HTTPStatusError,
     ProtocolError,
@@ -251,6 +252,11 @@ class RecoverySession:
         self._pending_tools: list[ToolCallDelta] = []
         self._outbox: list[Event] = []
         self._decision: Decision | None = None
+        #: True: a continuation may never rewind the delivered text (trailing
+        #: whitespace aside); one that would fails its attempt with
+        #: ContinuationDivergedError and the answer is resumed again. For consumers
+        #: that cannot take text back (the SDK transports).
+        self.keep_delivered = False
 
         self._decoder: SSEDecoder | None = None
         self._parser: StreamParser | None = None
@@ -503,6 +509,10 @@ class RecoverySession:
         stitcher = self._stitcher
         assert stitcher is not None
         if stitcher.rewind_to is not None and stitcher.rewind_to < self._text_length:
+            if self.keep_delivered and stitcher.rewind_to < len(self.text.rstrip()):
+                raise ContinuationDivergedError(
+                    self._text_length, stitcher.rewind_to, provider=self.provider.name
+                )
             self._rewind(stitcher.rewind_to)
             # Only once: a later release continues after the rewound text.
             stitcher.rewind_to = None
