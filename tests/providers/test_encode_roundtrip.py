@@ -55,6 +55,8 @@ SYNTHETIC: dict[str, list[Event]] = {
         ToolCallDelta(index=0, arguments='{"a":'),
         ToolCallDelta(index=0, arguments="1}"),
         ToolCallDelta(index=1, id="toolu_2", name="put"),
+        # A call without arguments: the parser gives "{}" at the block's end.
+        ToolCallDelta(index=1, arguments="{}"),
         Usage(input_tokens=12, output_tokens=30, cached_tokens=2),
         Finished(reason="tool_use"),
     ],

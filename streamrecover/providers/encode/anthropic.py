@@ -91,6 +91,11 @@ class AnthropicEncoder(Encoder):
         return out + self._delta({"type": "text_delta", "text": text})
 
     def _reasoning(self, event: ReasoningDelta) -> bytes:
+        if event.redacted_data:
+            # A redacted_thinking block arrives whole in its content_block_start.
+            out = self._open({"type": "redacted_thinking", "data": event.redacted_data})
+            self._signed = True
+            return out
         if event.text and event.signature:
             out = self._open(
                 {"type": "thinking", "thinking": event.text, "signature": event.signature}

@@ -8,10 +8,12 @@ the cumulative usage (https://platform.openai.com/docs/api-reference/responses-s
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from streamrecover.core.events import ReasoningDelta, ToolCallDelta
 from streamrecover.providers.encode.base import Encoder, sse_frame
+from streamrecover.providers.openai_responses import _CLIENT_CALLS
 
 __all__ = ["OpenAIResponsesEncoder"]
 
@@ -80,10 +82,12 @@ class OpenAIResponsesEncoder(Encoder):
                 "response.reasoning_summary_part.done",
                 {**where, "summary_index": 0, "part": item["summary"][0]},
             )
-        else:
+        elif item["type"] == "function_call":
             out += self._event(
                 "response.function_call_arguments.done", {**where, "arguments": item["arguments"]}
             )
+        else:
+            _put_client_call_arguments(item)
         item["status"] = "completed"
         if item["type"] == "reasoning":
             del item["status"]
@@ -150,6 +154,9 @@ class OpenAIResponsesEncoder(Encoder):
         )
 
     def _tool(self, event: ToolCallDelta) -> bytes:
+        if event.kind or (self._open is not None and self._open["type"] in _CLIENT_CALLS
+                          and event.index == self._tool_index):
+            return self._client_call(event)
         out = b""
         if (
             self._open is None
@@ -174,6 +181,25 @@ class OpenAIResponsesEncoder(Encoder):
             "response.function_call_arguments.delta", {**self._where(), "delta": event.arguments}
         )
 
+    def _client_call(self, event: ToolCallDelta) -> bytes:
+        # An item the application executes (local_shell_call, apply_patch_call,
+        # ...): announced when added, its arguments given whole when done.
+        out = b""
+        if event.kind:
+            self._tool_index = event.index
+            item: dict[str, Any] = {"id": f"ctc_{len(self._output)}", "type": event.kind}
+            if event.kind == "mcp_call":
+                item["id"] = event.id or item["id"]
+            else:
+                item["call_id"] = event.id
+            if event.name != _CLIENT_CALLS.get(event.kind, ""):
+                item["name"] = event.name
+            item["arguments"] = ""
+            out = self._add(item)
+        assert self._open is not None
+        self._open["arguments"] += event.arguments
+        return out
+
     def _terminal(self, reason: str | None) -> bytes:
         out = self._start() + self._close()
         complete = reason in (None, "completed")
@@ -196,3 +222,30 @@ class OpenAIResponsesEncoder(Encoder):
         return self._event(
             "error", {"code": error_type or "server_error", "message": message, "param": None}
         )
+
+
+#: Where each client-executed item type carries its arguments, and whether as JSON.
+_ARGUMENT_FIELDS = {
+    "local_shell_call": ("action", True),
+    "shell_call": ("action", True),
+    "computer_call": ("action", True),
+    "apply_patch_call": ("operation", True),
+    "custom_tool_call": ("input", False),
+    "mcp_call": ("arguments", False),
+}
+
+
+def _put_client_call_arguments(item: dict[str, Any]) -> None:
+    """Move the collected arguments of a client-executed item to the field its type uses."""
+    arguments = item.pop("arguments")
+    field, as_json = _ARGUMENT_FIELDS.get(item["type"], ("arguments", False))
+    if as_json:
+        try:
+            value = json.loads(arguments or "{}")
+        except ValueError:
+            value = None
+        if isinstance(value, dict):
+            item[field] = value
+            return
+        field = "arguments"
+    item[field] = arguments
