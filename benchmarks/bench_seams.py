@@ -3,6 +3,7 @@
 Run:  python benchmarks/bench_seams.py                 (full corpus, four providers)
       python benchmarks/bench_seams.py --per-kind 1    (a quick third of it)
       python benchmarks/bench_seams.py --failures 20   (show the first failures too)
+      python benchmarks/bench_seams.py --in-process    (the stitcher alone: seconds)
 
 Plays the corpus of :mod:`streamrecover.testing.seams` through the public
 ``Client`` over loopback: the fake provider streams the committed text in
@@ -23,6 +24,7 @@ import time
 from collections.abc import Sequence
 
 from streamrecover.testing.seams import AMBIGUOUS, BEHAVIOURS, SeamResult, build_cases, play_cases
+from streamrecover.testing.seams.inprocess import play_in_process
 
 PROVIDERS = ("openai", "openai-responses", "anthropic", "gemini")
 
@@ -82,11 +84,16 @@ def main() -> None:
     parser.add_argument("--per-kind", type=int, default=3)
     parser.add_argument("--providers", default=",".join(PROVIDERS))
     parser.add_argument("--failures", type=int, default=0, help="print this many failures")
+    parser.add_argument(
+        "--in-process", action="store_true", help="through the stitcher alone (fast; no Client)"
+    )
+    parser.add_argument("--behaviour", default="", help="show failures of this behaviour only")
     args = parser.parse_args()
     providers = tuple(p for p in args.providers.split(",") if p)
     cases = build_cases(args.seed, per_kind=args.per_kind)
     started = time.perf_counter()
-    results = list(play_cases(cases, providers))
+    player = play_in_process if args.in_process else play_cases
+    results = list(player(cases, providers))
     seconds = time.perf_counter() - started
     print(f"{len(cases)} seams x {len(providers)} providers, seed {args.seed}, {seconds:.1f} s")
     print()
@@ -95,7 +102,7 @@ def main() -> None:
     for result in results:
         if shown >= args.failures:
             break
-        if result.outcome != "exact":
+        if result.outcome != "exact" and args.behaviour in ("", result.case.behaviour):
             shown += 1
             case = result.case
             print(
