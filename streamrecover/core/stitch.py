@@ -402,7 +402,21 @@ class Stitcher:
         if not lengths:
             return 0
         # Rule 2b: the shortest candidate that starts a word ("that" rather than
-        # its last letter "t") decides whether a short repeat is a word repeated.
+        # its last letter "t") decides whether a short repeat is a word repeated;
+        # a longer one that starts a word too wins when the text does not repeat
+        # itself there (" the t" + " the table", not " t").
+        starting = [length for length in lengths if self._starts_word(length)]
+        if len(starting) > 1:
+            longest_start = starting[0]
+            if (
+                not self._repeats_before(longest_start)
+                and not _has_short_period(
+                    self._stripped[len(self._stripped) - longest_start :], longest_start // 2 + 1
+                )
+                and not self._is_table_like(longest_start)
+                and self._is_word_repeat(longest_start, held, at_end=at_end)
+            ):
+                return longest_start
         for length in reversed(lengths):
             if self._starts_word(length):
                 if self._is_word_repeat(length, held, at_end=at_end):
@@ -471,6 +485,14 @@ class Stitcher:
             return True
         if digits >= 2:
             return True  # numbers of two or more digits are words ("15,4" + "15,433")
+        if (
+            digits == 1
+            and core[-1] in ".,"
+            and length < len(held)
+            and held[length].isdigit()
+            and text.endswith(core)
+        ):
+            return True  # a number re-sent from its separator on ("0." + "0.4 ms"): not "0.0.4"
         # A lone digit only as the whole candidate and a whole word ("| 0" +
         # "0 |"): "0 | " + "0 | 0 |" is a table of zeros going on, and "4" +
         # "42" is as often the number 442.

@@ -206,3 +206,42 @@ def test_corpus_floor_overall_and_nothing_lost_on_exact_continuations(
     exact_rows = [r for r in corpus_results if r.case.behaviour.startswith("exact")]
     assert sum(r.lost for r in exact_rows) == 0
     assert all(r.outcome == "exact" for r in exact_rows)
+
+
+@pytest.mark.parametrize("saw_whitespace", [False, True])
+def test_longer_word_start_candidate_wins_over_its_last_word(saw_whitespace: bool) -> None:
+    # " the t" and " t" both start a word: the model re-sent " the t", not " t".
+    final = stitch("the point of the t", " the table.", saw_whitespace=saw_whitespace)
+    assert final == "the point of the table."
+
+
+def test_periodic_text_keeps_the_shortest_word_start() -> None:
+    # "la la l" is made of "la " repeated: the longer reading would lose "la la ".
+    final = stitch("then la la la la l", "la la la.")
+    assert final == "then la la la la la la la."
+
+
+@pytest.mark.parametrize(
+    ("committed", "continuation", "final"),
+    [
+        ("| memory | 0.", "0.4 ms   |", "| memory | 0.4 ms   |"),
+        ("| sqlite | 3.", "3.1 ms", "| sqlite | 3.1 ms"),
+        ("| 2 | 0.", "05 |", "| 2 | 0.05 |"),
+    ],
+)
+def test_one_digit_number_re_sent_from_its_separator(
+    committed: str, continuation: str, final: str
+) -> None:
+    assert stitch(committed, continuation) == final
+
+
+def test_in_process_corpus_agrees_with_the_floors() -> None:
+    from streamrecover.testing.seams.inprocess import play_in_process
+
+    results = list(play_in_process(build_cases(per_kind=3), ("openai", "anthropic")))
+    clear = [r for r in results if r.case.behaviour not in AMBIGUOUS]
+    assert sum(r.outcome == "exact" for r in clear) / len(clear) >= 0.95
+    for behaviour in BEHAVIOURS:
+        rows = [r for r in results if r.case.behaviour == behaviour]
+        exact = sum(r.outcome == "exact" for r in rows) / len(rows)
+        assert exact >= FLOORS[behaviour] - 0.03, (behaviour, exact)
