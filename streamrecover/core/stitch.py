@@ -483,7 +483,7 @@ class Stitcher:
             # "again"): an exact continuation would start with that letter only
             # for a word with a doubled first letter ("aardvark", "llama").
             return True
-        if digits >= 2:
+        if digits >= 2 and (letters or not _has_table_cells(core)):
             return True  # numbers of two or more digits are words ("15,4" + "15,433")
         if (
             digits == 1
@@ -633,6 +633,11 @@ def _common_prefix_length(text: str, reference: str, start: int) -> int:
         else:
             high = middle
     return low
+
+
+def _has_table_cells(text: str) -> bool:
+    """Whether ``text`` spans table cells ("0 |\n| 0 | 0"): its digits are not one number."""
+    return "|" in text and any(ch.isdigit() for ch in text)
 
 
 def _has_short_period(text: str, bound: int) -> bool:

@@ -245,3 +245,11 @@ def test_in_process_corpus_agrees_with_the_floors() -> None:
         rows = [r for r in results if r.case.behaviour == behaviour]
         exact = sum(r.outcome == "exact" for r in rows) / len(rows)
         assert exact >= FLOORS[behaviour] - 0.03, (behaviour, exact)
+
+
+@pytest.mark.parametrize("saw_whitespace", [False, True])
+def test_table_of_zeros_row_going_on_is_not_a_number_repeated(saw_whitespace: bool) -> None:
+    # "0 |\n| 0 | 0 | " has four digits but is not a number: the table goes on.
+    committed = "| a | b | c |\n|---|---|---|\n| 0 | 0 | 0 |\n| 0 | 0 | "
+    final = stitch(committed, "0 |\n| 0 | 0 | 1 |\n", saw_whitespace=saw_whitespace)
+    assert final == committed + "0 |\n| 0 | 0 | 1 |\n"
