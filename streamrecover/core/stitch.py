@@ -637,7 +637,7 @@ def _common_prefix_length(text: str, reference: str, start: int) -> int:
 
 def _has_table_cells(text: str) -> bool:
     """Whether ``text`` spans table cells ("0 |\n| 0 | 0"): its digits are not one number."""
-    return "|" in text and any(ch.isdigit() for ch in text)
+    return sum(any(ch.isdigit() for ch in cell) for cell in text.split("|")) > 1
 
 
 def _has_short_period(text: str, bound: int) -> bool:
