@@ -504,7 +504,14 @@ class Stitcher:
         if text[0].isspace() or not any(ch.isalnum() for ch in text):  # noqa: SIM102 (two reasons, two comments)
             if not ("\n" in text and text.strip()):
                 return False  # ":\n    " + ":\n        if": a line repeated with its indentation
-        if sum(not ch.isspace() for ch in text) < _IN_WORD_MIN:
+        if sum(not ch.isspace() for ch in text) < _IN_WORD_MIN and not (
+            # The end of a word and the space the model saw after it ("per " +
+            # "er month"): an exact continuation does not open with "er ".
+            len(text) >= _IN_WORD_MIN
+            and text[-1] == " "
+            and sum(ch.isalpha() for ch in text) >= 2
+            and text[:-1].isalpha()
+        ):
             return False
         if self._repeats_before(length) or self._is_table_like(length):
             return False

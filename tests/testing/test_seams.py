@@ -253,3 +253,16 @@ def test_table_of_zeros_row_going_on_is_not_a_number_repeated(saw_whitespace: bo
     committed = "| a | b | c |\n|---|---|---|\n| 0 | 0 | 0 |\n| 0 | 0 | "
     final = stitch(committed, "0 |\n| 0 | 0 | 1 |\n", saw_whitespace=saw_whitespace)
     assert final == committed + "0 |\n| 0 | 0 | 1 |\n"
+
+
+@pytest.mark.parametrize(
+    ("committed", "continuation", "final"),
+    [
+        ("or $129.50 per ", "er month.", "or $129.50 per month."),
+        ("then check ", "ck the reader", "then check the reader"),
+    ],
+)
+def test_word_end_with_the_space_the_model_saw_is_a_repeat(
+    committed: str, continuation: str, final: str
+) -> None:
+    assert stitch(committed, continuation, saw_whitespace=True) == final
