@@ -540,8 +540,10 @@ class Stitcher:
             return False
         if stripped.find(opening, 1) >= 0:
             return False  # the answer repeats its opening: a parallel sentence, maybe
-        if "\n" in self._seam or stripped[-1] in _SENTENCE_ENDS:
-            # At a sentence or line end a new sentence may open the same way.
+        last = stripped[-1]
+        if "\n" in self._seam or last == "\n" or (last in _SENTENCE_ENDS and self._seam):
+            # At a sentence or line end a new sentence may open the same way
+            # (not glued to the punctuation: "| 3." + "To install" is a restart).
             return weight >= _EARLY_RESTART_AT_END
         return True
 

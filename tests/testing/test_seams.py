@@ -266,3 +266,10 @@ def test_word_end_with_the_space_the_model_saw_is_a_repeat(
     committed: str, continuation: str, final: str
 ) -> None:
     assert stitch(committed, continuation, saw_whitespace=True) == final
+
+
+@pytest.mark.parametrize("saw_whitespace", [False, True])
+def test_restart_glued_to_a_decimal_point_is_rewound(saw_whitespace: bool) -> None:
+    committed = "To install, run:\n\n| mode | ms |\n|---|---|\n| sqlite | 3."
+    final = stitch(committed, "To install, use pip.", saw_whitespace=saw_whitespace)
+    assert final == "To install, use pip."
