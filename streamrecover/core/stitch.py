@@ -33,8 +33,10 @@ Rules, in the order they are applied to the continuation ``X``:
 
    **1b. Early restart.** Below ``restart_threshold``, a continuation that
    reproduces the opening for at least 8 characters (CJK characters count
-   twice; 16 when the committed text ends a sentence or a line, where a new
-   sentence may open the same way) and then diverges is a restart and is
+   twice; 16 when the committed text ends a line, or a sentence with
+   whitespace at the seam, where a new sentence may open the same way; not
+   when the continuation is glued to the punctuation: ``"| 3."`` + ``"To
+   install"``) and then diverges is a restart and is
    rewound the same way, provided that opening occurs nowhere else in
    ``stripped`` (a parallel construction, "You can retry. You can resume",
    is not a restart) and it is longer than the overlap rule 2 would remove.
@@ -51,16 +53,23 @@ Rules, in the order they are applied to the continuation ``X``:
      character after a boundary, punctuation after whitespace, or token-style
      a space before a word: ``" worst"`` + ``" worst moment"``) is removed
      when it holds a letter ("asks ag" + "again", "that" + "that it works",
-     "f" + "façade"), or two or more digits ("15,4" + "15,433"), or is one
-     digit that is a whole cell ("| 0" + "0 |"). A token-style candidate
+     "f" + "façade"), or two or more digits of one number ("15,4" + "15,433";
+     not digits spread over table cells, "0 |\n| 0 | 0 | " + "0 |\n| 0 | 0 |
+     1 |" is the table going on), or is one digit that is a whole cell ("| 0" +
+     "0 |"), or one digit and its separator followed by a digit ("0." + "0.4
+     ms"). When several candidates start a word, the longest wins if it is
+     neither periodic (a period at most half its length: "la la l") nor
+     repeated just before it, nor a table run (" the t" + " the table", not
+     " t"). A token-style candidate
      that ends at a word end in the continuation needs three letters
      (" is" + " is unclear" stays "is is"). Not removed when the text already
      repeats the candidate just before it ("yes yes" + " yes") unless keeping
      it would glue two words together ("ha ha" + "ha ha" must not give "haha").
    * **2c. Lone in-word repeat.** Failing that, a candidate that is the only
      one, not periodic, with at least three non-space characters including a
-     letter or digit (or a line end with indentation), is removed:
-     ``"middle of answ"`` + ``"f answers"``.
+     letter or digit (or a line end with indentation, or the end of a word and
+     the space the model saw after it: ``"per "`` + ``"er month"``), is
+     removed: ``"middle of answ"`` + ``"f answers"``.
    * Otherwise nothing is removed: one or two letters inside a word
      ("bal" + "loon") are a doubled letter far more often than a repeat.
 
@@ -108,6 +117,10 @@ benchmarks/README.md "Seams"):
   ("ha ha ha", "0000 0000") may be duplicated by up to one period plus
   ``min_overlap``; a repeated table cell of one digit (``"| 0     |"`` +
   ``"0     | 0.00"``) is kept;
+* a word of one or two characters re-sent token-style with its space
+  (``"from 340 ms to 118 ms"`` + ``" ms, and"``, ``"overloaded. I"`` + ``" I
+  know"``) is kept (a doubled short word can be the text itself); so is a lone
+  ``"_"`` or one-digit token (``"> 0"`` + ``" 0:"``);
 * a restart that diverges within 8 characters, or within 16 at a sentence or
   line end (``"...storage.\n"`` + ``"## Steps to follow"``), is duplicated,
   not rewound;
