@@ -27,6 +27,9 @@ from streamrecover.testing.seams import AMBIGUOUS, BEHAVIOURS, SeamResult, build
 from streamrecover.testing.seams.inprocess import play_in_process
 
 PROVIDERS = ("openai", "openai-responses", "anthropic", "gemini")
+#: Answers made of a short repeated pattern ("ha ha ha", a table of zeros): at
+#: a seam there, "repeated" and "went on" often read the same.
+PERIODIC_ANSWERS = frozenset({"repetitive", "zeros_table"})
 
 
 def _rate(results: Sequence[SeamResult]) -> str:
@@ -71,6 +74,8 @@ def report(results: Sequence[SeamResult], providers: Sequence[str]) -> str:
     clear = [r for r in results if r.case.behaviour not in AMBIGUOUS]
     lines.append(f"overall:              {_counts(results)}")
     lines.append(f"without ambiguous:    {_counts(clear)}")
+    aperiodic = [r for r in clear if r.case.answer not in PERIODIC_ANSWERS]
+    lines.append(f"  and not periodic:   {_counts(aperiodic)}")
     exact_rows = [r for r in results if r.case.behaviour in ("exact", "exact_in_whitespace")]
     lost = sum(r.lost for r in exact_rows)
     losing = sum(r.lost > 0 for r in exact_rows)
