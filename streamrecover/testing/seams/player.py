@@ -1,9 +1,11 @@
 """Play seam cases through the public :class:`~streamrecover.client.Client` over loopback.
 
 One fake provider server per wire format answers every case in turn: the first
-request streams the committed text in token-shaped deltas and resets the
-connection; the resume request is inspected (:func:`inspect_request`), and the
-continuation is derived from what it showed the model
+request streams the committed text in token-shaped deltas and closes the
+connection before the end of the answer (a clean close, not a reset: a reset may
+discard frames still in flight, which would move the cut by timing); the
+resume request is inspected (:func:`inspect_request`), and the continuation
+is derived from what it showed the model
 (:func:`~streamrecover.testing.seams.cases.continuation_for`). The consumer's
 text (``Rewind`` applied) is then compared with the text it must end with.
 """
@@ -110,7 +112,7 @@ class _Handler:
                 first = Answer(text=case.text, text_deltas=pieces + rest)
                 frames = render_frames(self.provider, first)
                 return build_script(
-                    self.provider, frames, {"fault": "reset", "after_text": len(pieces)}
+                    self.provider, frames, {"fault": "close", "after_text": len(pieces)}
                 )
             expect = Expectations(reference=case.text, api_key=API_KEY)
             inspection = inspect_request(self.provider, self.body, request, expect)
