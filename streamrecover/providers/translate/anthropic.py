@@ -62,7 +62,7 @@ def _result_text(content: object, path: str, target: str) -> str:
     if content is None:
         return ""
     pieces = []
-    for index, raw_block in enumerate(_blocks(content, path, target)):
+    for index, block in enumerate(_blocks(content, path, target)):
         if block.get("type") != "text":
             raise UntranslatableError(
                 f"{path}[{index}].type", NAME, target, f"block {block.get('type')!r}"
@@ -87,7 +87,8 @@ def read_anthropic(body: Mapping[str, Any], target: str) -> Conversation:
         if role not in ("user", "assistant"):
             raise UsageError(f"{NAME}: {path}.role {role!r} is not a Messages role")
         parts: list[Part] = []
-        for number, raw_block in enumerate(_blocks(message.get("content"), f"{path}.content", target)):
+        content = _blocks(message.get("content"), f"{path}.content", target)
+        for number, block in enumerate(content):
             where = f"{path}.content[{number}]"
             kind = block.get("type")
             if kind == "text":
