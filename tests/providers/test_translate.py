@@ -57,14 +57,83 @@ CHAT: dict[str, Any] = {
     "tool_choice": {"type": "function", "function": {"name": "weather"}},
 }
 
-FORMATS = ("openai", "anthropic")
+FORMATS = ("openai", "anthropic", "gemini", "openai-responses")
 
 
 @pytest.mark.parametrize("target", FORMATS)
 def test_round_trip_through_every_format_keeps_the_conversation(target: str) -> None:
-    there = translate_body(CHAT, "openai", target, model="other")
+    source = dict(CHAT)
+    if target == "openai-responses":
+        del source["stop"]  # refused there, see below
+    there = translate_body(source, "openai", target, model="other")
+    assert there["model"] == "other"
     back = translate_body(there, target, "openai", model="gpt-4o")
-    assert read_body(back, "openai", "openai") == read_body(CHAT, "openai", "openai")
+    assert read_body(back, "openai", "openai") == read_body(source, "openai", "openai")
+
+
+@pytest.mark.parametrize("target", ["openai-responses", "gemini"])
+def test_json_schema_mode_round_trips(target: str) -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
+    body = {
+        "model": "m",
+        "messages": [{"role": "user", "content": "hi"}],
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": "answer", "schema": schema},
+        },
+    }
+    back = translate_body(translate_body(body, "openai", target), target, "openai")
+    assert back["response_format"] == body["response_format"]
+
+
+def test_stop_sequences_to_responses_are_refused() -> None:
+    with pytest.raises(UntranslatableError) as caught:
+        translate_body(CHAT, "openai", "openai-responses")
+    assert caught.value.field == "stop"
+
+
+def test_gemini_shape_and_made_up_call_ids() -> None:
+    body = translate_body(CHAT, "openai", "gemini", model="gemini-2.5-pro")
+    assert body["systemInstruction"] == {"parts": [{"text": "Be brief."}]}
+    assert body["generationConfig"]["maxOutputTokens"] == 300
+    assert [c["role"] for c in body["contents"]] == ["user", "model", "user", "model", "user"]
+    assert body["toolConfig"] == {
+        "functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["weather"]}
+    }
+    idless = {
+        "model": "g",
+        "contents": [
+            {"role": "model", "parts": [{"functionCall": {"name": "f", "args": {}}}]},
+            {"role": "user", "parts": [{"functionResponse": {"name": "f", "response": {"x": 1}}}]},
+        ],
+    }
+    chat = translate_body(idless, "gemini", "openai")
+    call_id = chat["messages"][0]["tool_calls"][0]["id"]
+    assert chat["messages"][1] == {"role": "tool", "tool_call_id": call_id, "content": '{"x": 1}'}
+
+
+def test_gemini_server_tools_and_safety_settings_are_refused() -> None:
+    with pytest.raises(UntranslatableError, match=r"tools\[0\]"):
+        translate_body(
+            {"model": "g", "contents": [], "tools": [{"googleSearch": {}}]}, "gemini", "openai"
+        )
+    with pytest.raises(UntranslatableError, match="safetySettings"):
+        translate_body({"model": "g", "contents": [], "safetySettings": []}, "gemini", "openai")
+
+
+def test_responses_hosted_tools_and_state_are_refused() -> None:
+    with pytest.raises(UntranslatableError, match=r"tools\[0\]\.type"):
+        translate_body(
+            {"model": "o", "input": "hi", "tools": [{"type": "web_search"}]},
+            "openai-responses",
+            "anthropic",
+        )
+    with pytest.raises(UntranslatableError, match="previous_response_id"):
+        translate_body(
+            {"model": "o", "input": "hi", "previous_response_id": "r1"},
+            "openai-responses",
+            "anthropic",
+        )
 
 
 def test_chat_to_anthropic_shape() -> None:

@@ -13,14 +13,18 @@ from typing import Any
 
 from streamrecover.core.errors import UsageError
 from streamrecover.providers.translate.anthropic import read_anthropic, write_anthropic
+from streamrecover.providers.translate.gemini import read_gemini, write_gemini
 from streamrecover.providers.translate.neutral import Conversation, UntranslatableError
 from streamrecover.providers.translate.openai_chat import read_chat, write_chat
+from streamrecover.providers.translate.openai_responses import read_responses, write_responses
 
 __all__ = ["Conversation", "UntranslatableError", "read_body", "translate_body", "write_body"]
 
 _READERS: dict[str, Callable[[Mapping[str, Any], str], Conversation]] = {
     "openai": read_chat,
     "anthropic": read_anthropic,
+    "gemini": read_gemini,
+    "openai-responses": read_responses,
 }
 
 
@@ -28,6 +32,8 @@ def _writers() -> dict[str, Callable[[Conversation, str, str], dict[str, Any]]]:
     return {
         "openai": lambda c, model, source: write_chat(c, model),
         "anthropic": write_anthropic,
+        "gemini": write_gemini,
+        "openai-responses": write_responses,
     }
 
 
