@@ -205,7 +205,7 @@ def _handle(conn: socket.socket, long_response: bytes, warm_response: bytes) -> 
 def _serve(events: int, seed: int, framing: str, ready: Connection) -> None:
     long_response = render_response(chat_answer(events, seed=seed), framing)
     warm_response = render_response(chat_answer(WARMUP_EVENTS, seed=seed + 1), framing)
-    listener = socket.create_server(("127.0.0.1", 0), backlog=64)
+    listener = socket.create_server(("127.0.0.1", 0), backlog=1024)
     ready.send(listener.getsockname()[1])
     ready.close()
     while True:

@@ -98,6 +98,74 @@ def make_raw(url: str) -> SyncRun:
     return run
 
 
+def make_floor(url: str) -> SyncRun:
+    """The minimum work per event, written by hand: the floor the client is held to.
+
+    Socket ``recv``, de-chunking of the HTTP/1.1 body, splitting SSE events at
+    blank lines, ``json.loads`` of each ``data:`` payload and picking the
+    content: nothing for retries, storage, CRLF, comments or multi-line data.
+    """
+    host, port = url.split("//", 1)[1].split("/", 1)[0].split(":")
+    address = (host, int(port))
+    loads = json.loads
+
+    def run(model: str) -> str:
+        body = json.dumps({"model": model, "stream": True}).encode()
+        request = (
+            b"POST /v1/chat/completions HTTP/1.1\r\nhost: %s\r\ncontent-type: application/json\r\n"
+            b"content-length: %d\r\n\r\n%s" % (host.encode(), len(body), body)
+        )
+        parts: list[str] = []
+        with socket.create_connection(address) as sock:
+            sock.sendall(request)
+            raw = b""
+            while b"\r\n\r\n" not in raw:
+                raw += sock.recv(65536)
+            head, _, raw = raw.partition(b"\r\n\r\n")
+            if not head.startswith(b"HTTP/1.1 200"):
+                raise RuntimeError("floor: not a 200")
+            sse = b""
+            done = False
+            while not done:
+                # De-chunk every complete chunk in the buffer.
+                position = 0
+                found = []
+                while True:
+                    end = raw.find(b"\r\n", position)
+                    if end < 0:
+                        break
+                    size = int(raw[position:end], 16)
+                    if size == 0:
+                        done = True
+                        break
+                    stop = end + 2 + size
+                    if stop + 2 > len(raw):
+                        break
+                    found.append(raw[end + 2 : stop])
+                    position = stop + 2
+                raw = raw[position:]
+                if found:
+                    events = (sse + b"".join(found)).split(b"\n\n")
+                    sse = events.pop()
+                    for event in events:
+                        if event[:6] != b"data: " or event == b"data: [DONE]":
+                            continue
+                        choices = loads(event[6:])["choices"]
+                        if choices:
+                            content = choices[0]["delta"].get("content")
+                            if content:
+                                parts.append(content)
+                if done:
+                    break
+                piece = sock.recv(65536)
+                if not piece:
+                    raise RuntimeError("floor: the body ended early")
+                raw += piece
+        return "".join(parts)
+
+    return run
+
+
 def _scratch() -> str:
     # A directory for sqlite / disk storage, removed when the process exits.
     directory = tempfile.mkdtemp(prefix="sr-bench-")
@@ -294,6 +362,7 @@ CONTENDERS: dict[str, Contender] = {
     c.name: c
     for c in (
         Contender("raw-socket", "sync", make_raw, checks_text=False),
+        Contender("floor", "sync", make_floor),
         *_sr_contenders(),
         Contender("openai-sync", "sync", make_openai_sync),
         Contender("openai-async", "asyncio", make_openai_async),
@@ -303,6 +372,7 @@ CONTENDERS: dict[str, Contender] = {
 }
 DEFAULT_E2E = (
     "raw-socket",
+    "floor",
     "sr-sync-off",
     "sr-sync-memory",
     "sr-sync-sqlite",
@@ -318,6 +388,8 @@ DEFAULT_E2E = (
 
 #: Compared with each other inside one process, in turn (see measure_alternating).
 ALTERNATING = ("sr-sync-off", "sr-sync-memory", "sr-sync-sqlite", "sr-sync-disk")
+#: Compared with the hand-written floor, in turn inside one process (see print_floor).
+FLOOR_GROUP = ("floor", "sr-sync-off", "sr-sync-memory", "httpx-sse-sync")
 #: (base, other) pairs whose overhead is reported.
 OVERHEADS = (
     ("sr-sync-off", "sr-sync-memory"),
@@ -551,6 +623,26 @@ def print_table(results: dict[str, Measured], events: int) -> None:
             f"{traced:>9} {rss:>7}  {text}"
         )
     print("(async contenders are compared with the async peer of the same library)")
+
+
+def _cpu_us(measured: Measured, events: int) -> tuple[float, float, float]:
+    """(median, lowest, highest) CPU µs per event over every timed run."""
+    cpus = [cpu / events * 1e6 for _, cpu in measured.runs]
+    return statistics.median(cpus), min(cpus), max(cpus)
+
+
+def print_floor(results: dict[str, Measured], events: int, title: str) -> None:
+    """CPU µs/event of every contender beside the floor's, and the ratio of medians."""
+    if "floor" not in results or not results["floor"].runs:
+        return
+    floor, _, _ = _cpu_us(results["floor"], events)
+    print(f"\nCPU per event vs the hand-written floor ({title}; medians, range of runs):")
+    print(f"  {'contender':<22} {'CPU µs/ev':>9} {'(range)':>15} {'vs floor':>8}")
+    for name, measured in results.items():
+        if not measured.runs or name.startswith("raw-socket"):
+            continue
+        median, low, high = _cpu_us(measured, events)
+        print(f"  {name:<22} {median:>9.2f} {f'{low:.2f}-{high:.2f}':>15} {median / floor:>7.2f}x")
 
 
 def overhead(results: dict[str, Measured], events: int, base: str, other: str) -> str:
@@ -816,6 +908,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--no-import", action="store_true", help="skip import timing")
     parser.add_argument(
+        "--no-floor", action="store_true", help="skip the in-process runs against the floor"
+    )
+    parser.add_argument(
         "--profile",
         metavar="CONTENDER",
         help="profile one stream of CONTENDER with cProfile instead",
@@ -873,7 +968,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 expected=expected,
                 warm_expected=warm_expected,
             )
+        floor_group = {}
+        if not args.no_floor:
+            floor_group = measure_alternating(
+                FLOOR_GROUP,
+                url=server.url,
+                rounds=rounds,
+                inner=2 if args.quick else 4,
+                expected=expected,
+                warm_expected=warm_expected,
+            )
     print_table(results, events)
+    print_floor(results, events, "separate fresh processes, the table above")
+    if floor_group:
+        print_floor(floor_group, events, "in turn inside one process per round")
     print("\nrecovery machinery and storage overhead, best run vs best run")
     print(" separate fresh processes (the table above):")
     for base, other in OVERHEADS:
@@ -890,6 +998,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results.update({f"{name} (alternating)": m for name, m in alternating.items()})
     if not args.no_import:
         import_times(3 if args.quick else 10)
+    results.update({f"{name} (floor group)": m for name, m in floor_group.items()})
     bad = [m.name for m in results.values() if m.text_ok is False]
     if bad:
         print(f"\nTEXT MISMATCH: {', '.join(bad)}")

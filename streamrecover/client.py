@@ -31,21 +31,19 @@ from streamrecover.core.session import RecoverySession
 from streamrecover.observe import Hooks, StreamObserver
 from streamrecover.providers.base import Provider, ResumePoint
 from streamrecover.providers.registry import get_provider, provider_class
-from streamrecover.storage.base import DEFAULT_RENEW_INTERVAL, Storage, lease_for
-from streamrecover.storage.lease import give_back, start_writing
-from streamrecover.storage.owner import current_owner
-from streamrecover.storage.record import StreamRecord, new_record
-from streamrecover.storage.registry import open_storage
+from streamrecover.storage._defaults import DEFAULT_RENEW_INTERVAL
 from streamrecover.stream import AsyncStream, Stream
 from streamrecover.transport.base import (
     AsyncHTTPTransport,
     SyncHTTPTransport,
     Timeouts,
 )
-from streamrecover.watch import AsyncWatcher, Watcher
 
 if TYPE_CHECKING:
     from streamrecover.integrations.otel import StreamTelemetry, Telemetry
+    from streamrecover.storage.base import Storage
+    from streamrecover.storage.record import StreamRecord
+    from streamrecover.watch import AsyncWatcher, Watcher
 
 __all__ = ["AsyncClient", "Client"]
 
@@ -133,6 +131,9 @@ class _ClientBase:
         self.progress_timeout = progress_timeout
         self.renew_interval = float(renew_interval)
         self._owns_storage = isinstance(storage, str)
+        if isinstance(storage, str):
+            # The storage machinery loads here, on first use, not on import.
+            from streamrecover.storage.registry import open_storage
         self.storage: Storage | None = (
             open_storage(storage) if isinstance(storage, str) else storage
         )
@@ -165,6 +166,11 @@ class _ClientBase:
             if telemetry is not None:
                 # Stored so that a resume in another process links to this span.
                 options["trace"] = telemetry.span_context
+            from streamrecover.storage.base import lease_for
+            from streamrecover.storage.lease import start_writing
+            from streamrecover.storage.owner import current_owner
+            from streamrecover.storage.record import new_record
+
             record = new_record(
                 provider=self.provider.name,
                 model=self.provider.model(body),
@@ -207,6 +213,9 @@ class _ClientBase:
     ) -> _Setup:
         if self.storage is None:
             raise UsageError("resume needs a client with storage")
+        from streamrecover.storage.base import lease_for
+        from streamrecover.storage.lease import give_back
+
         record = self.storage.get(recovery_id)
         if record.status == "completed":
             raise UsageError(f"stream {recovery_id} is already complete; nothing to resume")
@@ -237,6 +246,8 @@ class _ClientBase:
         strategy: Strategy | None,
         replay: bool,
     ) -> _Setup:
+        from streamrecover.storage.lease import start_writing
+
         assert self.storage is not None
         recovery_id = record.id
         stored = record.options.get("strategy")
@@ -460,6 +471,8 @@ class Client(_ClientBase):
         the watcher is each event's offset (an SSE ``id:``). See
         :mod:`streamrecover.watch`. Raises UsageError without storage.
         """
+        from streamrecover.watch import Watcher
+
         return Watcher(self._watched_storage(), recovery_id, after=after)
 
     def close(self) -> None:
@@ -531,6 +544,8 @@ class AsyncClient(_ClientBase):
 
     def watch(self, recovery_id: str, *, after: int | None = None) -> AsyncWatcher:
         """Follow a stored stream without blocking the event loop; see :meth:`Client.watch`."""
+        from streamrecover.watch import AsyncWatcher
+
         return AsyncWatcher(self._watched_storage(), recovery_id, after=after)
 
     async def aclose(self) -> None:

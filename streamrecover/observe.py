@@ -21,13 +21,13 @@ from streamrecover.core.redact import redact
 from streamrecover.core.resume import Strategy, last_paragraph_end
 from streamrecover.core.session import GiveUp, SessionState
 from streamrecover.storage.errors import StaleWriterError
-from streamrecover.storage.record import RecordedError, Status
 
 if TYPE_CHECKING:
     from streamrecover.core.http import HTTPRequest
     from streamrecover.core.session import Decision, RecoverySession
     from streamrecover.integrations.otel import StreamTelemetry
     from streamrecover.storage.checkpoint import Checkpointer
+    from streamrecover.storage.record import Status
 
 __all__ = ["Hooks", "SafeText", "StreamObserver"]
 
@@ -308,6 +308,8 @@ class StreamObserver:
         }
 
     def _mark(self, status: Status, *, error: BaseException | None = None) -> None:
+        from streamrecover.storage.record import RecordedError
+
         assert self.checkpointer is not None
         session = self.session
         point = session.resume_point

@@ -36,6 +36,7 @@ from typing import Literal
 from streamrecover.core.excerpt import body_excerpt
 
 __all__ = [
+    "ContinuationDivergedError",
     "Fault",
     "HTTPStatusError",
     "IncompleteStreamError",
@@ -222,6 +223,7 @@ class StreamInterrupted(StreamRecoverError):
     may succeed (False for a 401, True for a stream that ran out of retries).
     ``reason`` is one word for dashboards: a policy give-up reason
     (:data:`~streamrecover.core.policy.GiveUpReason`), ``resume_unbuildable``,
+    ``repeated_protocol_error`` (the same malformed event on two attempts in a row),
     ``cancelled``, or empty where none applies.
     """
 
@@ -257,4 +259,24 @@ class ProgressTimeoutError(Fault):
         where = f"{provider}: " if provider else ""
         super().__init__(f"{where}no content for {seconds:g} s (progress timeout)")
         self.seconds = seconds
+        self.provider = provider
+
+
+class ContinuationDivergedError(Fault):
+    """A continuation rewrote text the consumer can no longer take back.
+
+    Raised inside a session that must keep every delivered character (see
+    ``RecoverySession.keep_delivered``, set by the SDK transports): a continuation
+    that restarted the answer and diverged from it would need a rewind. The
+    attempt is a failed one; the next resume continues from the delivered text.
+    """
+
+    def __init__(self, delivered: int, rewind_to: int, *, provider: str = "") -> None:
+        where = f"{provider}: " if provider else ""
+        super().__init__(
+            f"{where}the continuation diverged {delivered - rewind_to} characters before "
+            "the end of the delivered text, which cannot be taken back"
+        )
+        self.delivered = delivered
+        self.rewind_to = rewind_to
         self.provider = provider

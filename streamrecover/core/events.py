@@ -58,10 +58,14 @@ class ReasoningDelta(Event):
 
     ``signature`` carries Anthropic's ``signature_delta`` (opaque, needed to send a
     thinking block back); it is empty for ordinary thinking text.
+    ``redacted_data`` carries the opaque ``data`` of an Anthropic
+    ``redacted_thinking`` block (encrypted thinking, no text), needed to send that
+    block back unchanged; empty otherwise.
     """
 
     text: str = ""
     signature: str = ""
+    redacted_data: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,6 +81,14 @@ class ToolCallDelta(Event):
     id: str = ""
     name: str = ""
     arguments: str = ""
+    #: What kind of call, on the first piece: empty for an ordinary function call
+    #: (Chat ``tool_calls``, Anthropic ``tool_use``, Gemini ``functionCall``,
+    #: Responses ``function_call``); otherwise the OpenAI Responses item type the
+    #: application must execute (``local_shell_call``, ``shell_call``,
+    #: ``apply_patch_call``, ``custom_tool_call``, ``computer_call``,
+    #: ``mcp_call``), whose ``arguments`` are then the item's JSON ``action``
+    #: (or ``operation``), its free-form ``input``, or its ``arguments``.
+    kind: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -45,8 +45,11 @@ from typing import TYPE_CHECKING, Any
 
 from streamrecover.core.classify import Verdict, classify
 from streamrecover.core.errors import (
+    ContinuationDivergedError,
     Fault,
     HTTPStatusError,
+    ProtocolError,
+    ProviderProtocolError,
     StreamInterrupted,
     UnexpectedContentError,
     UsageError,
@@ -230,6 +233,8 @@ class RecoverySession:
         self.overlap_removed = 0
         # Surrogate pairs split across deltas are joined; lone halves become U+FFFD.
         self._surrogates = SurrogateJoiner()
+        # What the last attempt's protocol error said (None: it ended otherwise).
+        self._last_protocol_error: tuple[str, str] | None = None
         #: Total seconds of backoff the session asked for.
         self.delay_total = 0.0
         self.last_fault: BaseException | None = None
@@ -247,6 +252,11 @@ class RecoverySession:
         self._pending_tools: list[ToolCallDelta] = []
         self._outbox: list[Event] = []
         self._decision: Decision | None = None
+        #: True: a continuation may never rewind the delivered text (trailing
+        #: whitespace aside); one that would fails its attempt with
+        #: ContinuationDivergedError and the answer is resumed again. For consumers
+        #: that cannot take text back (the SDK transports).
+        self.keep_delivered = False
 
         self._decoder: SSEDecoder | None = None
         self._parser: StreamParser | None = None
@@ -499,6 +509,10 @@ class RecoverySession:
         stitcher = self._stitcher
         assert stitcher is not None
         if stitcher.rewind_to is not None and stitcher.rewind_to < self._text_length:
+            if self.keep_delivered and stitcher.rewind_to < len(self.text.rstrip()):
+                raise ContinuationDivergedError(
+                    self._text_length, stitcher.rewind_to, provider=self.provider.name
+                )
             self._rewind(stitcher.rewind_to)
             # Only once: a later release continues after the rewound text.
             stitcher.rewind_to = None
@@ -571,6 +585,25 @@ class RecoverySession:
         now = self._wall_clock() if self._wall_clock is not None else None
         verdict = classify(fault, now=now)
         self.last_verdict = verdict
+        protocol_error = _protocol_error_identity(fault)
+        repeated = protocol_error is not None and protocol_error == self._last_protocol_error
+        self._last_protocol_error = protocol_error
+        if repeated:
+            # The same malformed event again on the next attempt: the server sends
+            # what this parser cannot read, and every further attempt would too.
+            self._give_up(
+                StreamInterrupted(
+                    f"stream failed after {self.attempts} attempt(s): "
+                    f"repeated_protocol_error: {fault}",
+                    cause=fault,
+                    committed_text=self.text,
+                    recoverable=False,
+                    attempts=self.attempts,
+                    reason="repeated_protocol_error",
+                ),
+                target="connection_failed",
+            )
+            return
         outcome = self.policy.decide(
             verdict=verdict,
             retries_used=self.retries,
@@ -655,6 +688,22 @@ class RecoverySession:
         self._pending_tools = []
         self._decision = GiveUp(error=error)
         self._leave(target, SessionState.GAVE_UP)
+
+
+def _protocol_error_identity(fault: BaseException) -> tuple[str, str] | None:
+    """What makes two protocol errors "the same" across attempts, or None for other faults.
+
+    A provider protocol error is identified by its message without the excerpt
+    of the event (ids and timestamps in it differ from one attempt to the next)
+    but with the event's type.
+    """
+    if not isinstance(fault, ProtocolError):
+        return None
+    message = str(fault)
+    if isinstance(fault, ProviderProtocolError) and fault.event:
+        message = message.removesuffix(f" (event: {fault.event})")
+        return type(fault).__name__, f"{message} [{fault.event.partition(':')[0]}]"
+    return type(fault).__name__, message
 
 
 def _still_clock() -> float:

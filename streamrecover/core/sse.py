@@ -145,6 +145,7 @@ class SSEDecoder:
         "_event_retry",
         "_event_type",
         "_failure",
+        "_fast_limit",
         "_id_buffer",
         "_last_event_id",
         "_max_event_size",
@@ -156,6 +157,7 @@ class SSEDecoder:
         "_start",
         "_state",
         "_truncated",
+        "_utf8",
     )
 
     def __init__(
@@ -175,10 +177,13 @@ class SSEDecoder:
                 raise UsageError(f"{name} must be a positive integer, got {value!r}")
         self._max_line_size = max_line_size
         self._max_event_size = max_event_size
+        # A piece this long or shorter passes neither cap (see the fast path in feed).
+        self._fast_limit = min(max_line_size, max_event_size)
         # Incremental, so a character split between chunks decodes whole;
         # "replace" gives U+FFFD per maximal invalid subpart, as WHATWG's UTF-8
         # decode does.
-        self._decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
+        self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._decode = self._utf8.decode
         self._state = _OPEN
         self._failure: SSEProtocolError | None = None
         self._start = True  # nothing decoded yet: a BOM may still come
@@ -239,7 +244,17 @@ class SSEDecoder:
         if not data:
             self._finish()
             return []
-        text = self._decode(data)
+        if self._utf8.buffer or data[-1] >= 0x80:
+            # A character split across chunks, or maybe split at the end.
+            text = self._decode(data)
+        else:
+            # The usual piece: whole, valid UTF-8, nothing held from before. A
+            # strict one-shot decode gives what the incremental decoder would,
+            # without its Python-level buffering; anything else goes to it.
+            try:
+                text = str(data, "utf-8")
+            except UnicodeDecodeError:
+                text = self._decode(data)
         if not text:
             return []  # only part of a multi-byte character so far
         if self._start:
@@ -258,6 +273,45 @@ class SSEDecoder:
                 text = text[1:]
                 if not text:
                     return []
+        if (
+            text[-2:] == "\n\n"
+            and not self._partial
+            and not self._data
+            and not self._event_type
+            and self._event_retry is None
+            and len(text) <= self._fast_limit
+            and "\r" not in text
+        ):
+            # Fast path for what a client feeds most: one HTTP chunk holding
+            # exactly one event, ``data: X`` or ``event: T`` + ``data: X``, each
+            # line ended by LF, then the blank line, with nothing pending from
+            # earlier chunks (no partial line, no data, type or retry buffered).
+            # The general path would dispatch the very same event.
+            end = len(text) - 2
+            if text[:6] == "data: ":
+                if text.find("\n", 6) == end:
+                    event_type = "message"
+                    value = text[6:end]
+                else:
+                    event_type = ""
+            elif text[:7] == "event: ":
+                line_end = text.find("\n", 7)
+                if text.startswith("data: ", line_end + 1) and text.find("\n", line_end + 7) == end:
+                    event_type = text[7:line_end] or "message"
+                    value = text[line_end + 7 : end]
+                else:
+                    event_type = ""
+            else:
+                event_type = ""
+            if event_type:
+                self._last_event_id = id_buffer = self._id_buffer
+                event = _new_draft(_EventDraft)
+                event.event = event_type
+                event.data = value
+                event.id = id_buffer
+                event.retry = None
+                event.__class__ = ServerSentEvent
+                return [event]
         if "\r" in text:
             # A CR at the end may be the first half of a CRLF. It ends the line
             # now (so the event is not held back waiting for the next chunk),

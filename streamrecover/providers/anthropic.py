@@ -4,7 +4,9 @@ Wire format (https://docs.anthropic.com/en/docs/build-with-claude/streaming):
 ``message_start`` (the message, with input-token usage), then per content block
 ``content_block_start`` / ``content_block_delta`` / ``content_block_stop`` (delta
 types ``text_delta``, ``thinking_delta``, ``signature_delta``,
-``input_json_delta``), ``message_delta`` (``stop_reason`` and cumulative
+``input_json_delta``; a tool block with no ``input_json_delta`` has its whole
+input in ``content_block_start``, delivered at ``content_block_stop``, ``"{}"``
+when empty), ``message_delta`` (``stop_reason`` and cumulative
 usage), and the terminal ``message_stop``. ``ping`` events may appear anywhere;
 ``error`` events (``overloaded_error``...) may arrive mid-stream. The docs
 promise new event and delta types may be added: they are ignored.
@@ -18,6 +20,7 @@ at ``message_delta``.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -88,6 +91,9 @@ class AnthropicParser(JSONStreamParser):
         # Content block index -> block type, and -> tool call ordinal for tool_use blocks.
         self._block_types: dict[int, str] = {}
         self._tools: dict[int, int] = {}
+        # Tool blocks whose arguments have not come as input_json_delta yet ->
+        # the input given in content_block_start (delivered at content_block_stop).
+        self._pending_inputs: dict[int, str] = {}
         self._input_tokens = 0
         self._cached_tokens = 0
 
@@ -100,6 +106,7 @@ class AnthropicParser(JSONStreamParser):
         assert isinstance(successor, AnthropicParser)
         successor._block_types = dict(self._block_types)
         successor._tools = dict(self._tools)
+        successor._pending_inputs = dict(self._pending_inputs)
         successor._input_tokens = self._input_tokens
         successor._cached_tokens = self._cached_tokens
 
@@ -133,7 +140,21 @@ class AnthropicParser(JSONStreamParser):
             return []
         if kind == "error":
             raise self._stream_error(frame)
-        return []  # content_block_stop, ping, and event types added later
+        if kind == "content_block_stop":
+            return self._block_stop(frame)
+        return []  # ping, and event types added later
+
+    def _block_stop(self, frame: dict[str, Any]) -> list[Event]:
+        # A tool block that got no input_json_delta carries its whole input in
+        # content_block_start (programmatic tool calling), or has none: "{}",
+        # as the official SDK accumulates it, so that json.loads always works.
+        block = frame.get("index")
+        if type(block) is not int:
+            return []
+        arguments = self._pending_inputs.pop(block, None)
+        if arguments is None:
+            return []
+        return [ToolCallDelta(index=self._tools[block], arguments=arguments)]
 
     def _other_delta(
         self, frame: dict[str, Any], delta: dict[str, Any], delta_type: Any
@@ -151,7 +172,10 @@ class AnthropicParser(JSONStreamParser):
                 if block in self._block_types:
                     return []  # input of a server tool (web search...): not the caller's call
                 raise self._bad(f"input_json_delta for content block {block}, which never started")
-            return [ToolCallDelta(index=tool, arguments=fragment)] if fragment else []
+            if not fragment:
+                return []
+            self._pending_inputs.pop(block, None)
+            return [ToolCallDelta(index=tool, arguments=fragment)]
         if type(delta_type) is not str:
             raise self._wrong(delta, "type", "a string")
         return []  # citations_delta and delta types added later
@@ -164,6 +188,8 @@ class AnthropicParser(JSONStreamParser):
         if block_type == "tool_use":
             tool = len(self._tools)
             self._tools[index] = tool
+            given = self._opt_dict(block, "input")
+            self._pending_inputs[index] = json.dumps(given, ensure_ascii=False) if given else "{}"
             return [
                 ToolCallDelta(index=tool, id=self._str(block, "id"), name=self._str(block, "name"))
             ]
@@ -177,7 +203,11 @@ class AnthropicParser(JSONStreamParser):
             if thinking or signature:
                 return [ReasoningDelta(text=thinking, signature=signature)]
             return []
-        return []  # redacted_thinking, server tool blocks, and block types added later
+        if block_type == "redacted_thinking":
+            # Encrypted thinking: no text, but its data must go back with the turn.
+            data = self._opt_str(block, "data")
+            return [ReasoningDelta(redacted_data=data)] if data else []
+        return []  # server tool blocks, and block types added later
 
     def _message_delta(self, frame: dict[str, Any]) -> list[Event]:
         delta = self._dict(frame, "delta")

@@ -3,14 +3,22 @@
 Wire format (https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent):
 every event is ``data: {GenerateContentResponse}``, a whole response object
 holding the next piece: ``candidates[0].content.parts[]`` with ``text`` (a part
-with ``"thought": true`` is reasoning), ``functionCall`` (always whole, never
-split across frames) and ``thoughtSignature``; ``candidates[0].finishReason`` on
-the last content frame; ``usageMetadata`` on every frame, cumulative. There is
-no ``[DONE]``: the stream is complete once a frame carries a ``finishReason``
-(``STOP``, but also ``MAX_TOKENS``, ``SAFETY``, ``RECITATION``... which are
-complete answers that end for that reason) or a ``promptFeedback.blockReason``
-(the prompt was blocked; there will be no candidate). An error in the middle of
-the stream is a frame ``{"error": {"code", "status", "message"}}``.
+with ``"thought": true`` is reasoning), ``functionCall`` and
+``thoughtSignature``; ``candidates[0].finishReason`` on the last content frame;
+``usageMetadata`` on every frame, cumulative. There is no ``[DONE]``: the stream
+is complete once a frame carries a ``finishReason`` (``STOP``, but also
+``MAX_TOKENS``, ``SAFETY``, ``RECITATION``... which are complete answers that
+end for that reason) or a ``promptFeedback.blockReason`` (the prompt was
+blocked; there will be no candidate). An error in the middle of the stream is a
+frame ``{"error": {"code", "status", "message"}}``.
+
+A ``functionCall`` is whole in one part, except with Vertex AI's
+``streamFunctionCallArguments`` (Gemini 3): a part ``{"name", "willContinue":
+true}`` opens the call, parts ``{"partialArgs": [{"jsonPath": "$.location",
+"stringValue": "Bos", "willContinue": true}], "willContinue": true}`` give its
+arguments piece by piece (a string continued across pieces is concatenated),
+and an empty ``functionCall`` closes it. The call is delivered whole when it
+closes (or when the finishing frame arrives), never in pieces.
 
 Only ``candidates`` index 0 is read (``candidateCount`` above 1 is refused when
 the request is built). ``Usage`` is emitted from the finishing frame (and any
@@ -58,6 +66,58 @@ def _model_path(model: str) -> str:
     return quote(path, safe="/-._~")
 
 
+_PATH_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[['\"]([^'\"]*)['\"]\]")
+
+
+def _json_path(path: str) -> list[str | int] | None:
+    """The keys of a simple JSONPath (``$.a.b[0]['c d']``), or None if it is not one."""
+    if not path.startswith("$"):
+        return None
+    keys: list[str | int] = []
+    position = 1
+    while position < len(path):
+        match = _PATH_STEP.match(path, position)
+        if match is None:
+            return None
+        name, number, quoted = match.groups()
+        keys.append(int(number) if number is not None else (name if name is not None else quoted))
+        position = match.end()
+    return keys if keys else None
+
+
+class _StreamedCall:
+    """A functionCall being assembled from partialArgs pieces."""
+
+    def __init__(self, *, id: str, name: str) -> None:
+        self.id = id
+        self.name = name
+        self.arguments: dict[str, Any] = {}
+
+    def set(self, keys: list[str | int], value: Any) -> None:
+        """Put ``value`` at ``keys``; a string after a string there continues it."""
+        container: Any = self.arguments
+        for key, following in zip(keys, [*keys[1:], None], strict=True):
+            last = following is None
+            if isinstance(key, int):
+                if not isinstance(container, list):
+                    return
+                while len(container) <= key:
+                    container.append(None)
+            elif not isinstance(container, dict):
+                return
+            if last:
+                current = container[key] if isinstance(key, int) else container.get(key)
+                if isinstance(current, str) and isinstance(value, str):
+                    value = current + value
+                container[key] = value
+            else:
+                current = container[key] if isinstance(key, int) else container.get(key)
+                if not isinstance(current, (dict, list)):
+                    current = [] if isinstance(following, int) else {}
+                    container[key] = current
+                container = current
+
+
 class GeminiParser(JSONStreamParser):
     """Reads one streamGenerateContent stream. Complete: a frame with a finish reason."""
 
@@ -67,6 +127,9 @@ class GeminiParser(JSONStreamParser):
         super().__init__()
         self._finished = False
         self._tool_count = 0
+        # A functionCall streamed with partialArgs, until it closes: its id,
+        # name and the arguments assembled so far.
+        self._open_call: _StreamedCall | None = None
 
     @property
     def complete(self) -> bool:
@@ -76,6 +139,8 @@ class GeminiParser(JSONStreamParser):
         super()._carry_over(successor)
         assert isinstance(successor, GeminiParser)
         successor._tool_count = self._tool_count
+        # A half-streamed call is not carried over: the continuation
+        # regenerates it (tool calls are never half-resumed).
 
     def _feed(self, event: ServerSentEvent) -> list[Event]:
         data = event.data
@@ -133,6 +198,8 @@ class GeminiParser(JSONStreamParser):
                     )
                 )
         if reason and not self._finished:
+            if self._open_call is not None:
+                self._close_call(events)
             self._finished = True
             self.finish_reason = reason
             events.append(Finished(reason=reason))
@@ -144,7 +211,11 @@ class GeminiParser(JSONStreamParser):
             thought = part.get("thought") is True
             events.append(ReasoningDelta(text=text) if thought else TextDelta(text=text))
         call = self._opt_dict(part, "functionCall")
-        if call is not None:
+        if call is not None and (
+            self._open_call is not None or call.get("willContinue") is True or not call
+        ):
+            self._streamed_call(call, events)
+        elif call is not None:
             args = self._opt_dict(call, "args")
             index = self._tool_count
             self._tool_count += 1
@@ -159,6 +230,50 @@ class GeminiParser(JSONStreamParser):
         signature = self._opt_str(part, "thoughtSignature")
         if signature:
             events.append(ReasoningDelta(signature=signature))
+
+    def _streamed_call(self, call: dict[str, Any], events: list[Event]) -> None:
+        if self._open_call is None:
+            if not call:
+                return  # an empty functionCall with no call open: nothing to close
+            self._open_call = _StreamedCall(
+                id=self._opt_str(call, "id"), name=self._str(call, "name")
+            )
+            args = self._opt_dict(call, "args")
+            if args:
+                self._open_call.arguments.update(args)
+        elif call.get("name") not in (None, self._open_call.name):
+            raise self._bad("a functionCall started before the streamed one closed")
+        for raw_piece in self._opt_list(call, "partialArgs"):
+            self._partial_argument(self._item(raw_piece, "a partialArgs item"))
+        if call.get("willContinue") is not True:
+            self._close_call(events)
+
+    def _partial_argument(self, piece: dict[str, Any]) -> None:
+        assert self._open_call is not None
+        keys = _json_path(self._str(piece, "jsonPath"))
+        if keys is None:
+            raise self._wrong(piece, "jsonPath", "a path like $.name or $.list[0].name")
+        for field in ("stringValue", "numberValue", "boolValue", "value"):
+            if field in piece:
+                value = piece[field]
+                break
+        else:
+            value = None  # nullValue, or a piece with no value
+        self._open_call.set(keys, value)
+
+    def _close_call(self, events: list[Event]) -> None:
+        call, self._open_call = self._open_call, None
+        assert call is not None
+        index = self._tool_count
+        self._tool_count += 1
+        events.append(
+            ToolCallDelta(
+                index=index,
+                id=call.id,
+                name=call.name,
+                arguments=json.dumps(call.arguments, ensure_ascii=False),
+            )
+        )
 
     def _stream_error(self, frame: dict[str, Any]) -> ProviderStreamError:
         error = self._dict(frame, "error")

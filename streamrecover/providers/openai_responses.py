@@ -11,6 +11,12 @@ each event is ``event: <type>`` plus ``data: {"type": <type>,
   reasoning;
 * ``response.output_item.added`` with a ``function_call`` item (its ``call_id``
   and ``name``), then ``response.function_call_arguments.delta`` by ``item_id``;
+* ``response.output_item.added`` / ``.done`` with another item the application
+  must execute (``local_shell_call``, ``shell_call``, ``apply_patch_call``,
+  ``custom_tool_call``, ``computer_call``, ``mcp_call``): a tool call whose
+  ``kind`` is the item type, announced when added and given its arguments
+  whole when done (the item's ``action`` or ``operation`` as JSON, its
+  ``input``, or its ``arguments``); hosted tools (web search...) are not;
 * ``response.completed``: the terminal marker, with ``usage``;
 * ``response.incomplete``: also terminal and complete; the answer was cut by the
   model's own limit, not by the network, so a retry would be cut the same way.
@@ -28,6 +34,7 @@ again from any point with ``GET /responses/{id}?stream=true&starting_after=N``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -55,6 +62,18 @@ _REASONING_DELTAS = frozenset(
     {"response.reasoning_summary_text.delta", "response.reasoning_text.delta"}
 )
 _STARTED = frozenset({"response.created", "response.queued", "response.in_progress"})
+
+
+#: Items, other than ``function_call``, that the application executes -> the
+#: tool name used when the item has none.
+_CLIENT_CALLS = {
+    "local_shell_call": "local_shell",
+    "shell_call": "shell",
+    "apply_patch_call": "apply_patch",
+    "custom_tool_call": "",
+    "computer_call": "computer",
+    "mcp_call": "",
+}
 
 
 class OpenAIResponsesParser(JSONStreamParser):
@@ -166,7 +185,10 @@ class OpenAIResponsesParser(JSONStreamParser):
 
     def _item_added(self, frame: dict[str, Any]) -> list[Event]:
         item = self._dict(frame, "item")
-        if item.get("type") != "function_call":
+        item_type = item.get("type")
+        if item_type != "function_call":
+            if item_type in _CLIENT_CALLS:
+                return self._client_call_added(frame, item, item_type)
             return []
         index = self._tool_count
         self._tool_count += 1
@@ -188,9 +210,51 @@ class OpenAIResponsesParser(JSONStreamParser):
             )
         ]
 
+    def _client_call_added(
+        self, frame: dict[str, Any], item: dict[str, Any], item_type: str
+    ) -> list[Event]:
+        index = self._tool_count
+        self._tool_count += 1
+        item_id = self._opt_str(item, "id")
+        if item_id:
+            self._tools[item_id] = index
+        output_index = self._opt_int(frame, "output_index")
+        if output_index is not None:
+            self._tools_by_output[output_index] = index
+        # The arguments come whole at output_item.done (an added item's action
+        # may still be empty): no fragment is taken from here.
+        return [
+            ToolCallDelta(
+                index=index,
+                id=self._opt_str(item, "call_id") or item_id,
+                name=self._opt_str(item, "name") or _CLIENT_CALLS[item_type],
+                kind=item_type,
+            )
+        ]
+
+    def _client_call_arguments(self, item: dict[str, Any]) -> str:
+        for key in ("action", "operation"):
+            value = item.get(key)
+            if isinstance(value, dict):
+                return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        for key in ("arguments", "input"):
+            value = item.get(key)
+            if isinstance(value, str):
+                return value
+        return "{}"
+
     def _item_done(self, frame: dict[str, Any]) -> list[Event]:
         item = self._dict(frame, "item")
-        if item.get("type") != "function_call":
+        item_type = item.get("type")
+        if item_type in _CLIENT_CALLS:
+            index = self._tools.get(self._opt_str(item, "id"))
+            if index is None:
+                index = self._tool_index(frame)
+            if index is None or index in self._streamed_arguments:
+                return []
+            self._streamed_arguments.add(index)
+            return [ToolCallDelta(index=index, arguments=self._client_call_arguments(item))]
+        if item_type != "function_call":
             return []
         index = self._tools.get(self._opt_str(item, "id"))
         if index is None:

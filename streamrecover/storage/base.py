@@ -68,6 +68,7 @@ from urllib.parse import unquote, urlsplit
 
 from streamrecover.core.errors import StorageError, UsageError
 from streamrecover.core.surrogates import replace_lone_surrogates
+from streamrecover.storage._defaults import DEFAULT_RENEW_INTERVAL as _DEFAULT_RENEW_INTERVAL
 from streamrecover.storage.errors import RecordNotFoundError, StorageURLError
 from streamrecover.storage.log import LogRead, check_after, check_timeout, poll_tail, thread_tail
 from streamrecover.storage.owner import Owner, current_owner
@@ -103,8 +104,9 @@ Clock = Callable[[], float]
 
 _StorageT = TypeVar("_StorageT", bound="Storage")
 
-#: How often a writer renews its lease when nothing else touched its record (seconds).
-DEFAULT_RENEW_INTERVAL = 2.0
+#: How often a writer renews its lease when nothing else touched its record
+#: (seconds; defined in storage._defaults, which the client imports up front).
+DEFAULT_RENEW_INTERVAL = _DEFAULT_RENEW_INTERVAL
 #: A lease lasts this many renewal intervals: a writer has to miss four renewals
 #: in a row (a stalled disk, a paused process) before its record can be claimed.
 LEASE_PER_INTERVAL = 5

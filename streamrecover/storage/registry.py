@@ -15,13 +15,16 @@ name, so one broken package cannot take the others down.
 from __future__ import annotations
 
 import time
-from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING
 
 from streamrecover._logging import logger
 from streamrecover.core.errors import MissingExtraError, StorageError, StreamRecoverError
 from streamrecover.core.redact import redact
 from streamrecover.storage.base import Clock, Storage
 from streamrecover.storage.errors import StorageURLError, UnknownStorageError
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint, EntryPoints
 
 __all__ = ["ENTRY_POINT_GROUP", "available_storages", "open_storage", "storage_class"]
 
@@ -30,6 +33,13 @@ ENTRY_POINT_GROUP = "streamrecover.storage"
 #: The storage a client uses when it is given none.
 DEFAULT_STORAGE_URL = "memory://"
 
+
+
+def entry_points(*, group: str) -> EntryPoints:
+    """``importlib.metadata.entry_points(group=...)``, imported on first use (slow to load)."""
+    from importlib.metadata import entry_points as installed
+
+    return installed(group=group)
 
 
 def _entry_points() -> dict[str, EntryPoint]:

@@ -172,6 +172,11 @@ class ChunkedDecoder:
                 if data.startswith(b"\r\n", end):
                     # The common case, a whole chunk and its CRLF at hand.
                     self._position = end + 2
+                    if end + 2 == size:
+                        # Nothing undecoded left: do not hold the read (up to
+                        # 64 KiB per stream) while the connection waits.
+                        self._buffer = b""
+                        self._position = 0
                     return data[position:end]
                 self._stage = "data"
                 self._remaining = chunk_size
@@ -181,6 +186,9 @@ class ChunkedDecoder:
                 if not self._remaining:
                     self._stage = "data_end"
                 self._position = end
+                if end == size:
+                    self._buffer = b""
+                    self._position = 0
                 return data[position:end]
             elif stage == "data_end":
                 if data.startswith(b"\r\n", position):
@@ -207,6 +215,9 @@ class ChunkedDecoder:
                 # The body has ended: what follows is not ours to read.
                 position = size
         self._position = position
+        if position >= size:
+            self._buffer = b""  # keep only undecoded bytes between reads
+            self._position = 0
         if self._stage == "done":
             return b""
         if self._eof:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 import math
 import socket
-import ssl
+import sys
 import time
 from typing import NoReturn
 
@@ -97,9 +97,12 @@ def kind_for_os_error(
     head or idle). Ragged TLS EOFs are not mapped here: whether they truncate
     the body depends on the HTTP framing, which the caller knows.
     """
-    if isinstance(exc, ssl.SSLCertVerificationError):
+    # An SSL exception exists only once ssl is loaded (it loads with the first TLS
+    # connection): a process that never loaded it has none to classify.
+    ssl = sys.modules.get("ssl")
+    if ssl is not None and isinstance(exc, ssl.SSLCertVerificationError):
         return "tls_certificate"
-    if isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
+    if ssl is not None and isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
         return "tls_eof"
     if isinstance(exc, TimeoutError):
         return timeout_kind

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -217,11 +216,18 @@ def bypasses_proxy(origin: Origin, no_proxy: str) -> bool:
     return False
 
 
+def _getproxies() -> Mapping[str, str]:
+    # urllib.request costs milliseconds to import: loaded when a proxy is looked up.
+    import urllib.request
+
+    return urllib.request.getproxies()
+
+
 def select_proxy(
     setting: ProxySetting,
     origin: Origin,
     *,
-    environment: Callable[[], Mapping[str, str]] = urllib.request.getproxies,
+    environment: Callable[[], Mapping[str, str]] = _getproxies,
 ) -> Proxy | None:
     """Choose the proxy for ``origin``.
 

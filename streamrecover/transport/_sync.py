@@ -13,7 +13,6 @@ connection; close it (or use it as a context manager) when done.
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal
@@ -36,6 +35,8 @@ from streamrecover.transport._tls import client_context
 from streamrecover.transport.base import DEFAULT_TIMEOUTS, Timeouts
 
 if TYPE_CHECKING:
+    import ssl
+
     from streamrecover.transport._exchange import Exchange, ResponseHead
     from streamrecover.transport._stream_socket import SocketStream
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import ssl
+from typing import TYPE_CHECKING
 
 from streamrecover.core.errors import UsageError
+
+if TYPE_CHECKING:
+    import ssl
 
 __all__ = ["client_context"]
 
@@ -16,6 +19,8 @@ def client_context(*, ca_file: str | None = None) -> ssl.SSLContext:
     Raises :class:`~streamrecover.core.errors.UsageError` when ``ca_file``
     cannot be read as PEM certificates.
     """
+    import ssl  # on first use: it costs several milliseconds to import
+
     try:
         context = ssl.create_default_context(cafile=ca_file)
     except (OSError, ssl.SSLError) as exc:

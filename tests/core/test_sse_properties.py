@@ -317,3 +317,61 @@ def test_event_cap_counts_the_joined_data(
         assert got.error == (len(joined) > max_event_size)
         if not got.error:
             assert got.events == expected.events
+
+
+# --- one event per chunk: what a client feeds, where feed's one-event fast path fires ---
+
+EVENT_PIECES = st.one_of(
+    st.builds("data: {}\n\n".format, st.text(VALUE_CHARS, max_size=6)),
+    st.builds(
+        "event: {}\ndata: {}\n\n".format,
+        st.text(VALUE_CHARS, max_size=4),
+        st.text(VALUE_CHARS, max_size=6),
+    ),
+    # Pieces that leave something pending, so that the next one must not take the
+    # fast path (or must take it with the right id), and near misses of its shape.
+    st.sampled_from(
+        [
+            "event: t\n",
+            "data: pending\n",
+            "id: 7\n",
+            "id: \n",
+            "retry: 5\n",
+            "retry: 5\n\n",
+            ":comment\n\n",
+            "\n",
+            "data: a\ndata: b\n\n",
+            "event: t\nevent: u\ndata: x\n\n",
+            "data:x\n\n",
+            "event:t\ndata: x\n\n",
+            "event: t\ndata: x\n\n\n",
+            "data: x\r\n\r\n",
+            "data: x\n\r",
+            "data: cut",
+            "event: \ndata: empty type\n\n",
+            "id: 9\ndata: with id\n\n",
+        ]
+    ),
+)
+
+
+@given(st.lists(EVENT_PIECES, max_size=30), st.integers(1, 30))
+def test_one_event_per_chunk_matches_the_reference_decoder(
+    pieces: list[str], max_size: int
+) -> None:
+    chunks = [piece.encode() for piece in pieces]
+    stream = b"".join(chunks)
+    expected = reference_decode(stream)
+    got = fast_decode(chunks)
+    assert not got.error
+    assert got.events == expected.events
+    assert (got.truncated, got.last_event_id, got.retry) == (
+        expected.truncated,
+        expected.last_event_id,
+        expected.retry,
+    )
+    # With caps small enough to fire, the fast path must not step over them.
+    over = expected.longest_line > max_size or expected.largest_event > max_size
+    capped = fast_decode(chunks, max_line_size=max_size, max_event_size=max_size)
+    assert capped.error == over
+    assert capped.events == expected.events[: len(capped.events)]

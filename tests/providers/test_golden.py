@@ -378,7 +378,8 @@ GOLDEN = [
         "unknown.sse",
         [
             [U(142, 1, cached=100)],
-            [],
+            # redacted_thinking: its opaque data goes back with the turn (issue 13).
+            [ReasoningDelta(redacted_data="EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP")],
             [],
             [],
             [],

@@ -1,0 +1,82 @@
+"""Re-encode a recovered answer as one OpenAI Chat Completions stream.
+
+One ``id`` / ``created`` / ``model`` on every chunk, the role on the first,
+``finish_reason`` exactly once, the usage chunk (``choices: []``) when the
+request asked for it, and ``data: [DONE]``
+(https://platform.openai.com/docs/api-reference/chat-streaming).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streamrecover.core.events import ReasoningDelta, ToolCallDelta, Usage
+from streamrecover.providers.encode.base import Encoder, sse_frame
+
+__all__ = ["OpenAIChatEncoder"]
+
+
+class OpenAIChatEncoder(Encoder):
+    """See the module docstring. ``include_usage=False`` leaves the usage chunk out."""
+
+    def __init__(self, *, include_usage: bool = True, **meta: Any) -> None:
+        super().__init__(**meta)
+        self.include_usage = include_usage
+        self._role_sent = False
+
+    def _chunk(self, choices: list[dict[str, Any]], usage: Usage | None = None) -> bytes:
+        chunk: dict[str, Any] = {
+            "id": self.response_id or "chatcmpl-streamrecover",
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": choices,
+        }
+        if usage is not None:
+            chunk["usage"] = {
+                "prompt_tokens": usage.input_tokens,
+                "completion_tokens": usage.output_tokens,
+                "total_tokens": usage.input_tokens + usage.output_tokens,
+                "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
+                "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
+            }
+        return sse_frame(chunk)
+
+    def _delta(self, delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
+        if not self._role_sent:
+            self._role_sent = True
+            delta = {"role": "assistant", **delta}
+        choice = {"index": 0, "delta": delta, "finish_reason": finish_reason}
+        return self._chunk([choice])
+
+    def _text(self, text: str) -> bytes:
+        return self._delta({"content": text})
+
+    def _reasoning(self, event: ReasoningDelta) -> bytes:
+        # Chat Completions has no signatures; compatible servers name reasoning so.
+        return self._delta({"reasoning_content": event.text}) if event.text else b""
+
+    def _tool(self, event: ToolCallDelta) -> bytes:
+        call: dict[str, Any] = {"index": event.index}
+        function: dict[str, str] = {"arguments": event.arguments}
+        if event.id:
+            call["id"] = event.id
+            call["type"] = "function"
+        if event.name:
+            function = {"name": event.name, **function}
+        call["function"] = function
+        return self._delta({"tool_calls": [call]})
+
+    def _terminal(self, reason: str | None) -> bytes:
+        usage = self._usage if self.include_usage else None
+        if usage is not None and self._usage_first:
+            # The usage came in the frame of the finish reason: so it goes back.
+            choice = {"index": 0, "delta": {}, "finish_reason": reason or "stop"}
+            return self._chunk([choice], usage) + sse_frame("[DONE]")
+        out = self._delta({}, reason or "stop")
+        if usage is not None:
+            out += self._chunk([], usage)
+        return out + sse_frame("[DONE]")
+
+    def error(self, message: str, error_type: str) -> bytes:
+        return sse_frame({"error": {"message": message, "type": error_type, "code": None}})
