@@ -201,3 +201,10 @@ def test_unknown_top_level_field_is_refused_not_dropped() -> None:
     body = {"model": "m", "messages": [], "logit_bias": {"1": 2}}
     with pytest.raises(UntranslatableError, match="logit_bias"):
         translate_body(body, "openai", "anthropic")
+
+
+def test_a_participant_name_on_a_chat_message_is_refused_not_dropped() -> None:
+    body = {"model": "m", "messages": [{"role": "user", "name": "alice", "content": "hi"}]}
+    with pytest.raises(UntranslatableError) as caught:
+        translate_body(body, "openai", "gemini")
+    assert caught.value.field == "messages[0].name"

@@ -73,7 +73,7 @@ def read_chat(body: Mapping[str, Any], target: str) -> Conversation:
         message = expect(raw_message, Mapping, path, NAME)
         refuse_unknown(
             message,
-            frozenset({"role", "content", "tool_calls", "tool_call_id", "name"}),
+            frozenset({"role", "content", "tool_calls", "tool_call_id"}),
             path,
             NAME,
             target,
