@@ -208,3 +208,13 @@ def test_a_participant_name_on_a_chat_message_is_refused_not_dropped() -> None:
     with pytest.raises(UntranslatableError) as caught:
         translate_body(body, "openai", "gemini")
     assert caught.value.field == "messages[0].name"
+
+
+def test_a_system_message_in_mid_conversation_is_refused_not_moved() -> None:
+    body = {
+        "model": "m",
+        "messages": [{"role": "user", "content": "hi"}, {"role": "system", "content": "now terse"}],
+    }
+    with pytest.raises(UntranslatableError) as caught:
+        translate_body(body, "openai", "anthropic")
+    assert caught.value.field == "messages[1].role"

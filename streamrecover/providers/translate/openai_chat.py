@@ -82,6 +82,10 @@ def read_chat(body: Mapping[str, Any], target: str) -> Conversation:
         content = _text_content(message.get("content"), f"{path}.content", target)
         parts: list[Part] = []
         if role in ("system", "developer"):
+            if turns:  # the other formats hold one system prompt, before the turns
+                raise UntranslatableError(
+                    f"{path}.role", NAME, target, "a system message after the conversation began"
+                )
             system.append(content)
             continue
         if role == "tool":

@@ -90,6 +90,10 @@ def read_responses(body: Mapping[str, Any], target: str) -> Conversation:
             role = item.get("role")
             text = _content(item.get("content"), f"{path}.content", target)
             if role in ("system", "developer"):
+                if turns:  # the other formats hold one system prompt, before the turns
+                    raise UntranslatableError(
+                        f"{path}.role", NAME, target, "a system message after the turns began"
+                    )
                 system.append(text)
             elif role in ("user", "assistant"):
                 _add(turns, str(role), Text(text=text))
