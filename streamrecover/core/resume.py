@@ -69,6 +69,9 @@ class ResumePlan:
     is due when it is shorter than what was delivered); ``stitch`` says whether the
     continuation may repeat the kept text's tail and must go through the stitcher;
     ``reuse_parser`` is True for native resume, where the same response goes on.
+    ``seam_whitespace`` tells the stitcher what the model saw of the kept text's
+    trailing whitespace: ``None`` when a prefill stripped it (the model re-emits
+    it), ``""`` when the model saw the text whole.
     """
 
     strategy: Strategy
@@ -76,6 +79,7 @@ class ResumePlan:
     keep: int
     stitch: bool
     reuse_parser: bool = False
+    seam_whitespace: str | None = ""
 
 
 def last_paragraph_end(text: str) -> int:
@@ -158,6 +162,7 @@ def plan_resume(
     spent = generated_tokens if generated_tokens is not None else len(kept) // CHARS_PER_TOKEN
     limited = provider.limit_output_tokens(body, spent, floor=MIN_OUTPUT_TOKENS)
     prefill = provider.supports_prefill(body)
+    seam: str | None = None if prefill and provider.prefill_strips_whitespace() else ""
     if strategy == "summarize" and len(kept) > summarize_threshold:
         tail = kept[-summarize_threshold // 4 :]
         summary = summarizer(kept) if summarizer is not None else None
@@ -170,12 +175,20 @@ def plan_resume(
             limited, shown, prefill=prefill, instruction=SUMMARY_INSTRUCTION
         )
         return ResumePlan(
-            strategy="summarize", request=provider.build_request(continued), keep=keep, stitch=True
+            strategy="summarize",
+            request=provider.build_request(continued),
+            keep=keep,
+            stitch=True,
+            seam_whitespace=seam,
         )
     continued = provider.continuation_body(
         limited, kept, prefill=prefill, instruction=CONTINUE_INSTRUCTION
     )
     used: Strategy = "paragraph" if strategy == "paragraph" else "exact"
     return ResumePlan(
-        strategy=used, request=provider.build_request(continued), keep=keep, stitch=True
+        strategy=used,
+        request=provider.build_request(continued),
+        keep=keep,
+        stitch=True,
+        seam_whitespace=seam,
     )

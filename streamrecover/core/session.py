@@ -350,7 +350,7 @@ class RecoverySession:
             previous = self._parser if plan.reuse_parser else None
             self._parser = self.provider.new_parser(resume_from=previous)
             if plan.stitch:
-                self._stitcher = Stitcher(self.text)
+                self._stitcher = Stitcher(self.text, seam_whitespace=plan.seam_whitespace)
             self._outbox.append(Resumed(strategy=plan.strategy, attempt=self.attempts))
         self._attempt_usage = None
         self._leave("next_request", SessionState.SENT)

@@ -31,20 +31,38 @@ Rules, in the order they are applied to the continuation ``X``:
      If the continuation ends while still a prefix of ``stripped``, it is
      rewound to where it ended.
 
+   **1b. Early restart.** Below ``restart_threshold``, a continuation that
+   reproduces the opening for at least 8 characters (CJK characters count
+   twice; 16 when the committed text ends a sentence or a line, where a new
+   sentence may open the same way) and then diverges is a restart and is
+   rewound the same way, provided that opening occurs nowhere else in
+   ``stripped`` (a parallel construction, "You can retry. You can resume",
+   is not a restart) and it is longer than the overlap rule 2 would remove.
+
 2. **Overlap.** Take the candidates ``L1 > L2 > ... > Ln`` (and ``0``). Walking
    down from the longest, remove the first ``Li`` with ``Li - L(i+1) >=
-   min_overlap`` (``L(n+1) = 0``). The gap to the next shorter candidate is the
-   smallest period of the overlap text, so a long overlap made of a short
-   repeated pattern (``"ha ha ha "``, ``"-----"``, ``"0000"``) cannot win: for
-   such text "the model repeated it" and "the model wrote more of it" look the
-   same, and the shorter reading loses no text. If no gap is long enough, the
-   shortest candidate ``Ln`` is still removed when it is a *whole-word
-   overlap*: it contains a letter, does not start with whitespace, starts at a
-   word start in ``stripped`` and either ends at a word end in ``X`` or is at
-   least 4 characters long (a word restarted from its start, "implementa" +
-   "implementation"). Otherwise nothing is removed: a short overlap inside a
-   word ("bal" + "loon"), of digits ("20" + "20"), or of symbols ("*" + "*bold")
-   is a coincidence far more often than a repeat.
+   min_overlap`` (``L(n+1) = 0``), unless it is a single table cell without
+   letters (``" 0     |"``: in a table of zeros the next cell looks the same).
+   The gap to the next shorter candidate is the smallest period of the
+   overlap text, so a long overlap made of a short repeated pattern
+   (``"ha ha ha "``, ``"-----"``, ``"0000"``) cannot win. Otherwise:
+
+   * **2b. Word repeat.** The *shortest candidate that starts a word* (a word
+     character after a boundary, punctuation after whitespace, or token-style
+     a space before a word: ``" worst"`` + ``" worst moment"``) is removed
+     when it holds a letter ("asks ag" + "again", "that" + "that it works",
+     "f" + "façade"), or two or more digits ("15,4" + "15,433"), or is one
+     digit that is a whole cell ("| 0" + "0 |"). A token-style candidate
+     that ends at a word end in the continuation needs three letters
+     (" is" + " is unclear" stays "is is"). Not removed when the text already
+     repeats the candidate just before it ("yes yes" + " yes") unless keeping
+     it would glue two words together ("ha ha" + "ha ha" must not give "haha").
+   * **2c. Lone in-word repeat.** Failing that, a candidate that is the only
+     one, not periodic, with at least three non-space characters including a
+     letter or digit (or a line end with indentation), is removed:
+     ``"middle of answ"`` + ``"f answers"``.
+   * Otherwise nothing is removed: one or two letters inside a word
+     ("bal" + "loon") are a doubled letter far more often than a repeat.
 
 3. **Seam whitespace.** Of what follows the removed overlap, let ``V`` be its
    leading whitespace. If ``V`` starts with ``seam`` (the model re-emitted the
@@ -67,15 +85,38 @@ between calls; once decided, :meth:`Stitcher.feed` returns its argument
 unchanged. Every decision is taken at a point fixed by the characters, never
 by how they were split into deltas, so any chunking releases the same text.
 
-Residual ambiguity, by design: text that repeats with a short period across
-the seam may be duplicated by up to one period plus ``min_overlap``; a whole
-word doubled exactly at the cut ("couscous" cut as "cous" + "cous") is read
-as a repeat; a restart that diverges before ``restart_threshold`` characters
-is duplicated, not rewound; scripts written without spaces (CJK) have no word
-starts inside a run, so there only overlaps after punctuation or of at least
-``min_overlap`` characters are removed. Grapheme clusters are approximated
-(marks, ZWJ sequences, emoji modifiers, tags, regional-indicator pairs, CR LF);
-Hangul jamo sequences are not recognised.
+Whitespace the model saw. With ``seam_whitespace=""`` (no prefill: the
+model saw the committed text whole) nothing is stripped, and whitespace the
+continuation writes after the cut is kept: ``"def f():\n"`` + ``"    return 1"``.
+
+Residual ambiguity, by design (measured frequencies: ``benchmarks/bench_seams.py``,
+benchmarks/README.md "Seams"):
+
+* a space the model silently dropped where the cut fell just before it
+  (``"the error rate"`` + ``"is 0.002"``) cannot be seen by anyone; about 95%
+  of such seams keep the words glued;
+* a 1-2 letter repeat inside a word (``"Usag"`` + ``"age grew"``) reads the
+  same as a doubled letter (``"bal"`` + ``"loon"``) and is kept: such seams
+  are duplicated;
+* a one-digit number repeated (``"count": 4`` + ``"42"``) is kept (as often
+  ``442``); a two-digit number at a cut is read as a repeat, so ``"in the
+  year 20"`` + ``"20 we met"`` gives "20", not "2020"; a word whose start is
+  its whole partial ("the cat" + "cats") is read as a repeat, "coco" +
+  "conut" loses "co";
+* the text itself doubling a word at the cut (``"She said that "`` +
+  ``"that was fine"``) is read as a repeat; a short period across the seam
+  ("ha ha ha", "0000 0000") may be duplicated by up to one period plus
+  ``min_overlap``; a repeated table cell of one digit (``"| 0     |"`` +
+  ``"0     | 0.00"``) is kept;
+* a restart that diverges within 8 characters, or within 16 at a sentence or
+  line end (``"...storage.\n"`` + ``"## Steps to follow"``), is duplicated,
+  not rewound;
+* scripts written without spaces (CJK) have no word starts inside a run, so
+  there a repeat is removed after punctuation or from three characters.
+
+Grapheme clusters are approximated (marks, ZWJ sequences, emoji modifiers,
+tags, regional-indicator pairs, CR LF); Hangul jamo sequences are not
+recognised.
 """
 
 from __future__ import annotations
@@ -98,8 +139,15 @@ _SPACE = 0
 _WORD = 1
 _OTHER = 2
 
-#: A whole-word overlap that ends inside a word must be at least this long.
-_PARTIAL_WORD_MIN = 4
+#: A lone candidate inside a word is removed from this many letters or digits on.
+_IN_WORD_MIN = 3
+#: A restart that diverges early must reproduce at least this much of the opening
+#: (CJK characters count twice); more when the cut fell at a sentence or line end.
+_EARLY_RESTART_MIN = 8
+_EARLY_RESTART_AT_END = 16
+#: A token-style repeat (" worst" + " worst moment") needs a word this long.
+_TOKEN_WORD_MIN = 3
+_SENTENCE_ENDS = frozenset(".!?:;\n\u3002\uff01\uff1f")
 
 _ZWJ = "\u200d"
 
@@ -138,6 +186,7 @@ class Stitcher:
     __slots__ = (
         "_held",
         "_min_overlap",
+        "_opening_tracked",
         "_probe",
         "_restart_matched",
         "_restart_possible",
@@ -205,6 +254,10 @@ class Stitcher:
         self._tail_start = max(0, len(stripped) - window)
         self._restart_possible = len(stripped) >= restart_threshold and not _has_short_period(
             stripped[:restart_threshold], min_overlap
+        )
+        self._opening_tracked = self._restart_possible or (
+            len(stripped) > _EARLY_RESTART_MIN
+            and not _has_short_period(stripped[:restart_threshold], min_overlap)
         )
         self._held = ""
         # Leftmost position (in the tail) where the held text occurs; -1: nowhere.
@@ -282,7 +335,7 @@ class Stitcher:
         stripped = self._stripped
         consumed = len(self._held)
         held = self._held + text
-        if self._restart_possible and self._restart_matched == consumed:
+        if self._opening_tracked and self._restart_matched == consumed:
             self._restart_matched = consumed + _common_prefix_length(text, stripped, consumed)
         probe = self._probe
         # The leftmost occurrence of a longer text is never left of a shorter
@@ -322,6 +375,9 @@ class Stitcher:
             if matched == stripped_length:
                 return self._begin_seam(matched, held[matched:], at_end=at_end)
             return self._rewind_restart(matched, held[matched:])
+        if matched > overlap and self._is_early_restart(matched, held):
+            self.restarted = True
+            return self._rewind_restart(matched, held[matched:])
         self.restarted = overlap > 0 and overlap == stripped_length
         return self._begin_seam(overlap, held[overlap:], at_end=at_end)
 
@@ -341,22 +397,124 @@ class Stitcher:
             position = stripped.find(held[0], position + 1)
         for index, length in enumerate(lengths):
             shorter = lengths[index + 1] if index + 1 < len(lengths) else 0
-            if length - shorter >= self._min_overlap:
+            if length - shorter >= self._min_overlap and not self._is_table_like(length):
                 return length
-        if lengths and self._is_whole_word_overlap(lengths[-1], held):
-            return lengths[-1]
+        if not lengths:
+            return 0
+        # Rule 2b: the shortest candidate that starts a word ("that" rather than
+        # its last letter "t") decides whether a short repeat is a word repeated.
+        for length in reversed(lengths):
+            if self._starts_word(length):
+                if self._is_word_repeat(length, held, at_end=at_end):
+                    return length
+                break
+        # Rule 2c: a lone candidate inside a word ("f answ" + "f answers").
+        if len(lengths) == 1 and self._is_lone_in_word_repeat(lengths[0]):
+            return lengths[0]
         return 0
 
-    def _is_whole_word_overlap(self, length: int, held: str) -> bool:
+    def _is_table_like(self, length: int) -> bool:
+        """Whether a letterless candidate may just be the table going on.
+
+        Cells shorter than ``2 * min_overlap`` (" 0     |"), or a run that already
+        occurs earlier in the committed text: in a table of zeros the next cells
+        read like the last ones repeated.
+        """
+        stripped = self._stripped
+        text = stripped[len(stripped) - length :]
+        if any(ch.isalpha() for ch in text):
+            return False
+        if stripped.find(text, self._tail_start) < len(stripped) - length:
+            return True
+        # Short runs of cells ("0 |\n| 0 | 0 | " in a table of zeros) likewise.
+        return length < 2 * self._min_overlap and "|" in text
+
+    def _starts_word(self, length: int) -> bool:
+        """Whether the candidate starts at a word (or, token-style, at the space before one)."""
         stripped = self._stripped
         start = len(stripped) - length
-        if stripped[start].isspace() or not any(ch.isalpha() for ch in stripped[start:]):
-            return False
-        if start > 0 and not _is_boundary(stripped[start - 1], stripped[start]):
-            return False
-        if length == len(held) or _is_boundary(stripped[-1], held[length]):
+        first = stripped[start]
+        if first.isspace():
+            # A token-style repeat: " worst" re-sent with the space before it.
+            return first == " " and length > 1 and _char_class(stripped[start + 1]) == _WORD
+        if start == 0:
             return True
-        return length >= _PARTIAL_WORD_MIN
+        before = stripped[start - 1]
+        if _char_class(first) == _WORD:
+            return _is_boundary(before, first)
+        # Punctuation that opens a line or follows a space ("**Note", "| 2").
+        return before.isspace()
+
+    def _is_word_repeat(self, length: int, held: str, *, at_end: bool) -> bool:
+        stripped = self._stripped
+        text = stripped[len(stripped) - length :]
+        core = text.strip()
+        if not core:
+            return False
+        glued = length < len(held) or not at_end
+        if not (glued and _char_class(stripped[-1]) == _WORD == _char_class(held[0])):  # noqa: SIM102 (two reasons, two comments)
+            # Keeping everything would not glue two words together ("yes yes" +
+            # " yes, no"): in text that repeats itself there, keep it.
+            if self._repeats_before(length):
+                return False
+        whole = _is_boundary(stripped[-1], held[length]) if length < len(held) else at_end
+        if text[0].isspace() and whole and sum(ch.isalnum() for ch in core) < _TOKEN_WORD_MIN:
+            # " is" + " is unclear" is as often "is is": a short word re-sent
+            # whole counts only from three characters (" i" + " is" always does).
+            return False
+        letters = sum(ch.isalpha() for ch in core)
+        digits = sum(ch.isdigit() for ch in core)
+        if letters:
+            # A word restarted from its first letter ("f" + "façade", "ag" +
+            # "again"): an exact continuation would start with that letter only
+            # for a word with a doubled first letter ("aardvark", "llama").
+            return True
+        if digits >= 2:
+            return True  # numbers of two or more digits are words ("15,4" + "15,433")
+        # A lone digit only as the whole candidate and a whole word ("| 0" +
+        # "0 |"): "0 | " + "0 | 0 |" is a table of zeros going on, and "4" +
+        # "42" is as often the number 442.
+        return digits == 1 and whole and len(core) == 1
+
+    def _is_lone_in_word_repeat(self, length: int) -> bool:
+        stripped = self._stripped
+        text = stripped[len(stripped) - length :]
+        if text[0].isspace() or not any(ch.isalnum() for ch in text):  # noqa: SIM102 (two reasons, two comments)
+            if not ("\n" in text and text.strip()):
+                return False  # ":\n    " + ":\n        if": a line repeated with its indentation
+        if sum(not ch.isspace() for ch in text) < _IN_WORD_MIN:
+            return False
+        if self._repeats_before(length) or self._is_table_like(length):
+            return False
+        return not _has_short_period(text, len(text))
+
+    def _repeats_before(self, length: int) -> bool:
+        """Whether the candidate's text also ends the committed text just before it.
+
+        Then the text repeats itself there ("ha ha ha", "0000 0000", "that that"),
+        and "the model repeated it" reads the same as "the model wrote more of
+        it": the shorter reading, which loses nothing, wins.
+        """
+        stripped = self._stripped
+        core = stripped[len(stripped) - length :].strip().casefold()
+        before = stripped[: len(stripped) - length].rstrip().casefold()
+        return bool(core) and before.endswith(core)
+
+    def _is_early_restart(self, matched: int, held: str) -> bool:
+        """Rule 1b: a restart that diverged before ``restart_threshold`` characters."""
+        stripped = self._stripped
+        if matched >= len(stripped) or matched >= len(held):
+            return False
+        opening = stripped[:matched]
+        weight = sum(2 if _is_wide(ch) else 1 for ch in opening)
+        if weight < _EARLY_RESTART_MIN or not any(ch.isalnum() for ch in opening):
+            return False
+        if stripped.find(opening, 1) >= 0:
+            return False  # the answer repeats its opening: a parallel sentence, maybe
+        if "\n" in self._seam or stripped[-1] in _SENTENCE_ENDS:
+            # At a sentence or line end a new sentence may open the same way.
+            return weight >= _EARLY_RESTART_AT_END
+        return True
 
     # -- restart ------------------------------------------------------------------------
 
@@ -468,6 +626,11 @@ def _is_extender(ch: str) -> bool:
         return True
     # Emoji skin-tone modifiers (UTS #51) and tag characters (emoji tag sequences).
     return "\U0001f3fb" <= ch <= "\U0001f3ff" or "\U000e0020" <= ch <= "\U000e007f"
+
+
+def _is_wide(ch: str) -> bool:
+    """CJK, kana and Hangul: one character carries about a word's worth of text."""
+    return ord(ch) >= 0x2E80
 
 
 def _is_regional_indicator(ch: str) -> bool:

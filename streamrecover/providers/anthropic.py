@@ -305,6 +305,10 @@ class AnthropicProvider(Provider):
         model = body.get("model")
         return model if isinstance(model, str) else ""
 
+    def prefill_strips_whitespace(self) -> bool:
+        """True: the API rejects a final assistant turn that ends in whitespace."""
+        return True
+
     def supports_prefill(self, body: JSONBody) -> bool:
         """True for Claude models before 4.6 without thinking.
 

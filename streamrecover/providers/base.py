@@ -277,6 +277,16 @@ class Provider(ABC):
         The constructor's ``prefill`` override, when given, wins.
         """
 
+    def prefill_strips_whitespace(self) -> bool:
+        """Whether a prefill reaches the model with its trailing whitespace stripped.
+
+        False by default: the model sees the partial answer whole, trailing
+        whitespace included, and the stitcher must keep what it re-emits there
+        (indentation, table padding). Anthropic strips it (its API rejects a
+        final assistant turn ending in whitespace).
+        """
+        return False
+
     def native_resume_request(self, body: JSONBody, point: ResumePoint) -> HTTPRequest | None:
         """Return a request that continues the same response with no regeneration, or None.
 

@@ -142,6 +142,13 @@ class Answer:
     words_per_delta: int = 3
     input_tokens: int = 25
     output_tokens: int | None = None
+    #: The text deltas, when given: they must concatenate to ``text`` (token-shaped
+    #: deltas for the seam corpus); otherwise ``words_per_delta`` words each.
+    text_deltas: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.text_deltas is not None and "".join(self.text_deltas) != self.text:
+            raise ValueError("text_deltas must concatenate to text")
 
     @property
     def usage_output_tokens(self) -> int:
@@ -192,6 +199,12 @@ def split_deltas(text: str, words_per_delta: int = 3) -> list[str]:
         words.insert(0, leading)
     step = max(1, words_per_delta)
     return ["".join(words[i : i + step]) for i in range(0, len(words), step)]
+
+
+def _text_deltas(answer: Answer) -> list[str]:
+    if answer.text_deltas is not None:
+        return [piece for piece in answer.text_deltas if piece]
+    return split_deltas(answer.text, answer.words_per_delta)
 
 
 def _pieces(text: str, size: int) -> list[str]:
@@ -267,7 +280,7 @@ def _render_openai(answer: Answer) -> list[Frame]:
         frames.append(
             Frame(data=_sse(chunk({"reasoning_content": piece})), kind="reasoning", text=piece)
         )
-    for piece in split_deltas(answer.text, answer.words_per_delta):
+    for piece in _text_deltas(answer):
         frames.append(Frame(data=_sse(chunk({"content": piece})), kind="text", text=piece))
     call = answer.tool_call
     if call is not None:
@@ -358,7 +371,7 @@ def _render_responses(answer: Answer) -> list[Frame]:
             **where,
             part={"type": "output_text", "text": "", "annotations": []},
         )
-        for piece in split_deltas(answer.text, answer.words_per_delta):
+        for piece in _text_deltas(answer):
             event("text", "response.output_text.delta", piece, **where, delta=piece, logprobs=[])
         part = {"type": "output_text", "text": answer.text, "annotations": []}
         event("meta", "response.output_text.done", **where, text=answer.text, logprobs=[])
@@ -464,7 +477,7 @@ def _render_anthropic(answer: Answer) -> list[Frame]:
         event(
             "meta", "content_block_start", index=index, content_block={"type": "text", "text": ""}
         )
-        for piece in split_deltas(answer.text, answer.words_per_delta):
+        for piece in _text_deltas(answer):
             event(
                 "text",
                 "content_block_delta",
@@ -506,7 +519,7 @@ def _render_gemini(answer: Answer) -> list[Frame]:
     contents: list[tuple[FrameKind, str, dict[str, Any]]] = []
     for piece in split_deltas(answer.reasoning, answer.words_per_delta):
         contents.append(("reasoning", piece, {"text": piece, "thought": True}))
-    for piece in split_deltas(answer.text, answer.words_per_delta):
+    for piece in _text_deltas(answer):
         contents.append(("text", piece, {"text": piece}))
     call = answer.tool_call
     if call is not None:
@@ -733,4 +746,4 @@ def continuation_answer(
         start = starts[-overlap] if len(starts) >= overlap else 0
     else:
         start = max(0, cut - overlap)
-    return replace(answer, text=answer.text[start:], response_id=response_id)
+    return replace(answer, text=answer.text[start:], text_deltas=None, response_id=response_id)

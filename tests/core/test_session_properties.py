@@ -41,6 +41,7 @@ from streamrecover.providers import get_provider
 
 MIN_OVERLAP = 8  # Stitcher's default min_overlap
 RESTART_THRESHOLD = 32  # Stitcher's default restart_threshold
+EARLY_RESTART = 8  # the shortest opening rule 1b reads as a restart
 
 # Graphemes: ASCII, Latin-1 and composed accents, a combining sequence, CJK,
 # emoji (4-byte UTF-8), a skin-tone modifier, a ZWJ family and a flag.
@@ -106,13 +107,22 @@ def unambiguous(stripped: str, overlap: int, continuation: str) -> bool:
     found = candidates(stripped, continuation)
     if found != ({overlap} if overlap else set()):
         return False
-    return overlap == len(stripped) or common_prefix(continuation, stripped) < RESTART_THRESHOLD
+    # Below RESTART_THRESHOLD an opening of 8 or more characters may be read as
+    # an early-diverging restart (rule 1b): such draws are not "ideal" continuations.
+    return overlap == len(stripped) or common_prefix(continuation, stripped) < EARLY_RESTART
 
 
-def continuation_for(committed: str, reference: str, data: st.DataObject) -> str:
-    """What the ideal model sends to continue ``committed`` (drawn where ambiguous)."""
+def continuation_for(
+    committed: str, reference: str, data: st.DataObject, *, saw_whitespace: bool = False
+) -> str:
+    """What the ideal model sends to continue ``committed`` (drawn where ambiguous).
+
+    ``saw_whitespace``: the resume request showed the model ``committed`` whole
+    (no prefill, or a prefill that keeps trailing whitespace), so it goes on
+    after the whitespace rather than writing it again.
+    """
     assert reference.startswith(committed)
-    stripped = committed.rstrip()
+    stripped = committed if saw_whitespace else committed.rstrip()
     seam = committed[len(stripped) :]
     after_seam = reference[len(committed) :]
     rest_options = [reference[len(stripped) :]]  # the stripped whitespace written again
@@ -177,7 +187,15 @@ def play(
         session.next_request()
         consumer.take(session.take_events())  # Resumed, if this attempt resumes
         committed = session.text
-        sent = reference if not committed else continuation_for(committed, reference, data)
+        saw_whitespace = not (
+            session.provider.supports_prefill(BODIES[provider])
+            and session.provider.prefill_strips_whitespace()
+        )
+        sent = (
+            reference
+            if not committed
+            else continuation_for(committed, reference, data, saw_whitespace=saw_whitespace)
+        )
         deltas = split(sent, data.draw(st.lists(st.integers(1, max(1, len(sent) - 1)), max_size=6)))
         body = answer_stream(provider, deltas)
         if attempt < faults:

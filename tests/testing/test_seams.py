@@ -1,0 +1,208 @@
+"""The seam corpus in CI: floors per behaviour, and the examples of issue 11 as named tests.
+
+The corpus is played through the public ``Client`` over loopback (one case
+after another against a fake provider), for one provider with Anthropic's
+prefill (trailing whitespace stripped) and one with an assistant turn plus
+"continue" (the model saw everything). The full table is
+``benchmarks/bench_seams.py``.
+"""
+
+from __future__ import annotations
+
+import collections
+import random
+
+import pytest
+
+from streamrecover.core.stitch import Stitcher
+from streamrecover.testing.seams import (
+    AMBIGUOUS,
+    BEHAVIOURS,
+    SeamResult,
+    build_cases,
+    classify,
+    continuation_for,
+    cut_kind,
+    play_cases,
+)
+from streamrecover.testing.seams.tokens import deltas, tokens
+
+#: The lowest exact rate each behaviour may reach on the CI corpus (measured:
+#: see benchmarks/README.md, section "Seams"); the ambiguous ones are floors too,
+#: so that a change that makes them worse is seen.
+FLOORS = {
+    "exact": 1.0,
+    "exact_in_whitespace": 1.0,
+    "partial_word": 0.95,
+    "whole_words": 0.92,
+    "token_repeat": 0.90,
+    "number": 0.45,
+    "restart_sentence": 0.95,
+    "restart_answer": 1.0,
+    "restart_diverge": 0.90,
+    "overlap": 0.93,
+    "short_overlap": 0.0,
+    "dropped_space": 0.0,
+}
+
+
+def stitch(committed: str, continuation: str, *, saw_whitespace: bool = False) -> str:
+    """The consumer's text after stitching ``continuation`` delta by delta (one char each)."""
+    stitcher = Stitcher(committed, seam_whitespace="" if saw_whitespace else None)
+    text = committed
+    for piece in [*continuation, None]:
+        released = stitcher.finish() if piece is None else stitcher.feed(piece)
+        if stitcher.rewind_to is not None:
+            text = text[: stitcher.rewind_to]
+            stitcher.rewind_to = None
+        text += released
+    return text
+
+
+# -- the examples of the issue's table ---------------------------------------------
+
+
+@pytest.mark.parametrize("saw_whitespace", [False, True])
+def test_table_of_zeros_keeps_its_cell(saw_whitespace: bool) -> None:
+    committed = "| 4  | 0     | "
+    continuation = " 0     |\n| 5" if not saw_whitespace else "0     |\n| 5"
+    final = stitch(committed, continuation, saw_whitespace=saw_whitespace)
+    assert final == "| 4  | 0     | 0     |\n| 5"
+
+
+@pytest.mark.parametrize(
+    ("committed", "continuation", "final"),
+    [
+        ("It asks ag", "again — without", "It asks again — without"),
+        ("The server is overlo", "overloaded", "The server is overloaded"),
+        ("a façade stays a f", "façade.", "a façade stays a façade."),
+    ],
+)
+def test_partial_last_word_repeated(committed: str, continuation: str, final: str) -> None:
+    assert stitch(committed, continuation) == final
+    assert stitch(committed, continuation, saw_whitespace=True) == final
+
+
+@pytest.mark.parametrize("word", ["that", "reader", "level", "did", "says"])
+def test_whole_word_whose_first_and_last_letters_match(word: str) -> None:
+    committed = f"I know {word} "
+    assert stitch(committed, f"{word} it works") == f"I know {word} it works"
+    assert stitch(committed, f"{word} it works", saw_whitespace=True) == f"I know {word} it works"
+
+
+def test_token_style_repeat_with_the_space_before_it() -> None:
+    assert stitch("at the worst", " worst moment") == "at the worst moment"
+    assert stitch("at the worst ", " worst moment", saw_whitespace=True) == "at the worst moment"
+
+
+@pytest.mark.parametrize(
+    ("committed", "continuation", "final"),
+    [
+        ("grew by 1.25", "1.25% in March", "grew by 1.25% in March"),
+        ("by 15,4", "15,433 requests", "by 15,433 requests"),
+        ("costs $1,2", "1,299.99 a year", "costs $1,299.99 a year"),
+    ],
+)
+def test_number_repeated(committed: str, continuation: str, final: str) -> None:
+    assert stitch(committed, continuation) == final
+
+
+def test_sentence_restarted() -> None:
+    committed = "It works. The middle of answers is where cu"
+    assert stitch(committed, "The middle of answers is where cuts land.") == (
+        "It works. The middle of answers is where cuts land."
+    )
+
+
+def test_answer_restarted_and_diverging_within_32_characters_is_rewound() -> None:
+    committed = "A stream can break at the worst moment: the reader asks"
+    restart = "A stream can break when you least expect it."
+    assert stitch(committed, restart) == restart
+
+
+def test_parallel_opening_after_a_sentence_end_is_not_a_restart() -> None:
+    committed = "You can retry the request. "
+    assert (
+        stitch(committed, "You can resume it.") == "You can retry the request. You can resume it."
+    )
+
+
+def test_indentation_the_model_saw_is_kept() -> None:
+    # No prefill: the model saw "\n" and wrote the indentation after it.
+    assert stitch("def f():\n", "    return 1", saw_whitespace=True) == "def f():\n    return 1"
+    assert stitch("def f():\n  ", "  return 1", saw_whitespace=True) == "def f():\n    return 1"
+    # Prefill: the model saw "def f():" and writes the newline and indentation again.
+    assert stitch("def f():\n  ", "\n    return 1") == "def f():\n    return 1"
+
+
+def test_overlap_not_on_a_word_start() -> None:
+    assert stitch("the middle of answ", "f answers") == "the middle of answers"
+    assert stitch("the middle of answ", "nswers", saw_whitespace=True) == "the middle of answers"
+
+
+# -- the corpus itself ---------------------------------------------------------------
+
+
+def test_tokens_and_deltas_concatenate_back() -> None:
+    rng = random.Random(3)
+    for case in build_cases(per_kind=1):
+        assert "".join(tokens(case.text, rng)) == case.text
+        pieces = deltas(case.committed, rng)
+        assert "".join(pieces) == case.committed
+        assert all(len(piece) >= 1 for piece in pieces)
+
+
+def test_corpus_is_deterministic_and_covers_every_behaviour() -> None:
+    first = build_cases(per_kind=1)
+    assert first == build_cases(per_kind=1)
+    assert {case.behaviour for case in first} == set(BEHAVIOURS)
+    assert all(cut_kind(case.text, case.cut) == case.kind for case in first)
+
+
+def test_continuations_derive_from_what_the_model_saw() -> None:
+    case = next(c for c in build_cases() if c.behaviour == "exact_in_whitespace")
+    whole, expected = continuation_for(case, case.committed)
+    stripped, _ = continuation_for(case, case.committed.rstrip())
+    assert expected == case.text
+    assert case.committed + whole == case.text
+    assert case.committed.rstrip() + stripped == case.text
+
+
+def test_classify() -> None:
+    assert classify("abc", "abc") == ("exact", 0, 0)
+    assert classify("abbc", "abc") == ("duplicated", 1, 0)
+    assert classify("ac", "abc") == ("lost", 0, 1)
+    assert classify("axc", "abc")[0] == "garbled"
+
+
+@pytest.fixture(scope="module")
+def corpus_results() -> list[SeamResult]:
+    return list(play_cases(build_cases(per_kind=1), ("openai", "anthropic")))
+
+
+def test_corpus_plays_through_the_client_without_failures(
+    corpus_results: list[SeamResult],
+) -> None:
+    failed = [r for r in corpus_results if r.outcome == "failed"]
+    assert not failed, failed[0].detail
+    # Both resume request shapes were played.
+    assert {r.prefill for r in corpus_results} == {True, False}
+
+
+@pytest.mark.parametrize("behaviour", list(BEHAVIOURS))
+def test_corpus_floor_per_behaviour(corpus_results: list[SeamResult], behaviour: str) -> None:
+    rows = [r for r in corpus_results if r.case.behaviour == behaviour]
+    assert rows
+    exact = sum(r.outcome == "exact" for r in rows) / len(rows)
+    wrong = collections.Counter(r.case.name for r in rows if r.outcome != "exact")
+    assert exact >= FLOORS[behaviour], (behaviour, exact, wrong.most_common(5))
+
+
+def test_corpus_floor_overall_and_nothing_lost_on_exact_continuations(
+    corpus_results: list[SeamResult],
+) -> None:
+    clear = [r for r in corpus_results if r.case.behaviour not in AMBIGUOUS]
+    assert sum(r.outcome == "exact" for r in clear) / len(clear) >= 0.95
+    exact_rows = [r for r in corpus_results if r.case.behaviour.startswith("exact")]
+    assert sum(r.lost for r in exact_rows) == 0
+    assert all(r.outcome == "exact" for r in exact_rows)
