@@ -226,10 +226,22 @@ def make_sr_async(url: str, variant: str) -> AsyncRun:
     return run
 
 
-def make_openai_sync(url: str) -> SyncRun:
+def make_openai_sync(url: str, recovering: bool = False) -> SyncRun:
     import openai
 
-    client = openai.OpenAI(base_url=url, api_key=API_KEY)
+    if recovering:
+        # The official SDK with one line changed: streamrecover's transport underneath.
+        import httpx2
+
+        from streamrecover.integrations.httpx2 import RecoveringTransport
+
+        transport = RecoveringTransport("openai", storage=None)
+        client = openai.OpenAI(
+            base_url=url, api_key=API_KEY, max_retries=0,
+            http_client=httpx2.Client(transport=transport),
+        )
+    else:
+        client = openai.OpenAI(base_url=url, api_key=API_KEY)
 
     def run(model: str) -> str:
         parts = []
@@ -250,10 +262,21 @@ def make_openai_sync(url: str) -> SyncRun:
     return run
 
 
-def make_openai_async(url: str) -> AsyncRun:
+def make_openai_async(url: str, recovering: bool = False) -> AsyncRun:
     import openai
 
-    client = openai.AsyncOpenAI(base_url=url, api_key=API_KEY)
+    if recovering:
+        import httpx2
+
+        from streamrecover.integrations.httpx2 import AsyncRecoveringTransport
+
+        transport = AsyncRecoveringTransport("openai", storage=None)
+        client = openai.AsyncOpenAI(
+            base_url=url, api_key=API_KEY, max_retries=0,
+            http_client=httpx2.AsyncClient(transport=transport),
+        )
+    else:
+        client = openai.AsyncOpenAI(base_url=url, api_key=API_KEY)
 
     async def run(model: str) -> str:
         parts = []
@@ -366,6 +389,8 @@ CONTENDERS: dict[str, Contender] = {
         *_sr_contenders(),
         Contender("openai-sync", "sync", make_openai_sync),
         Contender("openai-async", "asyncio", make_openai_async),
+        Contender("openai-sdk-sr-sync", "sync", partial(make_openai_sync, recovering=True)),
+        Contender("openai-sdk-sr-async", "asyncio", partial(make_openai_async, recovering=True)),
         Contender("httpx-sse-sync", "sync", make_httpx_sse_sync),
         Contender("httpx-sse-async", "asyncio", make_httpx_sse_async),
     )
@@ -396,6 +421,8 @@ OVERHEADS = (
     ("sr-sync-off", "sr-sync-sqlite"),
     ("sr-sync-off", "sr-sync-disk"),
     ("sr-asyncio-off", "sr-asyncio-memory"),
+    ("openai-sync", "openai-sdk-sr-sync"),
+    ("openai-async", "openai-sdk-sr-async"),
 )
 
 # --- the child process: build, warm up, time ----------------------------------------

@@ -27,11 +27,13 @@ from streamrecover.core.classify import is_recoverable
 from streamrecover.core.errors import UsageError
 from streamrecover.core.resume import Strategy
 from streamrecover.storage.base import Storage
+from streamrecover.storage.errors import RecordNotFoundError, StatusConflictError
 from streamrecover.storage.record import (
     RecordedError,
     Status,
     StreamRecord,
     StreamSummary,
+    check_claim,
     new_record,
 )
 from streamrecover.storage.registry import open_storage
@@ -128,10 +130,33 @@ class RecoveryRegistry:
     def list_recoverable_streams(self) -> list[StreamSummary]:
         """Streams that may still be finished: interrupted ones, and active ones a crash left.
 
-        An active stream may also be live in another process; ``resume_stream``
-        claims it atomically, so two resumers never both win.
+        An ``active`` stream written by a ``Client`` carries its owner and lease:
+        it is listed only when ``resume`` could claim it without ``force`` now
+        (its owner is certainly gone, or its lease expired), not while another
+        live process is writing it. An active stream recorded through this
+        registry's own ``init_recovery`` has no owner and is always listed. The
+        list is a snapshot: a stream may still finish, or be claimed by another
+        resumer, before you resume it; ``resume_stream`` claims atomically, so two
+        resumers never both win.
         """
-        return self.storage.summaries(status=RECOVERABLE)
+        found: list[StreamSummary] = []
+        for summary in self.storage.summaries(status=RECOVERABLE):
+            if summary.status == "active" and not self._abandoned(summary.id):
+                continue
+            found.append(summary)
+        return found
+
+    def _abandoned(self, recovery_id: str) -> bool:
+        # The storage's own claim rule, read without claiming, for owned records.
+        try:
+            record = self.storage.get(recovery_id)
+            if record.owner is None:
+                return True  # nobody to ask: the caller decides (as before owners existed)
+            check_claim(record.id, record.status, record.updated_at, self.storage.clock(),
+                        owner=record.owner, lease=record.lease, force=False)
+        except (RecordNotFoundError, StatusConflictError):
+            return False
+        return True
 
     def clear_partial_response(self, recovery_id: str) -> bool:
         """Forget a stream; returns whether it existed."""

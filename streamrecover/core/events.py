@@ -28,6 +28,7 @@ from dataclasses import dataclass
 __all__ = [
     "Completed",
     "Event",
+    "FellBack",
     "Finished",
     "ReasoningDelta",
     "Resumed",
@@ -168,3 +169,19 @@ class Completed(Event):
 
     finish_reason: str
     usage: Usage | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FellBack(Event):
+    """The provider in use gave up; the stream goes on with ``to_provider``.
+
+    ``model`` is the fallback's model, ``cause`` what made ``from_provider``
+    give up (its last fault), ``offset`` how many characters of text had been
+    delivered when the fallback took over (0: it starts the answer afresh).
+    """
+
+    from_provider: str
+    to_provider: str
+    model: str
+    cause: BaseException | None
+    offset: int = 0

@@ -6,6 +6,9 @@ the storage-registry tests, and test modules share one namespace here.)
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -25,7 +28,9 @@ from reference_frames import (
 from streamrecover.core.errors import HTTPStatusError, TransportError, UsageError
 from streamrecover.core.events import TextDelta
 from streamrecover.registry import RecoveryRegistry
-from streamrecover.storage import RecordNotFoundError, open_storage
+from streamrecover.storage import RecordNotFoundError, current_owner, new_record, open_storage
+from streamrecover.storage.memory import MemoryStorage
+from streamrecover.storage.record import UNRENEWED_LEASE
 
 
 class FakeClock:
@@ -89,8 +94,10 @@ def test_record_error_says_whether_the_stream_is_recoverable() -> None:
         assert record.error is not None and not record.error.recoverable
 
 
-def test_list_recoverable_streams_holds_active_and_interrupted_ones() -> None:
-    with RecoveryRegistry() as registry:
+def test_list_recoverable_streams_holds_abandoned_and_interrupted_ones() -> None:
+    now = [1000.0]
+    storage = MemoryStorage(clock=lambda: now[0])
+    with RecoveryRegistry(storage, clock=lambda: now[0]) as registry:
         active = registry.init_recovery("openai", request_body("openai"))
         interrupted = registry.init_recovery("gemini", request_body("gemini"))
         registry.record_chunk(interrupted, "The quick")
@@ -99,12 +106,32 @@ def test_list_recoverable_streams_holds_active_and_interrupted_ones() -> None:
         registry.complete_stream(completed)
         failed = registry.init_recovery("openai", request_body("openai"))
         registry.record_error(failed, HTTPStatusError(400))
+        # Written by this (live) process, with a fresh lease: resume would refuse it.
+        live = replace(new_record(provider="openai", model="m", request={}, clock=storage.clock,
+                                  owner=current_owner(), lease=10.0))
+        storage.create(live)
+        # Its owner's process is gone: claimable at once.
+        crashed = replace(new_record(provider="openai", model="m", request={},
+                                     clock=storage.clock, owner=replace(current_owner(),
+                                     pid=_dead_pid(), started="0"), lease=3600.0))
+        storage.create(crashed)
         summaries = registry.list_recoverable_streams()
-    assert {summary.id for summary in summaries} == {active, interrupted}
-    by_id = {summary.id: summary for summary in summaries}
-    assert by_id[interrupted].text_length == len("The quick")
-    assert by_id[interrupted].provider == "gemini"
-    assert by_id[active].status == "active"
+        # The unowned one (this registry's own record) is listed as before.
+        assert {summary.id for summary in summaries} == {active, interrupted, crashed.id}
+        by_id = {summary.id: summary for summary in summaries}
+        assert by_id[interrupted].text_length == len("The quick")
+        assert by_id[interrupted].provider == "gemini"
+        assert by_id[crashed.id].status == "active"
+        # Once its lease runs out, the live-owned one is abandoned too.
+        now[0] += UNRENEWED_LEASE
+        listed = {summary.id for summary in registry.list_recoverable_streams()}
+        assert listed == {active, interrupted, crashed.id, live.id}
+
+
+def _dead_pid() -> int:
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    return int(done.stdout)
 
 
 def test_clear_partial_response() -> None:

@@ -24,16 +24,19 @@ from streamrecover.storage import current_owner, new_record, open_storage
 from streamrecover.testing.server import FaultServer, sse_response
 
 # Opens, writes and closes the file over and over until told to stop; prints its count.
+# Each of its records is briefly active, owned by that live process.
 OTHER_PROCESS = r"""
 import sys
 from pathlib import Path
-from streamrecover.storage import new_record, open_storage
+from streamrecover.storage import current_owner, new_record, open_storage
 
 url, stop = sys.argv[1], Path(sys.argv[2])
 written = 0
 while not stop.exists() or written < 5:
     with open_storage(url) as storage:
-        record = new_record(provider="openai", model="m", request={})
+        # Owned and leased, as a Client writes it: a live stream the example must not pick.
+        record = new_record(provider="openai", model="m", request={}, owner=current_owner(),
+                            lease=10.0)
         storage.create(record)
         storage.append(record.id, ["other"])
         storage.mark(record.id, "completed")
