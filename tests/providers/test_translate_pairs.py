@@ -187,3 +187,40 @@ def test_refusals_name_the_field(
 def test_an_unknown_format_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="cohere"):
         translate_request(COMMON, source="openai", target="cohere")
+
+
+FAILED_TOOL = {
+    "model": "c",
+    "max_tokens": 5,
+    "messages": [
+        {"role": "user", "content": "go"},
+        {
+            "role": "assistant",
+            "content": [{"type": "tool_use", "id": "t1", "name": "f", "input": {}}],
+        },
+        {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": "t1", "content": "boom", "is_error": True}
+            ],
+        },
+    ],
+}
+
+
+@pytest.mark.parametrize("target", ["openai", "openai-responses"])
+def test_a_failed_tool_result_is_refused_where_no_error_flag_exists(target: str) -> None:
+    with pytest.raises(UntranslatableError) as caught:
+        translate_request(FAILED_TOOL, source="anthropic", target=target)
+    assert caught.value.field == "messages[2].content[0].is_error"
+
+
+def test_a_failed_tool_result_crosses_gemini_as_its_error_response() -> None:
+    gemini = translate_request(FAILED_TOOL, source="anthropic", target="gemini")
+    answer = gemini["contents"][-1]["parts"][0]["functionResponse"]
+    assert answer["response"] == {"error": "boom"}
+    back = translate_request(gemini, source="gemini", target="anthropic", model="c")
+    assert neutral(back, "anthropic") == neutral(FAILED_TOOL, "anthropic")
+    with pytest.raises(UntranslatableError) as caught:
+        translate_request(gemini, source="gemini", target="openai")
+    assert caught.value.field == "contents[2].parts[0].functionResponse.response.error"

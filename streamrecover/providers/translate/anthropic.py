@@ -71,6 +71,10 @@ def _result_text(content: object, path: str, target: str) -> str:
     return "".join(pieces)
 
 
+#: Formats that can mark a tool result as failed (Gemini: ``response.error``).
+_ERROR_FLAG_TARGETS = frozenset({"anthropic", "gemini"})
+
+
 def read_anthropic(body: Mapping[str, Any], target: str) -> Conversation:
     """Read a Messages body; raise UntranslatableError for what ``target`` loses."""
     refuse_unknown(body, _KNOWN, "", NAME, target)
@@ -101,12 +105,17 @@ def read_anthropic(body: Mapping[str, Any], target: str) -> Conversation:
                 parts.append(ToolCall(id=call_id, name=name, arguments=arguments))
             elif kind == "tool_result":
                 call_id = expect(block.get("tool_use_id"), str, f"{where}.tool_use_id", NAME)
+                is_error = expect(block.get("is_error", False), bool, f"{where}.is_error", NAME)
+                if is_error and target not in _ERROR_FLAG_TARGETS:
+                    raise UntranslatableError(
+                        f"{where}.is_error", NAME, target, "no error flag on a tool result there"
+                    )
                 parts.append(
                     ToolResult(
                         call_id=call_id,
                         name=names.get(call_id, ""),
                         content=_result_text(block.get("content"), f"{where}.content", target),
-                        is_error=bool(block.get("is_error", False)),
+                        is_error=is_error,
                     )
                 )
             else:

@@ -103,15 +103,31 @@ def read_gemini(body: Mapping[str, Any], target: str) -> Conversation:
                     call_id = next((i for i, n in open_calls if n == name), f"call_{name}")
                 open_calls[:] = [(i, n) for i, n in open_calls if i != call_id]
                 response = answer.get("response", {})
+                is_error = False
                 if (
                     isinstance(response, Mapping)
                     and set(response) == {"result"}
                     and isinstance(response["result"], str)
                 ):
                     text = response["result"]
+                elif (
+                    isinstance(response, Mapping)
+                    and set(response) == {"error"}
+                    and isinstance(response["error"], str)
+                ):
+                    if target not in ("anthropic", NAME):
+                        raise UntranslatableError(
+                            f"{where}.functionResponse.response.error",
+                            NAME,
+                            target,
+                            "no error flag on a tool result there",
+                        )
+                    text, is_error = response["error"], True
                 else:
                     text = json.dumps(response)
-                parts.append(ToolResult(call_id=str(call_id), name=name, content=text))
+                parts.append(
+                    ToolResult(call_id=str(call_id), name=name, content=text, is_error=is_error)
+                )
             else:
                 raise UntranslatableError(where, NAME, target, f"part {sorted(part)!r}")
         turns.append(Turn(role=role, parts=tuple(parts)))  # type: ignore[arg-type]
@@ -200,7 +216,7 @@ def write_gemini(conversation: Conversation, model: str, source: str) -> dict[st
                         "functionResponse": {
                             "id": part.call_id,
                             "name": part.name,
-                            "response": {"result": part.content},
+                            "response": {("error" if part.is_error else "result"): part.content},
                         }
                     }
                 )

@@ -177,6 +177,13 @@ def write_chat(conversation: Conversation, model: str) -> dict[str, Any]:
         text = "".join(p.text for p in turn.parts if isinstance(p, Text))
         calls = [p for p in turn.parts if isinstance(p, ToolCall)]
         for result in (p for p in turn.parts if isinstance(p, ToolResult)):
+            if result.is_error:
+                raise UntranslatableError(
+                    f"tool result {result.call_id!r} is_error",
+                    "conversation",
+                    NAME,
+                    "no error flag",
+                )
             messages.append(
                 {"role": "tool", "tool_call_id": result.call_id, "content": result.content}
             )

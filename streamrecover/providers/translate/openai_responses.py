@@ -190,6 +190,10 @@ def write_responses(conversation: Conversation, model: str, source: str) -> dict
                     }
                 )
             else:
+                if part.is_error:
+                    raise UntranslatableError(
+                        f"tool result {part.call_id!r} is_error", source, NAME, "no error flag"
+                    )
                 items.append(
                     {
                         "type": "function_call_output",
