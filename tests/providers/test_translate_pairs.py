@@ -224,3 +224,68 @@ def test_a_failed_tool_result_crosses_gemini_as_its_error_response() -> None:
     with pytest.raises(UntranslatableError) as caught:
         translate_request(gemini, source="gemini", target="openai")
     assert caught.value.field == "contents[2].parts[0].functionResponse.response.error"
+
+
+def _chat_tool(**function: Any) -> dict[str, Any]:
+    spec = {"name": "f", "parameters": {"type": "object"}, **function}
+    return {"model": "m", "messages": [], "tools": [{"type": "function", "function": spec}]}
+
+
+def test_a_strict_tool_crosses_between_the_openai_formats() -> None:
+    responses = translate_request(
+        _chat_tool(strict=True), source="openai", target="openai-responses"
+    )
+    assert responses["tools"][0]["strict"] is True
+    chat = translate_request(responses, source="openai-responses", target="openai")
+    assert chat["tools"][0]["function"]["strict"] is True
+
+
+@pytest.mark.parametrize("target", ["anthropic", "gemini"])
+def test_a_strict_tool_is_refused_where_strictness_is_unknown(target: str) -> None:
+    with pytest.raises(UntranslatableError) as caught:
+        translate_request(_chat_tool(strict=True), source="openai", target=target)
+    assert caught.value.field == "tools[0].function.strict"
+
+
+@pytest.mark.parametrize(
+    ("body", "source", "field"),
+    [
+        (_chat_tool(examples=[1]), "openai", "tools[0].function.examples"),
+        (
+            {
+                "model": "c",
+                "max_tokens": 5,
+                "messages": [],
+                "tools": [{"name": "f", "input_schema": {"type": "object"}, "input_examples": []}],
+            },
+            "anthropic",
+            "tools[0].input_examples",
+        ),
+        (
+            {
+                "model": "g",
+                "contents": [],
+                "tools": [{"functionDeclarations": [{"name": "f", "behavior": "NON_BLOCKING"}]}],
+            },
+            "gemini",
+            "tools[0].functionDeclarations[0].behavior",
+        ),
+        (
+            {"model": "g", "contents": [], "generationConfig": {"candidateCount": 2}},
+            "gemini",
+            "generationConfig.candidateCount",
+        ),
+    ],
+)
+def test_unknown_tool_fields_and_extra_candidates_are_refused(
+    body: dict[str, Any], source: str, field: str
+) -> None:
+    target = "openai-responses" if source == "openai" else "openai"
+    with pytest.raises(UntranslatableError) as caught:
+        translate_request(body, source=source, target=target)
+    assert caught.value.field == field
+
+
+def test_one_gemini_candidate_is_the_default_and_passes() -> None:
+    body = {"model": "g", "contents": [], "generationConfig": {"candidateCount": 1}}
+    assert translate_request(body, source="gemini", target="openai")["messages"] == []

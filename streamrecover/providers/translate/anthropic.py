@@ -132,6 +132,13 @@ def read_anthropic(body: Mapping[str, Any], target: str) -> Conversation:
             raise UntranslatableError(
                 f"tools[{index}].cache_control", NAME, target, "prompt caching is Anthropic's own"
             )
+        refuse_unknown(
+            tool,
+            frozenset({"type", "name", "description", "input_schema"}),
+            f"tools[{index}]",
+            NAME,
+            target,
+        )
         tools.append(
             Tool(
                 name=expect(tool.get("name"), str, f"tools[{index}].name", NAME),

@@ -133,6 +133,10 @@ def read_gemini(body: Mapping[str, Any], target: str) -> Conversation:
         turns.append(Turn(role=role, parts=tuple(parts)))  # type: ignore[arg-type]
     config = expect(body.get("generationConfig", {}), Mapping, "generationConfig", NAME)
     refuse_unknown(config, _CONFIG, "generationConfig", NAME, target)
+    if config.get("candidateCount", 1) != 1:
+        raise UntranslatableError(
+            "generationConfig.candidateCount", NAME, target, "one answer per request only"
+        )
     json_mode = None
     schema = config.get("responseJsonSchema", config.get("responseSchema"))
     if config.get("responseMimeType") == "application/json":
@@ -149,6 +153,9 @@ def read_gemini(body: Mapping[str, Any], target: str) -> Conversation:
         for number, raw_decl in enumerate(group["functionDeclarations"]):
             where = f"tools[{index}].functionDeclarations[{number}]"
             decl = expect(raw_decl, Mapping, where, NAME)
+            refuse_unknown(
+                decl, frozenset({"name", "description", "parameters"}), where, NAME, target
+            )
             tools.append(
                 Tool(
                     name=expect(decl.get("name"), str, f"{where}.name", NAME),

@@ -84,6 +84,8 @@ class Tool:
     description: str | None
     #: JSON Schema of the arguments.
     parameters: Mapping[str, Any]
+    #: OpenAI's strict schema adherence (carried only between the OpenAI formats).
+    strict: bool | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,6 +144,20 @@ def sequence(value: object, path: str, source: str) -> Sequence[Any]:
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
         raise UsageError(f"{source}: {path!r} must be a list")
     return value
+
+
+#: The formats that carry a function tool's ``strict`` flag.
+STRICT_TARGETS = frozenset({"openai", "openai-responses"})
+
+
+def tool_strict(value: object, path: str, source: str, target: str) -> bool | None:
+    """A tool's ``strict`` flag; refused (``path``) where ``target`` cannot enforce it."""
+    if value is None:
+        return None
+    strict: bool = expect(value, bool, path, source)
+    if strict and target not in STRICT_TARGETS:
+        raise UntranslatableError(path, source, target, "no strict schema adherence there")
+    return strict
 
 
 def refuse_unknown(

@@ -22,7 +22,10 @@ from streamrecover.providers.translate.neutral import (
     expect,
     refuse_unknown,
     sequence,
+    tool_strict,
 )
+
+_TOOL_KEYS = frozenset({"name", "description", "parameters", "strict"})
 
 __all__ = ["read_chat", "write_chat"]
 
@@ -124,12 +127,17 @@ def read_chat(body: Mapping[str, Any], target: str) -> Conversation:
         tool = expect(raw_tool, Mapping, f"tools[{index}]", NAME)
         if tool.get("type") != "function":
             raise UntranslatableError(f"tools[{index}].type", NAME, target, "not a function tool")
+        refuse_unknown(tool, frozenset({"type", "function"}), f"tools[{index}]", NAME, target)
         function = expect(tool.get("function"), Mapping, f"tools[{index}].function", NAME)
+        refuse_unknown(function, _TOOL_KEYS, f"tools[{index}].function", NAME, target)
         tools.append(
             Tool(
                 name=expect(function.get("name"), str, f"tools[{index}].function.name", NAME),
                 description=function.get("description"),
                 parameters=function.get("parameters") or {"type": "object", "properties": {}},
+                strict=tool_strict(
+                    function.get("strict"), f"tools[{index}].function.strict", NAME, target
+                ),
             )
         )
     choice = body.get("tool_choice")
@@ -218,6 +226,7 @@ def write_chat(conversation: Conversation, model: str) -> dict[str, Any]:
                     "name": tool.name,
                     **({"description": tool.description} if tool.description else {}),
                     "parameters": dict(tool.parameters),
+                    **({"strict": tool.strict} if tool.strict is not None else {}),
                 },
             }
             for tool in conversation.tools

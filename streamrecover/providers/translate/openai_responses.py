@@ -26,7 +26,10 @@ from streamrecover.providers.translate.neutral import (
     expect,
     refuse_unknown,
     sequence,
+    tool_strict,
 )
+
+_TOOL_KEYS = frozenset({"type", "name", "description", "parameters", "strict"})
 
 __all__ = ["read_responses", "write_responses"]
 
@@ -122,11 +125,13 @@ def read_responses(body: Mapping[str, Any], target: str) -> Conversation:
             raise UntranslatableError(
                 f"tools[{index}].type", NAME, target, f"hosted tool {tool.get('type')!r}"
             )
+        refuse_unknown(tool, _TOOL_KEYS, f"tools[{index}]", NAME, target)
         tools.append(
             Tool(
                 name=expect(tool.get("name"), str, f"tools[{index}].name", NAME),
                 description=tool.get("description"),
                 parameters=tool.get("parameters") or {"type": "object", "properties": {}},
+                strict=tool_strict(tool.get("strict"), f"tools[{index}].strict", NAME, target),
             )
         )
     choice = body.get("tool_choice")
@@ -217,6 +222,7 @@ def write_responses(conversation: Conversation, model: str, source: str) -> dict
                 "name": tool.name,
                 **({"description": tool.description} if tool.description else {}),
                 "parameters": dict(tool.parameters),
+                **({"strict": tool.strict} if tool.strict is not None else {}),
             }
             for tool in conversation.tools
         ]
