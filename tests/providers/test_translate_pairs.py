@@ -289,3 +289,12 @@ def test_unknown_tool_fields_and_extra_candidates_are_refused(
 def test_one_gemini_candidate_is_the_default_and_passes() -> None:
     body = {"model": "g", "contents": [], "generationConfig": {"candidateCount": 1}}
     assert translate_request(body, source="gemini", target="openai")["messages"] == []
+
+
+def test_the_formats_are_the_registered_provider_names() -> None:
+    from streamrecover.providers.registry import provider_names
+
+    for name in provider_names():
+        body = translate_request(COMMON, source="openai", target=name)
+        assert translate_request(body, source=name, target="openai")["tools"]
+    assert set(FORMATS) == set(provider_names())
