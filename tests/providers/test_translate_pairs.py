@@ -298,3 +298,39 @@ def test_the_formats_are_the_registered_provider_names() -> None:
         body = translate_request(COMMON, source="openai", target=name)
         assert translate_request(body, source=name, target="openai")["tools"]
     assert set(FORMATS) == set(provider_names())
+
+
+def test_one_tool_call_per_answer_crosses_openai_and_anthropic() -> None:
+    chat = dict(COMMON, parallel_tool_calls=False)
+    del chat["tool_choice"]
+    anthropic = translate_request(chat, source="openai", target="anthropic")
+    assert anthropic["tool_choice"] == {"type": "auto", "disable_parallel_tool_use": True}
+    responses = translate_request(anthropic, source="anthropic", target="openai-responses")
+    assert responses["parallel_tool_calls"] is False
+    back = translate_request(responses, source="openai-responses", target="openai")
+    assert back["parallel_tool_calls"] is False
+    assert neutral(back, "openai").one_tool_call
+
+
+@pytest.mark.parametrize(
+    ("body", "source", "field"),
+    [
+        (dict(COMMON, parallel_tool_calls=False), "openai", "parallel_tool_calls"),
+        (
+            {
+                "model": "c",
+                "max_tokens": 5,
+                "messages": [],
+                "tool_choice": {"type": "auto", "disable_parallel_tool_use": True},
+            },
+            "anthropic",
+            "tool_choice.disable_parallel_tool_use",
+        ),
+    ],
+)
+def test_one_tool_call_per_answer_is_refused_for_gemini(
+    body: dict[str, Any], source: str, field: str
+) -> None:
+    with pytest.raises(UntranslatableError) as caught:
+        translate_request(body, source=source, target="gemini")
+    assert caught.value.field == field

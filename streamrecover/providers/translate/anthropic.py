@@ -18,6 +18,7 @@ from streamrecover.providers.translate.neutral import (
     Turn,
     UntranslatableError,
     expect,
+    one_tool_call,
     refuse_unknown,
     sequence,
 )
@@ -150,12 +151,22 @@ def read_anthropic(body: Mapping[str, Any], target: str) -> Conversation:
         )
     choice = body.get("tool_choice")
     tool_choice = None
+    single = False
     if choice is not None:
         choice = expect(choice, Mapping, "tool_choice", NAME)
-        if choice.get("disable_parallel_tool_use"):
-            raise UntranslatableError(
-                "tool_choice.disable_parallel_tool_use", NAME, target, "no equivalent is known"
-            )
+        refuse_unknown(
+            choice,
+            frozenset({"type", "name", "disable_parallel_tool_use"}),
+            "tool_choice",
+            NAME,
+            target,
+        )
+        single = one_tool_call(
+            choice.get("disable_parallel_tool_use") is True,
+            "tool_choice.disable_parallel_tool_use",
+            NAME,
+            target,
+        )
         mode = _TOOL_CHOICE.get(str(choice.get("type")))
         if mode is None:
             raise UsageError(f"{NAME}: tool_choice.type {choice.get('type')!r} is unknown")
@@ -170,6 +181,7 @@ def read_anthropic(body: Mapping[str, Any], target: str) -> Conversation:
         stop=tuple(body.get("stop_sequences") or ()),
         tools=tuple(tools),
         tool_choice=tool_choice,
+        one_tool_call=single,
     )
 
 
@@ -236,5 +248,7 @@ def write_anthropic(conversation: Conversation, model: str, source: str) -> dict
     if choice is not None:
         kind = {"auto": "auto", "required": "any", "none": "none", "tool": "tool"}[choice.mode]
         body["tool_choice"] = {"type": kind, **({"name": choice.name} if choice.name else {})}
+    if conversation.one_tool_call:
+        body.setdefault("tool_choice", {"type": "auto"})["disable_parallel_tool_use"] = True
     json.dumps(body)  # the body must be JSON; fail here, not on the wire
     return body

@@ -263,6 +263,10 @@ def write_gemini(conversation: Conversation, model: str, source: str) -> dict[st
                 ]
             }
         ]
+    if conversation.one_tool_call:
+        raise UntranslatableError(
+            "parallel tool calls off", source, NAME, "no way to forbid parallel tool calls"
+        )
     choice = conversation.tool_choice
     if choice is not None:
         calling: dict[str, Any] = {

@@ -20,6 +20,7 @@ from streamrecover.providers.translate.neutral import (
     UntranslatableError,
     arguments_object,
     expect,
+    one_tool_call,
     refuse_unknown,
     sequence,
     tool_strict,
@@ -160,8 +161,9 @@ def read_chat(body: Mapping[str, Any], target: str) -> Conversation:
         )
     elif fmt is not None and not (isinstance(fmt, Mapping) and fmt.get("type") == "text"):
         raise UntranslatableError("response_format", NAME, target, f"{fmt!r} is unknown")
-    if body.get("parallel_tool_calls") is False:
-        raise UntranslatableError("parallel_tool_calls", NAME, target, "no equivalent is known")
+    single = one_tool_call(
+        body.get("parallel_tool_calls") is False, "parallel_tool_calls", NAME, target
+    )
     return Conversation(
         model=str(body.get("model", "")),
         system="\n\n".join(system) if system else None,
@@ -173,6 +175,7 @@ def read_chat(body: Mapping[str, Any], target: str) -> Conversation:
         tools=tuple(tools),
         tool_choice=tool_choice,
         json_mode=json_mode,
+        one_tool_call=single,
     )
 
 
@@ -231,6 +234,8 @@ def write_chat(conversation: Conversation, model: str) -> dict[str, Any]:
             }
             for tool in conversation.tools
         ]
+    if conversation.one_tool_call:
+        body["parallel_tool_calls"] = False
     choice = conversation.tool_choice
     if choice is not None:
         body["tool_choice"] = (

@@ -24,6 +24,7 @@ from streamrecover.providers.translate.neutral import (
     UntranslatableError,
     arguments_object,
     expect,
+    one_tool_call,
     refuse_unknown,
     sequence,
     tool_strict,
@@ -47,6 +48,7 @@ _KNOWN = frozenset(
         "tool_choice",
         "text",
         "store",
+        "parallel_tool_calls",
     }
 )
 _TEXT_PARTS = frozenset({"input_text", "output_text", "text"})
@@ -165,6 +167,9 @@ def read_responses(body: Mapping[str, Any], target: str) -> Conversation:
         top_p=body.get("top_p"),
         tools=tuple(tools),
         tool_choice=tool_choice,
+        one_tool_call=one_tool_call(
+            body.get("parallel_tool_calls") is False, "parallel_tool_calls", NAME, target
+        ),
         json_mode=json_mode,
     )
 
@@ -226,6 +231,8 @@ def write_responses(conversation: Conversation, model: str, source: str) -> dict
             }
             for tool in conversation.tools
         ]
+    if conversation.one_tool_call:
+        body["parallel_tool_calls"] = False
     choice = conversation.tool_choice
     if choice is not None:
         body["tool_choice"] = (
