@@ -18,7 +18,14 @@ from streamrecover.providers.translate.neutral import Conversation, Untranslatab
 from streamrecover.providers.translate.openai_chat import read_chat, write_chat
 from streamrecover.providers.translate.openai_responses import read_responses, write_responses
 
-__all__ = ["Conversation", "UntranslatableError", "read_body", "translate_body", "write_body"]
+__all__ = [
+    "Conversation",
+    "UntranslatableError",
+    "read_body",
+    "translate_body",
+    "translate_request",
+    "write_body",
+]
 
 _READERS: dict[str, Callable[[Mapping[str, Any], str], Conversation]] = {
     "openai": read_chat,
@@ -75,3 +82,19 @@ def translate_body(
     """
     conversation = read_body(body, source, target)
     return write_body(conversation, target, model or conversation.model, source)
+
+
+def translate_request(
+    body: Mapping[str, Any], *, source: str, target: str, model: str | None = None
+) -> dict[str, Any]:
+    """Keyword form of :func:`translate_body`:
+    ``translate_request(body, source="anthropic", target="openai", model="gpt-4o")``.
+
+    Formats: ``"openai"`` (Chat Completions), ``"openai-responses"``,
+    ``"anthropic"`` (Messages), ``"gemini"`` (generateContent).
+
+    Raises:
+        UntranslatableError: a field has no faithful equivalent (named in the message).
+        UsageError: an unknown format or a malformed body.
+    """
+    return translate_body(body, source, target, model)

@@ -18,6 +18,7 @@ from streamrecover.providers.translate.neutral import (
     Turn,
     UntranslatableError,
     expect,
+    one_tool_call,
     refuse_unknown,
     sequence,
 )
@@ -71,6 +72,10 @@ def _result_text(content: object, path: str, target: str) -> str:
     return "".join(pieces)
 
 
+#: Formats that can mark a tool result as failed (Gemini: ``response.error``).
+_ERROR_FLAG_TARGETS = frozenset({"anthropic", "gemini"})
+
+
 def read_anthropic(body: Mapping[str, Any], target: str) -> Conversation:
     """Read a Messages body; raise UntranslatableError for what ``target`` loses."""
     refuse_unknown(body, _KNOWN, "", NAME, target)
@@ -101,12 +106,17 @@ def read_anthropic(body: Mapping[str, Any], target: str) -> Conversation:
                 parts.append(ToolCall(id=call_id, name=name, arguments=arguments))
             elif kind == "tool_result":
                 call_id = expect(block.get("tool_use_id"), str, f"{where}.tool_use_id", NAME)
+                is_error = expect(block.get("is_error", False), bool, f"{where}.is_error", NAME)
+                if is_error and target not in _ERROR_FLAG_TARGETS:
+                    raise UntranslatableError(
+                        f"{where}.is_error", NAME, target, "no error flag on a tool result there"
+                    )
                 parts.append(
                     ToolResult(
                         call_id=call_id,
                         name=names.get(call_id, ""),
                         content=_result_text(block.get("content"), f"{where}.content", target),
-                        is_error=bool(block.get("is_error", False)),
+                        is_error=is_error,
                     )
                 )
             else:
@@ -123,6 +133,13 @@ def read_anthropic(body: Mapping[str, Any], target: str) -> Conversation:
             raise UntranslatableError(
                 f"tools[{index}].cache_control", NAME, target, "prompt caching is Anthropic's own"
             )
+        refuse_unknown(
+            tool,
+            frozenset({"type", "name", "description", "input_schema"}),
+            f"tools[{index}]",
+            NAME,
+            target,
+        )
         tools.append(
             Tool(
                 name=expect(tool.get("name"), str, f"tools[{index}].name", NAME),
@@ -134,12 +151,22 @@ def read_anthropic(body: Mapping[str, Any], target: str) -> Conversation:
         )
     choice = body.get("tool_choice")
     tool_choice = None
+    single = False
     if choice is not None:
         choice = expect(choice, Mapping, "tool_choice", NAME)
-        if choice.get("disable_parallel_tool_use"):
-            raise UntranslatableError(
-                "tool_choice.disable_parallel_tool_use", NAME, target, "no equivalent is known"
-            )
+        refuse_unknown(
+            choice,
+            frozenset({"type", "name", "disable_parallel_tool_use"}),
+            "tool_choice",
+            NAME,
+            target,
+        )
+        single = one_tool_call(
+            choice.get("disable_parallel_tool_use") is True,
+            "tool_choice.disable_parallel_tool_use",
+            NAME,
+            target,
+        )
         mode = _TOOL_CHOICE.get(str(choice.get("type")))
         if mode is None:
             raise UsageError(f"{NAME}: tool_choice.type {choice.get('type')!r} is unknown")
@@ -154,6 +181,7 @@ def read_anthropic(body: Mapping[str, Any], target: str) -> Conversation:
         stop=tuple(body.get("stop_sequences") or ()),
         tools=tuple(tools),
         tool_choice=tool_choice,
+        one_tool_call=single,
     )
 
 
@@ -220,5 +248,7 @@ def write_anthropic(conversation: Conversation, model: str, source: str) -> dict
     if choice is not None:
         kind = {"auto": "auto", "required": "any", "none": "none", "tool": "tool"}[choice.mode]
         body["tool_choice"] = {"type": kind, **({"name": choice.name} if choice.name else {})}
+    if conversation.one_tool_call:
+        body.setdefault("tool_choice", {"type": "auto"})["disable_parallel_tool_use"] = True
     json.dumps(body)  # the body must be JSON; fail here, not on the wire
     return body

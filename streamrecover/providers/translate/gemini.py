@@ -103,20 +103,40 @@ def read_gemini(body: Mapping[str, Any], target: str) -> Conversation:
                     call_id = next((i for i, n in open_calls if n == name), f"call_{name}")
                 open_calls[:] = [(i, n) for i, n in open_calls if i != call_id]
                 response = answer.get("response", {})
+                is_error = False
                 if (
                     isinstance(response, Mapping)
                     and set(response) == {"result"}
                     and isinstance(response["result"], str)
                 ):
                     text = response["result"]
+                elif (
+                    isinstance(response, Mapping)
+                    and set(response) == {"error"}
+                    and isinstance(response["error"], str)
+                ):
+                    if target not in ("anthropic", NAME):
+                        raise UntranslatableError(
+                            f"{where}.functionResponse.response.error",
+                            NAME,
+                            target,
+                            "no error flag on a tool result there",
+                        )
+                    text, is_error = response["error"], True
                 else:
                     text = json.dumps(response)
-                parts.append(ToolResult(call_id=str(call_id), name=name, content=text))
+                parts.append(
+                    ToolResult(call_id=str(call_id), name=name, content=text, is_error=is_error)
+                )
             else:
                 raise UntranslatableError(where, NAME, target, f"part {sorted(part)!r}")
         turns.append(Turn(role=role, parts=tuple(parts)))  # type: ignore[arg-type]
     config = expect(body.get("generationConfig", {}), Mapping, "generationConfig", NAME)
     refuse_unknown(config, _CONFIG, "generationConfig", NAME, target)
+    if config.get("candidateCount", 1) != 1:
+        raise UntranslatableError(
+            "generationConfig.candidateCount", NAME, target, "one answer per request only"
+        )
     json_mode = None
     schema = config.get("responseJsonSchema", config.get("responseSchema"))
     if config.get("responseMimeType") == "application/json":
@@ -133,6 +153,9 @@ def read_gemini(body: Mapping[str, Any], target: str) -> Conversation:
         for number, raw_decl in enumerate(group["functionDeclarations"]):
             where = f"tools[{index}].functionDeclarations[{number}]"
             decl = expect(raw_decl, Mapping, where, NAME)
+            refuse_unknown(
+                decl, frozenset({"name", "description", "parameters"}), where, NAME, target
+            )
             tools.append(
                 Tool(
                     name=expect(decl.get("name"), str, f"{where}.name", NAME),
@@ -200,7 +223,7 @@ def write_gemini(conversation: Conversation, model: str, source: str) -> dict[st
                         "functionResponse": {
                             "id": part.call_id,
                             "name": part.name,
-                            "response": {"result": part.content},
+                            "response": {("error" if part.is_error else "result"): part.content},
                         }
                     }
                 )
@@ -240,6 +263,10 @@ def write_gemini(conversation: Conversation, model: str, source: str) -> dict[st
                 ]
             }
         ]
+    if conversation.one_tool_call:
+        raise UntranslatableError(
+            "parallel tool calls off", source, NAME, "no way to forbid parallel tool calls"
+        )
     choice = conversation.tool_choice
     if choice is not None:
         calling: dict[str, Any] = {

@@ -84,6 +84,8 @@ class Tool:
     description: str | None
     #: JSON Schema of the arguments.
     parameters: Mapping[str, Any]
+    #: OpenAI's strict schema adherence (carried only between the OpenAI formats).
+    strict: bool | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -114,6 +116,9 @@ class Conversation:
     tools: tuple[Tool, ...] = ()
     tool_choice: ToolChoice | None = None
     json_mode: JsonMode | None = None
+    #: At most one tool call per answer (Chat/Responses ``parallel_tool_calls:
+    #: false``, Anthropic ``tool_choice.disable_parallel_tool_use``).
+    one_tool_call: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -142,6 +147,31 @@ def sequence(value: object, path: str, source: str) -> Sequence[Any]:
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
         raise UsageError(f"{source}: {path!r} must be a list")
     return value
+
+
+#: The formats that carry a function tool's ``strict`` flag.
+STRICT_TARGETS = frozenset({"openai", "openai-responses"})
+
+
+def tool_strict(value: object, path: str, source: str, target: str) -> bool | None:
+    """A tool's ``strict`` flag; refused (``path``) where ``target`` cannot enforce it."""
+    if value is None:
+        return None
+    strict: bool = expect(value, bool, path, source)
+    if strict and target not in STRICT_TARGETS:
+        raise UntranslatableError(path, source, target, "no strict schema adherence there")
+    return strict
+
+
+#: The formats that can limit an answer to one tool call.
+ONE_CALL_TARGETS = frozenset({"openai", "openai-responses", "anthropic"})
+
+
+def one_tool_call(flag: bool, path: str, source: str, target: str) -> bool:
+    """``flag`` (one tool call per answer) if ``target`` can say so; else refused."""
+    if flag and target not in ONE_CALL_TARGETS:
+        raise UntranslatableError(path, source, target, "no way to forbid parallel tool calls")
+    return flag
 
 
 def refuse_unknown(

@@ -20,9 +20,13 @@ from streamrecover.providers.translate.neutral import (
     UntranslatableError,
     arguments_object,
     expect,
+    one_tool_call,
     refuse_unknown,
     sequence,
+    tool_strict,
 )
+
+_TOOL_KEYS = frozenset({"name", "description", "parameters", "strict"})
 
 __all__ = ["read_chat", "write_chat"]
 
@@ -124,12 +128,17 @@ def read_chat(body: Mapping[str, Any], target: str) -> Conversation:
         tool = expect(raw_tool, Mapping, f"tools[{index}]", NAME)
         if tool.get("type") != "function":
             raise UntranslatableError(f"tools[{index}].type", NAME, target, "not a function tool")
+        refuse_unknown(tool, frozenset({"type", "function"}), f"tools[{index}]", NAME, target)
         function = expect(tool.get("function"), Mapping, f"tools[{index}].function", NAME)
+        refuse_unknown(function, _TOOL_KEYS, f"tools[{index}].function", NAME, target)
         tools.append(
             Tool(
                 name=expect(function.get("name"), str, f"tools[{index}].function.name", NAME),
                 description=function.get("description"),
                 parameters=function.get("parameters") or {"type": "object", "properties": {}},
+                strict=tool_strict(
+                    function.get("strict"), f"tools[{index}].function.strict", NAME, target
+                ),
             )
         )
     choice = body.get("tool_choice")
@@ -152,8 +161,9 @@ def read_chat(body: Mapping[str, Any], target: str) -> Conversation:
         )
     elif fmt is not None and not (isinstance(fmt, Mapping) and fmt.get("type") == "text"):
         raise UntranslatableError("response_format", NAME, target, f"{fmt!r} is unknown")
-    if body.get("parallel_tool_calls") is False:
-        raise UntranslatableError("parallel_tool_calls", NAME, target, "no equivalent is known")
+    single = one_tool_call(
+        body.get("parallel_tool_calls") is False, "parallel_tool_calls", NAME, target
+    )
     return Conversation(
         model=str(body.get("model", "")),
         system="\n\n".join(system) if system else None,
@@ -165,6 +175,7 @@ def read_chat(body: Mapping[str, Any], target: str) -> Conversation:
         tools=tuple(tools),
         tool_choice=tool_choice,
         json_mode=json_mode,
+        one_tool_call=single,
     )
 
 
@@ -177,6 +188,13 @@ def write_chat(conversation: Conversation, model: str) -> dict[str, Any]:
         text = "".join(p.text for p in turn.parts if isinstance(p, Text))
         calls = [p for p in turn.parts if isinstance(p, ToolCall)]
         for result in (p for p in turn.parts if isinstance(p, ToolResult)):
+            if result.is_error:
+                raise UntranslatableError(
+                    f"tool result {result.call_id!r} is_error",
+                    "conversation",
+                    NAME,
+                    "no error flag",
+                )
             messages.append(
                 {"role": "tool", "tool_call_id": result.call_id, "content": result.content}
             )
@@ -211,10 +229,13 @@ def write_chat(conversation: Conversation, model: str) -> dict[str, Any]:
                     "name": tool.name,
                     **({"description": tool.description} if tool.description else {}),
                     "parameters": dict(tool.parameters),
+                    **({"strict": tool.strict} if tool.strict is not None else {}),
                 },
             }
             for tool in conversation.tools
         ]
+    if conversation.one_tool_call:
+        body["parallel_tool_calls"] = False
     choice = conversation.tool_choice
     if choice is not None:
         body["tool_choice"] = (

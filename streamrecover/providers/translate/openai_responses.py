@@ -24,9 +24,13 @@ from streamrecover.providers.translate.neutral import (
     UntranslatableError,
     arguments_object,
     expect,
+    one_tool_call,
     refuse_unknown,
     sequence,
+    tool_strict,
 )
+
+_TOOL_KEYS = frozenset({"type", "name", "description", "parameters", "strict"})
 
 __all__ = ["read_responses", "write_responses"]
 
@@ -44,6 +48,7 @@ _KNOWN = frozenset(
         "tool_choice",
         "text",
         "store",
+        "parallel_tool_calls",
     }
 )
 _TEXT_PARTS = frozenset({"input_text", "output_text", "text"})
@@ -122,11 +127,13 @@ def read_responses(body: Mapping[str, Any], target: str) -> Conversation:
             raise UntranslatableError(
                 f"tools[{index}].type", NAME, target, f"hosted tool {tool.get('type')!r}"
             )
+        refuse_unknown(tool, _TOOL_KEYS, f"tools[{index}]", NAME, target)
         tools.append(
             Tool(
                 name=expect(tool.get("name"), str, f"tools[{index}].name", NAME),
                 description=tool.get("description"),
                 parameters=tool.get("parameters") or {"type": "object", "properties": {}},
+                strict=tool_strict(tool.get("strict"), f"tools[{index}].strict", NAME, target),
             )
         )
     choice = body.get("tool_choice")
@@ -160,6 +167,9 @@ def read_responses(body: Mapping[str, Any], target: str) -> Conversation:
         top_p=body.get("top_p"),
         tools=tuple(tools),
         tool_choice=tool_choice,
+        one_tool_call=one_tool_call(
+            body.get("parallel_tool_calls") is False, "parallel_tool_calls", NAME, target
+        ),
         json_mode=json_mode,
     )
 
@@ -190,6 +200,10 @@ def write_responses(conversation: Conversation, model: str, source: str) -> dict
                     }
                 )
             else:
+                if part.is_error:
+                    raise UntranslatableError(
+                        f"tool result {part.call_id!r} is_error", source, NAME, "no error flag"
+                    )
                 items.append(
                     {
                         "type": "function_call_output",
@@ -213,9 +227,12 @@ def write_responses(conversation: Conversation, model: str, source: str) -> dict
                 "name": tool.name,
                 **({"description": tool.description} if tool.description else {}),
                 "parameters": dict(tool.parameters),
+                **({"strict": tool.strict} if tool.strict is not None else {}),
             }
             for tool in conversation.tools
         ]
+    if conversation.one_tool_call:
+        body["parallel_tool_calls"] = False
     choice = conversation.tool_choice
     if choice is not None:
         body["tool_choice"] = (
