@@ -134,9 +134,18 @@ recognised.
 
 from __future__ import annotations
 
-import unicodedata
-
 from streamrecover.core.errors import UsageError
+from streamrecover.core.textshape import (
+    WORD,
+    char_class,
+    common_prefix_length,
+    has_short_period,
+    has_table_cells,
+    is_boundary,
+    is_cluster_start,
+    is_extender,
+    is_wide,
+)
 
 __all__ = ["Stitcher"]
 
@@ -147,11 +156,6 @@ _SEAM = 2  # the overlap is known; settling the whitespace at the seam
 _PASSING = 3  # decided; every delta passes through unchanged
 _FINISHED = 4
 
-# Character classes for word boundaries.
-_SPACE = 0
-_WORD = 1
-_OTHER = 2
-
 #: A lone candidate inside a word is removed from this many letters or digits on.
 _IN_WORD_MIN = 3
 #: A restart that diverges early must reproduce at least this much of the opening
@@ -161,8 +165,6 @@ _EARLY_RESTART_AT_END = 16
 #: A token-style repeat (" worst" + " worst moment") needs a word this long.
 _TOKEN_WORD_MIN = 3
 _SENTENCE_ENDS = frozenset(".!?:;\n\u3002\uff01\uff1f")
-
-_ZWJ = "\u200d"
 
 
 class Stitcher:
@@ -265,12 +267,12 @@ class Stitcher:
         self._min_overlap = min_overlap
         self._restart_threshold = restart_threshold
         self._tail_start = max(0, len(stripped) - window)
-        self._restart_possible = len(stripped) >= restart_threshold and not _has_short_period(
+        self._restart_possible = len(stripped) >= restart_threshold and not has_short_period(
             stripped[:restart_threshold], min_overlap
         )
         self._opening_tracked = self._restart_possible or (
             len(stripped) > _EARLY_RESTART_MIN
-            and not _has_short_period(stripped[:restart_threshold], min_overlap)
+            and not has_short_period(stripped[:restart_threshold], min_overlap)
         )
         self._held = ""
         # Leftmost position (in the tail) where the held text occurs; -1: nowhere.
@@ -349,7 +351,7 @@ class Stitcher:
         consumed = len(self._held)
         held = self._held + text
         if self._opening_tracked and self._restart_matched == consumed:
-            self._restart_matched = consumed + _common_prefix_length(text, stripped, consumed)
+            self._restart_matched = consumed + common_prefix_length(text, stripped, consumed)
         probe = self._probe
         # The leftmost occurrence of a longer text is never left of a shorter
         # one's, so the search resumes where the last one stood: O(window) per
@@ -405,7 +407,7 @@ class Stitcher:
         position = stripped.find(held[0], max(self._tail_start, len(stripped) - longest))
         lengths: list[int] = []
         while position >= 0:
-            if _is_cluster_start(stripped, position) and held.startswith(stripped[position:]):
+            if is_cluster_start(stripped, position) and held.startswith(stripped[position:]):
                 lengths.append(len(stripped) - position)
             position = stripped.find(held[0], position + 1)
         for index, length in enumerate(lengths):
@@ -423,7 +425,7 @@ class Stitcher:
             longest_start = starting[0]
             if (
                 not self._repeats_before(longest_start)
-                and not _has_short_period(
+                and not has_short_period(
                     self._stripped[len(self._stripped) - longest_start :], longest_start // 2 + 1
                 )
                 and not self._is_table_like(longest_start)
@@ -463,12 +465,12 @@ class Stitcher:
         first = stripped[start]
         if first.isspace():
             # A token-style repeat: " worst" re-sent with the space before it.
-            return first == " " and length > 1 and _char_class(stripped[start + 1]) == _WORD
+            return first == " " and length > 1 and char_class(stripped[start + 1]) == WORD
         if start == 0:
             return True
         before = stripped[start - 1]
-        if _char_class(first) == _WORD:
-            return _is_boundary(before, first)
+        if char_class(first) == WORD:
+            return is_boundary(before, first)
         # Punctuation that opens a line or follows a space ("**Note", "| 2").
         return before.isspace()
 
@@ -479,12 +481,12 @@ class Stitcher:
         if not core:
             return False
         glued = length < len(held) or not at_end
-        if not (glued and _char_class(stripped[-1]) == _WORD == _char_class(held[0])):  # noqa: SIM102 (two reasons, two comments)
+        if not (glued and char_class(stripped[-1]) == WORD == char_class(held[0])):  # noqa: SIM102 (two reasons, two comments)
             # Keeping everything would not glue two words together ("yes yes" +
             # " yes, no"): in text that repeats itself there, keep it.
             if self._repeats_before(length):
                 return False
-        whole = _is_boundary(stripped[-1], held[length]) if length < len(held) else at_end
+        whole = is_boundary(stripped[-1], held[length]) if length < len(held) else at_end
         if text[0].isspace() and whole and sum(ch.isalnum() for ch in core) < _TOKEN_WORD_MIN:
             # " is" + " is unclear" is as often "is is": a short word re-sent
             # whole counts only from three characters (" i" + " is" always does).
@@ -496,7 +498,7 @@ class Stitcher:
             # "again"): an exact continuation would start with that letter only
             # for a word with a doubled first letter ("aardvark", "llama").
             return True
-        if digits >= 2 and (letters or not _has_table_cells(core)):
+        if digits >= 2 and (letters or not has_table_cells(core)):
             return True  # numbers of two or more digits are words ("15,4" + "15,433")
         if (
             digits == 1
@@ -528,7 +530,7 @@ class Stitcher:
             return False
         if self._repeats_before(length) or self._is_table_like(length):
             return False
-        return not _has_short_period(text, len(text))
+        return not has_short_period(text, len(text))
 
     def _repeats_before(self, length: int) -> bool:
         """Whether the candidate's text also ends the committed text just before it.
@@ -548,7 +550,7 @@ class Stitcher:
         if matched >= len(stripped) or matched >= len(held):
             return False
         opening = stripped[:matched]
-        weight = sum(2 if _is_wide(ch) else 1 for ch in opening)
+        weight = sum(2 if is_wide(ch) else 1 for ch in opening)
         if weight < _EARLY_RESTART_MIN or not any(ch.isalnum() for ch in opening):
             return False
         if stripped.find(opening, 1) >= 0:
@@ -565,7 +567,7 @@ class Stitcher:
     def _feed_tracking(self, text: str) -> str:
         stripped = self._stripped
         position = self._tracked
-        matched = _common_prefix_length(text, stripped, position)
+        matched = common_prefix_length(text, stripped, position)
         reached = position + matched
         if reached == len(stripped):
             return self._begin_seam(reached, text[matched:], at_end=False)
@@ -580,7 +582,7 @@ class Stitcher:
         point = diverged
         # Never rewind into the middle of a cluster: a different accent on the
         # same base letter re-sends the base letter.
-        while point > 0 and not _is_cluster_start(stripped, point):
+        while point > 0 and not is_cluster_start(stripped, point):
             point -= 1
         self.rewind_to = point
         self.overlap = point
@@ -605,7 +607,7 @@ class Stitcher:
             if at_end:
                 self._state = _PASSING
             return ""
-        if _is_extender(pending[0]):
+        if is_extender(pending[0]):
             # The mark belongs to the last character the model saw; the seam
             # whitespace the consumer has would separate them.
             self._held = ""
@@ -633,86 +635,3 @@ class Stitcher:
         self._state = _PASSING
         self.overlap += cut
         return pending[cut:]
-
-
-# -- character helpers --------------------------------------------------------------
-
-
-def _common_prefix_length(text: str, reference: str, start: int) -> int:
-    """How many leading characters of ``text`` equal ``reference[start:]``'s."""
-    limit = min(len(text), len(reference) - start)
-    if limit <= 0:
-        return 0
-    if reference.startswith(text if limit == len(text) else text[:limit], start):
-        return limit
-    # Binary search on the prefix length: startswith runs in C, so this stays
-    # fast for long deltas where a per-character loop would not.
-    low, high = 0, limit  # text[:low] matches, text[:high] does not
-    while high - low > 1:
-        middle = (low + high) // 2
-        if reference.startswith(text[:middle], start):
-            low = middle
-        else:
-            high = middle
-    return low
-
-
-def _has_table_cells(text: str) -> bool:
-    """Whether ``text`` spans table cells ("0 |\n| 0 | 0"): its digits are not one number."""
-    return sum(any(ch.isdigit() for ch in cell) for cell in text.split("|")) > 1
-
-
-def _has_short_period(text: str, bound: int) -> bool:
-    """Whether ``text`` repeats with a period shorter than ``bound``."""
-    return any(text[period:] == text[: len(text) - period] for period in range(1, bound))
-
-
-def _is_extender(ch: str) -> bool:
-    """Whether ``ch`` continues the grapheme cluster before it (UAX #29, approximated)."""
-    if ch == _ZWJ:
-        return True
-    if unicodedata.category(ch) in ("Mn", "Mc", "Me"):
-        return True
-    # Emoji skin-tone modifiers (UTS #51) and tag characters (emoji tag sequences).
-    return "\U0001f3fb" <= ch <= "\U0001f3ff" or "\U000e0020" <= ch <= "\U000e007f"
-
-
-def _is_wide(ch: str) -> bool:
-    """CJK, kana and Hangul: one character carries about a word's worth of text."""
-    return ord(ch) >= 0x2E80
-
-
-def _is_regional_indicator(ch: str) -> bool:
-    return "\U0001f1e6" <= ch <= "\U0001f1ff"
-
-
-def _is_cluster_start(text: str, index: int) -> bool:
-    """Whether a grapheme cluster starts at ``text[index]`` (UAX #29, approximated)."""
-    if index <= 0 or index >= len(text):
-        return True
-    ch = text[index]
-    previous = text[index - 1]
-    if _is_extender(ch) or previous == _ZWJ or (previous == "\r" and ch == "\n"):
-        return False
-    if _is_regional_indicator(ch) and _is_regional_indicator(previous):
-        run = 0
-        position = index - 1
-        while position >= 0 and _is_regional_indicator(text[position]):
-            run += 1
-            position -= 1
-        return run % 2 == 0  # flags are pairs: a start after an even number
-    return True
-
-
-def _char_class(ch: str) -> int:
-    if ch.isspace():
-        return _SPACE
-    if ch.isalnum() or ch == "_" or _is_extender(ch):
-        return _WORD
-    return _OTHER
-
-
-def _is_boundary(before: str, after: str) -> bool:
-    """Whether a word (or a run of symbols) ends between ``before`` and ``after``."""
-    kind = _char_class(before)
-    return kind != _char_class(after) or kind == _SPACE
