@@ -124,6 +124,9 @@ benchmarks/README.md "Seams"):
 * a restart that diverges within 8 characters, or within 16 at a sentence or
   line end (``"...storage.\n"`` + ``"## Steps to follow"``), is duplicated,
   not rewound;
+* conversely, an exact continuation that itself begins with 8 or more
+  characters of the answer's opening (``"Retry later. Then "`` + ``"Retry
+  later, or give up"``) reads as an early restart (rule 1b) and is rewound;
 * scripts written without spaces (CJK) have no word starts inside a run, so
   there a repeat is removed after punctuation or from three characters.
 
