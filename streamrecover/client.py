@@ -18,16 +18,18 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from streamrecover.core.errors import StreamInterrupted, UsageError
-from streamrecover.core.events import Resumed, Retrying
+from streamrecover.core.events import FellBack, Resumed, Retrying
 from streamrecover.core.policy import RetryBudget, RetryPolicy
 from streamrecover.core.redact import redact
 from streamrecover.core.resume import STRATEGIES, Strategy
 from streamrecover.core.session import RecoverySession
+from streamrecover.fallback import Fallback
+from streamrecover.fallback_chain import FallbackChain, check_fallbacks, prepare_fallbacks
 from streamrecover.observe import Hooks, StreamObserver
 from streamrecover.providers.base import Provider, ResumePoint
 from streamrecover.providers.registry import get_provider, provider_class
@@ -59,6 +61,7 @@ class _Setup(NamedTuple):
     timeouts: Timeouts
     safe_mode: str
     replay: str = ""
+    fallbacks: FallbackChain | None = None
 
 
 class _ClientBase:
@@ -89,6 +92,8 @@ class _ClientBase:
         meter_provider: Any = None,
         progress_timeout: float | None = None,
         renew_interval: float = DEFAULT_RENEW_INTERVAL,
+        fallbacks: Sequence[Fallback] | None = None,
+        on_fallback: Callable[[FellBack, str | None], object] | None = None,
     ) -> None:
         if not isinstance(renew_interval, int | float) or not 0 < renew_interval < 1e9:
             raise UsageError(f"renew_interval must be a positive number, got {renew_interval!r}")
@@ -112,7 +117,12 @@ class _ClientBase:
         self.budget: RetryBudget | None = (
             RetryBudget() if budget is _DEFAULT else budget  # type: ignore[assignment]
         )
-        self.hooks = Hooks(on_retry=on_retry, on_resume=on_resume, on_give_up=on_give_up)
+        self.hooks = Hooks(on_retry=on_retry, on_resume=on_resume, on_give_up=on_give_up,
+                           on_fallback=on_fallback)
+        #: Where a stream goes on when this client's provider gives up, in order.
+        self.fallbacks: tuple[Fallback, ...] = check_fallbacks(fallbacks)
+        # One retry budget per fallback endpoint, shared by this client's streams.
+        self._fallback_budgets: dict[tuple[str, str, str], RetryBudget] = {}
         self.checkpoint_interval = checkpoint_interval
         self._rng = rng if rng is not None else random.Random()
         self._summarizer = summarizer
@@ -142,11 +152,52 @@ class _ClientBase:
         text = f"{type(self).__name__}({self.provider!r}, strategy={self.strategy!r})"
         return redact(text, secrets=self.provider.secrets)
 
-    def _timeouts_for(self, body: Mapping[str, Any]) -> Timeouts:
+    def _timeouts_for(self, body: Mapping[str, Any], provider: Provider | None = None) -> Timeouts:
         if self.timeouts is not None:
             return self.timeouts
         # The idle timeout follows the request: a thinking model pauses for longer.
-        return Timeouts(idle=self.provider.default_idle_timeout(body))
+        return Timeouts(idle=(provider or self.provider).default_idle_timeout(body))
+
+    def _fallback_chain(
+        self,
+        body: dict[str, Any],
+        fallbacks: object,
+        *,
+        strategy: Strategy,
+        source: str | None = None,
+        providers: Sequence[Any] = (),
+    ) -> FallbackChain | None:
+        """The stream's fallbacks, their requests translated now (a refusal names the field)."""
+        chosen = self.fallbacks if fallbacks is _DEFAULT else check_fallbacks(fallbacks)
+        if not chosen:
+            return None
+        origin = source if source is not None else self.provider.name
+        prepared = prepare_fallbacks(chosen, body, origin, budget_for=self._fallback_budget)
+
+        def make_session(
+            provider: Provider, fallback_body: dict[str, Any], policy: RetryPolicy | None,
+            committed: str, budget: RetryBudget | None,
+        ) -> RecoverySession:
+            return self._session(fallback_body, retry=policy, strategy=strategy,
+                                 committed=committed, provider=provider, budget=budget)
+
+        return FallbackChain(
+            prepared,
+            provider=self.provider.name,
+            model=self.provider.model(body),
+            make_session=make_session,
+            timeouts_for=self._timeouts_for,
+            providers=providers,
+        )
+
+    def _fallback_budget(self, fallback: Fallback) -> RetryBudget | None:
+        if self.budget is None:
+            return None
+        key = (fallback.provider.name, fallback.provider.base_url, fallback.model)
+        budget = self._fallback_budgets.get(key)
+        if budget is None:
+            budget = self._fallback_budgets.setdefault(key, RetryBudget())
+        return budget
 
     def _prepare(
         self,
@@ -154,9 +205,11 @@ class _ClientBase:
         *,
         retry: RetryPolicy | None,
         strategy: Strategy | None,
+        fallbacks: object = _DEFAULT,
     ) -> _Setup:
         chosen: Strategy = strategy if strategy is not None else self.strategy
         self.provider.build_request(body)  # a body the provider cannot send fails here
+        chain = self._fallback_chain(body, fallbacks, strategy=chosen)
         session = self._session(body, retry=retry, strategy=chosen)
         checkpointer = None
         recovery_id = None
@@ -200,6 +253,7 @@ class _ClientBase:
             observer=observer,
             timeouts=self._timeouts_for(body),
             safe_mode=self._safe_mode(body, chosen),
+            fallbacks=chain,
         )
 
     def _prepare_resume(
@@ -318,16 +372,18 @@ class _ClientBase:
         strategy: Strategy,
         committed: str = "",
         point: ResumePoint | None = None,
+        provider: Provider | None = None,
+        budget: RetryBudget | object | None = _DEFAULT,
     ) -> RecoverySession:
         return RecoverySession(
-            self.provider,
+            provider if provider is not None else self.provider,
             body,
             policy=retry if retry is not None else self.retry,
             strategy=strategy,
             rng=self._rng,
             clock=time.monotonic,
             wall_clock=time.time,
-            budget=self.budget,
+            budget=self.budget if budget is _DEFAULT else budget,  # type: ignore[arg-type]
             committed_text=committed,
             resume_point=point,
             summarizer=self._summarizer,
@@ -412,14 +468,21 @@ class Client(_ClientBase):
         *,
         retry: RetryPolicy | None = None,
         strategy: Strategy | None = None,
+        fallbacks: Sequence[Fallback] | object | None = _DEFAULT,
         **body: Any,
     ) -> Stream:
         """Open a recovering stream for the provider's JSON ``body``.
 
-        ``retry`` and ``strategy`` override the client's for this call. Returns a
-        :class:`Stream`; nothing is sent until it is iterated.
+        ``retry``, ``strategy`` and ``fallbacks`` override the client's for this
+        call (``fallbacks=[]`` or None: none). Returns a :class:`Stream`;
+        nothing is sent until it is iterated.
+
+        Raises:
+            UntranslatableError: a field of ``body`` cannot be carried to a
+                fallback's format (named, with the fallback); nothing was sent.
+            UsageError: the provider cannot send ``body``.
         """
-        setup = self._prepare(body, retry=retry, strategy=strategy)
+        setup = self._prepare(body, retry=retry, strategy=strategy, fallbacks=fallbacks)
         return Stream(transport=self.transport, **setup._asdict())
 
     def resume(
@@ -521,10 +584,11 @@ class AsyncClient(_ClientBase):
         *,
         retry: RetryPolicy | None = None,
         strategy: Strategy | None = None,
+        fallbacks: Sequence[Fallback] | object | None = _DEFAULT,
         **body: Any,
     ) -> AsyncStream:
         """Open a recovering stream; see :meth:`Client.stream`."""
-        setup = self._prepare(body, retry=retry, strategy=strategy)
+        setup = self._prepare(body, retry=retry, strategy=strategy, fallbacks=fallbacks)
         return AsyncStream(transport=self.transport, **setup._asdict())
 
     def resume(
