@@ -25,9 +25,14 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from streamrecover.core.errors import StreamInterrupted, StreamRecoverError, UsageError
+
+if TYPE_CHECKING:
+    from streamrecover.fallback import Fallback
+    from streamrecover.storage.contribution import Contribution
+    from streamrecover.storage.record import StreamRecord
 
 __all__ = ["default_storage_url", "main"]
 
@@ -420,6 +425,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
             if record.error
             else "",
         ),
+        *_served_lines(record),
     ]
     for key, value in lines:
         print(f"{key}: {value}")
@@ -428,14 +434,35 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _served_lines(record: StreamRecord) -> list[tuple[str, str]]:
+    """``show``'s lines for a stream that fell back: who served it, from which character."""
+    if len(record.providers) < 2:
+        return []
+    lines = [(
+        "providers",
+        ", ".join(f"{served.provider} ({served.model}) from char {served.offset}"
+                  for served in record.providers),
+    )]
+    for served in record.providers[1:]:
+        lines.append(
+            ("fell_back", f"to {served.provider} at char {served.offset}: {served.cause}")
+        )
+    return lines
+
+
 def _cmd_resume(args: argparse.Namespace) -> int:
     from streamrecover.client import Client
 
     storage = _open(args)
     try:
         record = storage.get(args.id)
-        _require_api_key(record.provider)
         options: dict[str, Any] = {"storage": storage}
+        if len(record.providers) >= 2:
+            # It fell back: it goes on with the provider that served it last, whose
+            # key comes from the environment like any other.
+            options["fallbacks"] = [_fallback_from_environment(record.providers[-1])]
+        else:
+            _require_api_key(record.provider)
         base_url = args.base_url or record.base_url
         if base_url:
             options["base_url"] = base_url
@@ -455,6 +482,15 @@ def _cmd_resume(args: argparse.Namespace) -> int:
         return EXIT_OK
     finally:
         storage.close()
+
+
+def _fallback_from_environment(served: Contribution) -> Fallback:
+    from streamrecover.client import _key_from_environment
+    from streamrecover.fallback import Fallback
+
+    _require_api_key(served.provider)
+    return Fallback(served.provider, served.model, api_key=_key_from_environment(served.provider),
+                    base_url=served.base_url or None)
 
 
 def _require_api_key(provider: str) -> None:

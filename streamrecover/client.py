@@ -166,10 +166,15 @@ class _ClientBase:
         strategy: Strategy,
         source: str | None = None,
         providers: Sequence[Any] = (),
+        serving: Fallback | None = None,
     ) -> FallbackChain | None:
-        """The stream's fallbacks, their requests translated now (a refusal names the field)."""
+        """The stream's fallbacks, their requests translated now (a refusal names the field).
+
+        ``serving`` is the fallback a resumed stream goes on with (None: this
+        client's provider); ``providers`` who served it before.
+        """
         chosen = self.fallbacks if fallbacks is _DEFAULT else check_fallbacks(fallbacks)
-        if not chosen:
+        if not chosen and not providers:
             return None
         origin = source if source is not None else self.provider.name
         prepared = prepare_fallbacks(chosen, body, origin, budget_for=self._fallback_budget)
@@ -183,8 +188,9 @@ class _ClientBase:
 
         return FallbackChain(
             prepared,
-            provider=self.provider.name,
-            model=self.provider.model(body),
+            provider=serving.provider.name if serving is not None else self.provider.name,
+            model=serving.model if serving is not None else self.provider.model(body),
+            base_url=(serving.provider if serving is not None else self.provider).base_url,
             make_session=make_session,
             timeouts_for=self._timeouts_for,
             providers=providers,
@@ -273,7 +279,8 @@ class _ClientBase:
         record = self.storage.get(recovery_id)
         if record.status == "completed":
             raise UsageError(f"stream {recovery_id} is already complete; nothing to resume")
-        if record.provider != self.provider.name:
+        serving = self._last_server(record)
+        if serving is None and record.provider != self.provider.name:
             raise UsageError(
                 f"stream {recovery_id} was recorded for {record.provider!r}, "
                 f"this client speaks {self.provider.name!r}"
@@ -288,7 +295,7 @@ class _ClientBase:
             recovery_id, force=force, lease=lease_for(self.renew_interval)
         )
         try:
-            return self._resume_setup(record, policy, strategy, replay)
+            return self._resume_setup(record, policy, strategy, replay, serving)
         except BaseException:
             give_back(self.storage, record, before)
             raise
@@ -299,6 +306,7 @@ class _ClientBase:
         policy: RetryPolicy,
         strategy: Strategy | None,
         replay: bool,
+        serving: Fallback | None = None,
     ) -> _Setup:
         from streamrecover.storage.lease import start_writing
 
@@ -309,13 +317,33 @@ class _ClientBase:
             strategy if strategy is not None else stored if stored in STRATEGIES else self.strategy
         )
         body = dict(record.request)
+        provider = self.provider
+        chain = (
+            None if serving is not None
+            else self._fallback_chain(body, _DEFAULT, strategy=chosen)
+        )
+        if serving is not None:
+            # The stream fell back: it goes on where it was last served, with the
+            # credentials of this client's Fallback (never from storage), and may
+            # fall back further to the fallbacks configured after that one.
+            provider = serving.provider
+            later = self.fallbacks[self.fallbacks.index(serving) + 1:]
+            chain = self._fallback_chain(
+                body, later, strategy=chosen, source=record.provider, providers=record.providers,
+                serving=serving,
+            )
+            body = serving.request_body(record.request, record.provider)
+            if policy is self.retry and serving.retry is not None:
+                policy = serving.retry
         point = ResumePoint(
             last_event_id=record.last_event_id or "",
             response_id=record.response_id or "",
             sequence_number=record.sequence_number,
         )
         session = self._session(
-            body, retry=policy, strategy=chosen, committed=record.text, point=point
+            body, retry=policy, strategy=chosen, committed=record.text, point=point,
+            provider=provider,
+            budget=self._fallback_budget(serving) if serving is not None else _DEFAULT,
         )
         # The record's counters go on: the earlier attempts happened, and picking
         # the stream up again is itself a resume.
@@ -336,12 +364,32 @@ class _ClientBase:
             hooks=self.hooks,
             telemetry=telemetry,
         )
+        if chain is not None and chain.fell_back:
+            observer.providers = tuple(chain.providers)
         return _Setup(
             session=session,
             observer=observer,
-            timeouts=self._timeouts_for(body),
+            timeouts=self._timeouts_for(body, provider),
             safe_mode=self._safe_mode(body, chosen),
             replay=record.text if replay else "",
+            fallbacks=chain,
+        )
+
+    def _last_server(self, record: StreamRecord) -> Fallback | None:
+        """The Fallback of this client that last served ``record``, or None if its provider did.
+
+        Raises UsageError when a fallback served it and this client has none like it.
+        """
+        if len(record.providers) < 2:
+            return None
+        last = record.providers[-1]
+        for fallback in self.fallbacks:
+            if fallback.provider.name == last.provider and fallback.model == last.model:
+                return fallback
+        raise UsageError(
+            f"stream {record.id} fell back and was last served by {last.provider!r} "
+            f"(model {last.model!r}); resume it with a client whose fallbacks include "
+            f"Fallback({last.provider!r}, {last.model!r}, ...) (credentials are never stored)"
         )
 
     def _start_telemetry(

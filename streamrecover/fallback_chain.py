@@ -139,6 +139,7 @@ class FallbackChain:
         *,
         provider: str,
         model: str,
+        base_url: str = "",
         make_session: SessionFactory,
         timeouts_for: Callable[[Any, Any], Any] | None = None,
         providers: Sequence[Contribution] = (),
@@ -148,7 +149,7 @@ class FallbackChain:
         self._timeouts_for = timeouts_for
         #: Every provider that served the stream, the current one last.
         self.providers: list[Contribution] = list(providers) or [
-            Contribution(provider=provider, model=model)
+            Contribution(provider=provider, model=model, base_url=base_url)
         ]
         #: ``(provider, model, error)`` of every provider that gave up.
         self.failures: list[tuple[str, str, StreamInterrupted]] = []
@@ -214,6 +215,7 @@ class FallbackChain:
             Contribution(
                 provider=fallback.provider.name,
                 model=fallback.model,
+                base_url=fallback.provider.base_url,
                 offset=len(text),
                 cause=_describe(verdict.reason, error, session),
             )

@@ -17,19 +17,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from streamrecover.core.errors import StorageError, UsageError
-from streamrecover.storage.sanitize import redact_text
+from streamrecover.storage.sanitize import redact_text, sanitize_url
 
 __all__ = ["Contribution", "contributions_from_json", "contributions_to_json"]
 
 _MAX_CAUSE = 500
-_FIELDS = frozenset({"provider", "model", "offset", "cause"})
+_FIELDS = frozenset({"provider", "model", "base_url", "offset", "cause"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Contribution:
     """One provider's part of a stream.
 
-    ``provider`` and ``model`` name it, ``offset`` is the length of the
+    ``provider`` and ``model`` name it, ``base_url`` is its endpoint (no
+    credential: sanitized like the record's), ``offset`` is the length of the
     committed text (in characters) when it took over, ``cause`` why the
     provider before it gave up (its verdict and last fault, redacted; empty
     for the first).
@@ -37,6 +38,7 @@ class Contribution:
 
     provider: str
     model: str
+    base_url: str = ""
     offset: int = 0
     cause: str = ""
 
@@ -47,16 +49,20 @@ class Contribution:
             raise UsageError(f"a contribution's model is a string, got {self.model!r}")
         if not isinstance(self.offset, int) or isinstance(self.offset, bool) or self.offset < 0:
             raise UsageError(f"a contribution's offset is a non-negative int, got {self.offset!r}")
+        if not isinstance(self.base_url, str):
+            raise UsageError(f"a contribution's base_url is a string, got {self.base_url!r}")
         if not isinstance(self.cause, str):
             raise UsageError(f"a contribution's cause is a string, got {self.cause!r}")
         # A fault's message may quote a URL with ?key=...: scrubbed before storage.
         object.__setattr__(self, "cause", redact_text(self.cause)[:_MAX_CAUSE])
+        object.__setattr__(self, "base_url", sanitize_url(self.base_url))
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form: ``{"provider", "model", "offset", "cause"}``."""
+        """The JSON form: ``{"provider", "model", "base_url", "offset", "cause"}``."""
         return {
             "provider": self.provider,
             "model": self.model,
+            "base_url": self.base_url,
             "offset": self.offset,
             "cause": self.cause,
         }
@@ -70,6 +76,7 @@ class Contribution:
             return cls(
                 provider=data["provider"],
                 model=data["model"],
+                base_url=data["base_url"],
                 offset=data["offset"],
                 cause=data["cause"],
             )

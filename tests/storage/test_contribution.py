@@ -79,8 +79,8 @@ def test_a_sqlite_state_from_before_fallbacks_reads(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("bad", [
     "openai", [{"provider": "openai"}], [{"provider": "", "model": "m", "offset": 0, "cause": ""}],
-    [{"provider": "p", "model": "m", "offset": -1, "cause": ""}],
-    [{"provider": "p", "model": "m", "offset": True, "cause": ""}],
+    [{"provider": "p", "model": "m", "base_url": "", "offset": -1, "cause": ""}],
+    [{"provider": "p", "model": "m", "base_url": "", "offset": True, "cause": ""}],
 ])
 def test_a_corrupt_providers_value_is_a_storage_error(bad: object) -> None:
     document = new_record(provider="openai", model="m", request={}).to_dict()
