@@ -491,6 +491,11 @@ class Client(_ClientBase):
             900 s with thinking); ``math.inf`` turns it off.
         renew_interval: how often a stream renews its lease on its record while
             it writes nothing (seconds); the lease lasts five intervals.
+        fallbacks: ``[Fallback(provider, model, api_key=..., ...), ...]``: where
+            a stream goes on, in order, when this provider gives up for a
+            reason another could fix (see :mod:`streamrecover.fallback_chain`);
+            ``stream(fallbacks=...)`` overrides it per call.
+        on_fallback: hook called with the ``FellBack`` event and the recovery id.
 
     Raises:
         UsageError: unknown provider or strategy, contradictory arguments.
