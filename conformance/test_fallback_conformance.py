@@ -1,4 +1,4 @@
-"""Play every fallback scenario (streamrecover/testing/scenarios/fallback) on every chain and adapter.
+"""Play every fallback scenario (testing/scenarios/fallback) on every chain and adapter.
 
 Each provider of a chain is a fake server of its own wire format that checks
 every request it receives for that format (roles, content, tools, prefill only
@@ -32,7 +32,9 @@ CASES = [
     CASES,
     ids=[f"{s.name}-{'>'.join(c[: len(s.servers)])}-{a}" for s, c, a in CASES],
 )
-def test_fallback_scenario(scenario: FallbackScenario, chain: tuple[str, ...], adapter: str) -> None:
+def test_fallback_scenario(
+    scenario: FallbackScenario, chain: tuple[str, ...], adapter: str
+) -> None:
     result = run_fallback_scenario(scenario, chain=chain, adapter=adapter)
     assert result.passed, f"{scenario.description}\n" + "\n".join(result.failures)
 

@@ -1,4 +1,4 @@
-"""Fallback scenarios: a chain of fake providers, the primary failing, the answer finished elsewhere.
+"""Fallback scenarios: a chain of fake providers; the primary fails, another finishes the answer.
 
 A fallback scenario (one JSON file in ``streamrecover/testing/scenarios/fallback/``)
 names the request (the neutral options of
@@ -213,15 +213,15 @@ def run_fallback_scenario(
     providers = list(chain[: len(scenario.servers)])
     strategy = str(scenario.client.get("strategy", "exact"))
     fakes = []
-    for index, (provider, server) in enumerate(zip(providers, scenario.servers, strict=True)):
+    for index, (provider, steps) in enumerate(zip(providers, scenario.servers, strict=True)):
         fakes.append(ChainServer(
             provider,
             request_body(provider, scenario.request),
             scenario.answer(provider),
-            server.get("attempts", ()),
-            then=server.get("then"),
+            steps.get("attempts", ()),
+            then=steps.get("then"),
             api_key=f"sk-conformance-{index}-{provider}",
-            continuation=server.get("continuation"),
+            continuation=steps.get("continuation"),
             strategy=strategy,
         ))
     failures: list[str] = []
