@@ -125,7 +125,8 @@ class _StreamBase:
     @property
     def surrogates_replaced(self) -> int:
         """Lone UTF-16 surrogates in the provider's text, delivered as U+FFFD."""
-        return self.session.surrogates_replaced
+        chain = self._fallbacks
+        return self.session.surrogates_replaced + (chain.surrogates_replaced if chain else 0)
 
     @property
     def completed(self) -> bool:
