@@ -346,3 +346,17 @@ async def test_async_client_falls_back_the_same_way() -> None:
     assert kinds.count("FellBack") == 1 and kinds[-1] == "Completed"
     assert (stream.provider, stream.model) == ("anthropic", "claude-sonnet-4-5")
     assert [c.provider for c in stream.providers] == ["openai-responses", "anthropic"]
+
+
+def test_a_fallbacks_key_comes_from_its_providers_environment_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", FALLBACK_KEY)
+    with chain(("anthropic", [], DOWN), ("openai", [], None)) as [(_, p), (fallback, f)]:
+        model = request_body("openai", {})["model"]
+        client = _client("anthropic", p, fallbacks=[
+            sr.Fallback("openai", model, base_url=_url("openai", f))])
+        text, _ = _consume(client.stream(**request_body("anthropic", {})))
+    assert text == REFERENCE_TEXT
+    assert fallback.problems == []  # its auth header carried FALLBACK_KEY
+    assert FALLBACK_KEY not in repr(client.fallbacks)
