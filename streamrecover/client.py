@@ -29,7 +29,9 @@ from streamrecover.core.redact import redact
 from streamrecover.core.resume import STRATEGIES, Strategy
 from streamrecover.core.session import RecoverySession
 from streamrecover.fallback import Fallback
-from streamrecover.fallback_chain import FallbackChain, check_fallbacks, prepare_fallbacks
+from streamrecover.fallback_chain import FallbackChain, SessionFactory
+from streamrecover.fallback_setup import DEFAULT as _OWN_FALLBACKS
+from streamrecover.fallback_setup import ClientFallbacks
 from streamrecover.observe import Hooks, StreamObserver
 from streamrecover.providers.base import Provider, ResumePoint
 from streamrecover.providers.registry import get_provider, provider_class
@@ -119,10 +121,9 @@ class _ClientBase:
         )
         self.hooks = Hooks(on_retry=on_retry, on_resume=on_resume, on_give_up=on_give_up,
                            on_fallback=on_fallback)
+        self._fallbacks = ClientFallbacks(fallbacks, budgets=self.budget is not None)
         #: Where a stream goes on when this client's provider gives up, in order.
-        self.fallbacks: tuple[Fallback, ...] = check_fallbacks(fallbacks)
-        # One retry budget per fallback endpoint, shared by this client's streams.
-        self._fallback_budgets: dict[tuple[str, str, str], RetryBudget] = {}
+        self.fallbacks: tuple[Fallback, ...] = self._fallbacks.fallbacks
         self.checkpoint_interval = checkpoint_interval
         self._rng = rng if rng is not None else random.Random()
         self._summarizer = summarizer
@@ -158,52 +159,17 @@ class _ClientBase:
         # The idle timeout follows the request: a thinking model pauses for longer.
         return Timeouts(idle=(provider or self.provider).default_idle_timeout(body))
 
-    def _fallback_chain(
-        self,
-        body: dict[str, Any],
-        fallbacks: object,
-        *,
-        strategy: Strategy,
-        source: str | None = None,
-        providers: Sequence[Any] = (),
-        serving: Fallback | None = None,
-    ) -> FallbackChain | None:
-        """The stream's fallbacks, their requests translated now (a refusal names the field).
-
-        ``serving`` is the fallback a resumed stream goes on with (None: this
-        client's provider); ``providers`` who served it before.
-        """
-        chosen = self.fallbacks if fallbacks is _DEFAULT else check_fallbacks(fallbacks)
-        if not chosen and not providers:
-            return None
-        origin = source if source is not None else self.provider.name
-        prepared = prepare_fallbacks(chosen, body, origin, budget_for=self._fallback_budget)
+    def _session_factory(self, strategy: Strategy) -> SessionFactory:
+        """Builds a fallback's session with this client's settings."""
 
         def make_session(
-            provider: Provider, fallback_body: dict[str, Any], policy: RetryPolicy | None,
+            provider: Provider, body: dict[str, Any], policy: RetryPolicy | None,
             committed: str, budget: RetryBudget | None,
         ) -> RecoverySession:
-            return self._session(fallback_body, retry=policy, strategy=strategy,
+            return self._session(body, retry=policy, strategy=strategy,
                                  committed=committed, provider=provider, budget=budget)
 
-        return FallbackChain(
-            prepared,
-            provider=serving.provider.name if serving is not None else self.provider.name,
-            model=serving.model if serving is not None else self.provider.model(body),
-            base_url=(serving.provider if serving is not None else self.provider).base_url,
-            make_session=make_session,
-            timeouts_for=self._timeouts_for,
-            providers=providers,
-        )
-
-    def _fallback_budget(self, fallback: Fallback) -> RetryBudget | None:
-        if self.budget is None:
-            return None
-        key = (fallback.provider.name, fallback.provider.base_url, fallback.model)
-        budget = self._fallback_budgets.get(key)
-        if budget is None:
-            budget = self._fallback_budgets.setdefault(key, RetryBudget())
-        return budget
+        return make_session
 
     def _prepare(
         self,
@@ -211,11 +177,15 @@ class _ClientBase:
         *,
         retry: RetryPolicy | None,
         strategy: Strategy | None,
-        fallbacks: object = _DEFAULT,
+        fallbacks: object = _OWN_FALLBACKS,
     ) -> _Setup:
         chosen: Strategy = strategy if strategy is not None else self.strategy
         self.provider.build_request(body)  # a body the provider cannot send fails here
-        chain = self._fallback_chain(body, fallbacks, strategy=chosen)
+        chain = self._fallbacks.chain(
+            body, fallbacks, source=self.provider.name, serving=self.provider,
+            model=self.provider.model(body), make_session=self._session_factory(chosen),
+            timeouts_for=self._timeouts_for,
+        )
         session = self._session(body, retry=retry, strategy=chosen)
         checkpointer = None
         recovery_id = None
@@ -279,7 +249,7 @@ class _ClientBase:
         record = self.storage.get(recovery_id)
         if record.status == "completed":
             raise UsageError(f"stream {recovery_id} is already complete; nothing to resume")
-        serving = self._last_server(record)
+        serving = self._fallbacks.last_server(record)
         if serving is None and record.provider != self.provider.name:
             raise UsageError(
                 f"stream {recovery_id} was recorded for {record.provider!r}, "
@@ -318,23 +288,25 @@ class _ClientBase:
         )
         body = dict(record.request)
         provider = self.provider
-        chain = (
-            None if serving is not None
-            else self._fallback_chain(body, _DEFAULT, strategy=chosen)
-        )
         if serving is not None:
             # The stream fell back: it goes on where it was last served, with the
             # credentials of this client's Fallback (never from storage), and may
             # fall back further to the fallbacks configured after that one.
             provider = serving.provider
-            later = self.fallbacks[self.fallbacks.index(serving) + 1:]
-            chain = self._fallback_chain(
-                body, later, strategy=chosen, source=record.provider, providers=record.providers,
-                serving=serving,
-            )
-            body = serving.request_body(record.request, record.provider)
             if policy is self.retry and serving.retry is not None:
                 policy = serving.retry
+        chain = self._fallbacks.chain(
+            body,
+            _OWN_FALLBACKS if serving is None else self._fallbacks.after(serving),
+            source=record.provider,
+            serving=provider,
+            model=provider.model(body) if serving is None else serving.model,
+            make_session=self._session_factory(chosen),
+            timeouts_for=self._timeouts_for,
+            providers=record.providers,
+        )
+        if serving is not None:
+            body = serving.request_body(record.request, record.provider)
         point = ResumePoint(
             last_event_id=record.last_event_id or "",
             response_id=record.response_id or "",
@@ -343,7 +315,7 @@ class _ClientBase:
         session = self._session(
             body, retry=policy, strategy=chosen, committed=record.text, point=point,
             provider=provider,
-            budget=self._fallback_budget(serving) if serving is not None else _DEFAULT,
+            budget=self._fallbacks.budget_for(serving) if serving is not None else _DEFAULT,
         )
         # The record's counters go on: the earlier attempts happened, and picking
         # the stream up again is itself a resume.
@@ -370,26 +342,9 @@ class _ClientBase:
             session=session,
             observer=observer,
             timeouts=self._timeouts_for(body, provider),
-            safe_mode=self._safe_mode(body, chosen),
+            safe_mode=self._safe_mode(body, chosen, provider),
             replay=record.text if replay else "",
             fallbacks=chain,
-        )
-
-    def _last_server(self, record: StreamRecord) -> Fallback | None:
-        """The Fallback of this client that last served ``record``, or None if its provider did.
-
-        Raises UsageError when a fallback served it and this client has none like it.
-        """
-        if len(record.providers) < 2:
-            return None
-        last = record.providers[-1]
-        for fallback in self.fallbacks:
-            if fallback.provider.name == last.provider and fallback.model == last.model:
-                return fallback
-        raise UsageError(
-            f"stream {record.id} fell back and was last served by {last.provider!r} "
-            f"(model {last.model!r}); resume it with a client whose fallbacks include "
-            f"Fallback({last.provider!r}, {last.model!r}, ...) (credentials are never stored)"
         )
 
     def _start_telemetry(
@@ -439,9 +394,11 @@ class _ClientBase:
             progress_timeout=self.progress_timeout,
         )
 
-    def _safe_mode(self, body: Mapping[str, Any], strategy: Strategy) -> str:
+    def _safe_mode(
+        self, body: Mapping[str, Any], strategy: Strategy, provider: Provider | None = None
+    ) -> str:
         # A structured answer always restarts, whatever the strategy says.
-        return "restart" if self.provider.structured_output(body) else strategy
+        return "restart" if (provider or self.provider).structured_output(body) else strategy
 
     def _watched_storage(self) -> Storage:
         if self.storage is None:
@@ -521,7 +478,7 @@ class Client(_ClientBase):
         *,
         retry: RetryPolicy | None = None,
         strategy: Strategy | None = None,
-        fallbacks: Sequence[Fallback] | object | None = _DEFAULT,
+        fallbacks: Sequence[Fallback] | object | None = _OWN_FALLBACKS,
         **body: Any,
     ) -> Stream:
         """Open a recovering stream for the provider's JSON ``body``.
@@ -637,7 +594,7 @@ class AsyncClient(_ClientBase):
         *,
         retry: RetryPolicy | None = None,
         strategy: Strategy | None = None,
-        fallbacks: Sequence[Fallback] | object | None = _DEFAULT,
+        fallbacks: Sequence[Fallback] | object | None = _OWN_FALLBACKS,
         **body: Any,
     ) -> AsyncStream:
         """Open a recovering stream; see :meth:`Client.stream`."""
