@@ -360,3 +360,50 @@ def test_a_fallbacks_key_comes_from_its_providers_environment_variable(
     assert text == REFERENCE_TEXT
     assert fallback.problems == []  # its auth header carried FALLBACK_KEY
     assert FALLBACK_KEY not in repr(client.fallbacks)
+
+
+def test_cli_resume_of_a_stream_that_fell_back_uses_the_fallbacks_environment_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamrecover.cli import main
+
+    storage = f"sqlite:///{tmp_path}/streams.db"
+    cut = [{"fault": "reset", "after_text": 3}]
+    with chain(("anthropic", [], DOWN), ("openai", cut, DOWN)) as [(primary, p), (fallback, f)]:
+        client = _client("anthropic", p, storage=storage, fallbacks=[_fallback("openai", f)])
+        with pytest.raises(sr.FallbacksExhausted) as caught:
+            _consume(client.stream(**request_body("anthropic", {})))
+        client.close()
+        recovery_id = caught.value.recovery_id or ""
+        partial = caught.value.committed_text
+        fallback.then = {"fault": "none"}
+        before = len(primary.seen)
+        assert main(["resume", recovery_id, "--storage", storage]) == 2  # no OPENAI_API_KEY
+        assert "OPENAI_API_KEY" in capsys.readouterr().err
+        monkeypatch.setenv("OPENAI_API_KEY", FALLBACK_KEY)
+        assert main(["resume", recovery_id, "--storage", storage]) == 0
+    assert partial + capsys.readouterr().out.rstrip("\n") == REFERENCE_TEXT
+    assert len(primary.seen) == before and fallback.problems == []
+
+
+def test_a_resumed_stream_may_fall_back_further_down_the_chain(tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path}/streams.db"
+    cut = [{"fault": "reset", "after_text": 3}]
+    with chain(("anthropic", [], DOWN), ("openai", cut, DOWN), ("gemini", [], None)) as servers:
+        (_, p), (_, o), (gemini, g) = servers
+        fallbacks = [_fallback("openai", o), _fallback("gemini", g)]
+        client = _client("anthropic", p, storage=storage, fallbacks=fallbacks)
+        with pytest.raises(sr.FallbacksExhausted) as caught:
+            # This call had only the OpenAI fallback.
+            _consume(client.stream(fallbacks=fallbacks[:1], **request_body("anthropic", {})))
+        recovery_id = caught.value.recovery_id or ""
+        with client.resume(recovery_id) as stream:  # on OpenAI, still down: on to Gemini
+            events = list(stream)
+        assert client.storage is not None
+        record = client.storage.get(recovery_id)
+        client.close()
+    assert stream.text == REFERENCE_TEXT and stream.provider == "gemini"
+    hops = [(e.from_provider, e.to_provider) for e in events if isinstance(e, sr.FellBack)]
+    assert hops == [("openai", "gemini")]
+    assert [c.provider for c in record.providers] == ["anthropic", "openai", "gemini"]
+    assert gemini.seen[0].inspection.kind == "continuation"
