@@ -182,13 +182,30 @@ class FallbackChain:
             self.failures.append((current.provider, current.model, error))
             raise self._exhausted(session, error)
         self.failures.append((current.provider, current.model, error))
-        if not self._remaining:
-            if len(self.failures) == 1:
-                return None  # no fallback configured: the error as it is
-            raise self._exhausted(session, error)
-        chosen = self._remaining.pop(0)
-        fallback = chosen.fallback
+        if not self._remaining and len(self.failures) == 1:
+            return None  # no fallback configured: the error as it is
         text = session.text
+        while True:
+            if not self._remaining:
+                raise self._exhausted(session, self.failures[-1][2])
+            chosen = self._remaining.pop(0)
+            try:
+                successor = self._make_session(
+                    chosen.fallback.provider, chosen.body, chosen.fallback.retry, text,
+                    chosen.budget,
+                )
+                break
+            except UsageError as exc:
+                # Its resume request cannot be built for this partial answer (the
+                # session plans it at once): the next fallback may do better.
+                self.failures.append((chosen.fallback.provider.name, chosen.fallback.model,
+                                      StreamInterrupted(
+                                          f"cannot build the resume request: {exc}",
+                                          cause=exc, committed_text=text,
+                                          recoverable=error.recoverable,
+                                          attempts=session.attempts,
+                                          reason="resume_unbuildable")))
+        fallback = chosen.fallback
         events: list[Event] = [
             FellBack(
                 from_provider=current.provider,
@@ -201,9 +218,6 @@ class FallbackChain:
         if session.reasoning_delivered and not text:
             # Thinking cut before any answer text: regenerated whole by the fallback.
             events.append(Rewind(to=0, reasoning_to=0))
-        successor = self._make_session(
-            fallback.provider, chosen.body, fallback.retry, text, chosen.budget
-        )
         # Numbering goes on across providers; the policy's counters start afresh.
         successor.attempts = session.attempts
         successor.keep_delivered = session.keep_delivered
