@@ -37,8 +37,8 @@ HOLDOUT_ANSWERS: dict[str, str] = {
         "connection after 60 seconds doesn't mean the model has stopped thinking. "
         "Engineers sometimes say that that kind of patience is a luxury \u2014 it isn't. "
         "It's the difference between an answer that arrives and one that doesn't.\n\n"
-        "The committee that reviewed the design put it plainly: \"Never show the "
-        "reader the same sentence twice, and never drop a word.\""
+        'The committee that reviewed the design put it plainly: "Never show the '
+        'reader the same sentence twice, and never drop a word."'
     ),
     "steps": (
         "To rotate the signing key without downtime:\n\n"
@@ -60,7 +60,7 @@ HOLDOUT_ANSWERS: dict[str, str] = {
         "- **File** at `~/.config/app/settings.toml`\n"
         "  - overrides any default\n"
         "  - may include other files:\n"
-        "    - `include = [\"base.toml\"]`\n"
+        '    - `include = ["base.toml"]`\n'
         "- **Environment** variables prefixed with `APP_`\n\n"
         "> **Tip:** run `app config --show` to print the merged result.\n\n"
         "### Precedence\n\n"
@@ -92,7 +92,7 @@ HOLDOUT_ANSWERS: dict[str, str] = {
         "\n"
         "\n"
         "def retry(call, attempts=5, base=0.5):\n"
-        "    \"\"\"Call `call` until it succeeds, with jittered backoff.\"\"\"\n"
+        '    """Call `call` until it succeeds, with jittered backoff."""\n'
         "    for attempt in range(attempts):\n"
         "        try:\n"
         "            return call()\n"
@@ -103,7 +103,7 @@ HOLDOUT_ANSWERS: dict[str, str] = {
         "            time.sleep(delay * random.uniform(0.5, 1.0))\n"
         "\n"
         "\n"
-        "if __name__ == \"__main__\":\n"
+        'if __name__ == "__main__":\n'
         "    print(retry(lambda: 42))\n"
         "```\n\n"
         "The jitter keeps many clients from retrying in lockstep."
@@ -155,7 +155,7 @@ HOLDOUT_ANSWERS: dict[str, str] = {
         "  api:\n"
         "    image: ghcr.io/example/api:1.14.2\n"
         "    ports:\n"
-        "      - \"8080:8080\"\n"
+        '      - "8080:8080"\n'
         "    environment:\n"
         "      LOG_LEVEL: info\n"
         "      DATABASE_URL: postgres://app@db:5432/app\n"
@@ -179,11 +179,11 @@ HOLDOUT_ANSWERS: dict[str, str] = {
         "\n"
         "for f in logs/*.log; do\n"
         "    if grep -q 'ERROR' \"$f\"; then\n"
-        "        echo \"$f: $(grep -c 'ERROR' \"$f\") errors\"\n"
+        '        echo "$f: $(grep -c \'ERROR\' "$f") errors"\n'
         "    fi\n"
         "done\n"
         "\n"
-        "tar -czf \"logs-$(date +%Y-%m-%d).tar.gz\" logs/\n"
+        'tar -czf "logs-$(date +%Y-%m-%d).tar.gz" logs/\n'
         "```\n\n"
         "The `set -euo pipefail` line stops the script at the first failing command."
     ),
@@ -191,16 +191,16 @@ HOLDOUT_ANSWERS: dict[str, str] = {
         "The endpoint returns:\n\n"
         "```json\n"
         "{\n"
-        "  \"id\": \"run_8f3a2c\",\n"
-        "  \"status\": \"completed\",\n"
-        "  \"usage\": {\n"
-        "    \"input_tokens\": 1532,\n"
-        "    \"output_tokens\": 418,\n"
-        "    \"cost_usd\": 0.0123\n"
+        '  "id": "run_8f3a2c",\n'
+        '  "status": "completed",\n'
+        '  "usage": {\n'
+        '    "input_tokens": 1532,\n'
+        '    "output_tokens": 418,\n'
+        '    "cost_usd": 0.0123\n'
         "  },\n"
-        "  \"tags\": [\"batch\", \"eu\", \"retry-2\"],\n"
-        "  \"finished_at\": \"2025-07-14T09:30:00Z\",\n"
-        "  \"error\": null\n"
+        '  "tags": ["batch", "eu", "retry-2"],\n'
+        '  "finished_at": "2025-07-14T09:30:00Z",\n'
+        '  "error": null\n'
         "}\n"
         "```\n\n"
         "`cost_usd` is rounded to four decimals."
@@ -273,7 +273,7 @@ HOLDOUT_ANSWERS: dict[str, str] = {
     ),
     "doubled_letters": (
         "Mississippi has four s's and four i's, and banana has three a's. The committee "
-        "agreed that that spelling is correct: \"committee\" doubles the m, the t and "
+        'agreed that that spelling is correct: "committee" doubles the m, the t and '
         "the e. Bookkeeper has three doubled pairs in a row \u2014 oo, kk, ee. A balloon, "
         "a coffee, a success: all of them repeat a letter. Did Anna see the racecar at "
         "noon? The reader said that the level of detail was right."
@@ -281,8 +281,8 @@ HOLDOUT_ANSWERS: dict[str, str] = {
     "repeated_words": (
         "What it is is a race: the writer writes, the reader reads, and whoever is "
         "first wins. The reader had had enough of stale data, so the writer wrote it "
-        "again. Again and again, the same pair of words came back \u2014 \"ready, "
-        "ready\" \u2014 until the log finally said \"done, done\". Bye-bye, bug."
+        'again. Again and again, the same pair of words came back \u2014 "ready, '
+        'ready" \u2014 until the log finally said "done, done". Bye-bye, bug.'
     ),
     "log_lines": (
         "```\n"
@@ -387,8 +387,8 @@ HOLDOUT_RESTARTS: dict[str, tuple[str, ...]] = {
         "their earlier total.",
     ),
     "yaml_compose": (
-        "```yaml\nversion: \"3.9\"\nservices:\n  api:\n    image: ghcr.io/example/api\n```",
-        "```yaml\nservices:\n  web:\n    build: .\n    ports: [\"8080:8080\"]\n```",
+        '```yaml\nversion: "3.9"\nservices:\n  api:\n    image: ghcr.io/example/api\n```',
+        '```yaml\nservices:\n  web:\n    build: .\n    ports: ["8080:8080"]\n```',
     ),
     "shell_script": (
         "```bash\n#!/bin/sh\nset -eu\nfind logs -name '*.log' -exec grep -l ERROR {} +\n```",
@@ -397,8 +397,7 @@ HOLDOUT_RESTARTS: dict[str, tuple[str, ...]] = {
     "json_block": (
         "The endpoint returns a JSON object with the run's id, status, usage and "
         "timestamps, for example:",
-        "The endpoint responds with:\n\n```json\n{\"id\": \"run_8f3a2c\", \"status\": "
-        "\"completed\"}\n```",
+        'The endpoint responds with:\n\n```json\n{"id": "run_8f3a2c", "status": "completed"}\n```',
     ),
     "csv_block": (
         "```csv\nstation,date,temp_c\nOslo,2024-06-01,14.2\nBergen,2024-06-01,11.8\n```",
