@@ -29,13 +29,16 @@ from streamrecover.testing.seams.holdout_cases import (
     holdout_cut_kind,
 )
 from streamrecover.testing.seams.holdout_play import (
+    DIVERGENCE_BUCKETS,
     HoldoutPlayer,
+    divergence_rates,
     play_holdout_cases,
     play_holdout_in_process,
 )
 from streamrecover.testing.seams.holdout_tokens import holdout_deltas, holdout_tokens
 
 __all__ = [
+    "DIVERGENCE_BUCKETS",
     "HOLDOUT_ANSWERS",
     "HOLDOUT_CUT_KINDS",
     "HOLDOUT_RESTARTS",
@@ -43,6 +46,7 @@ __all__ = [
     "HoldoutCase",
     "HoldoutPlayer",
     "build_holdout_cases",
+    "divergence_rates",
     "holdout_continuation",
     "holdout_cut_kind",
     "holdout_deltas",

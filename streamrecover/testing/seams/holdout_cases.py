@@ -55,6 +55,10 @@ _SENTENCE_END = ".!?"
 _WIDE_SENTENCE_END = "。！？"
 _CLOSING_QUOTES = "\"'\u201d\u2019\u00bb"
 _NUMBER_JOINERS = ".,:-/"
+_WORD_JOINERS = ".,:-/'\u2019"
+#: A restarted sentence repeats at least this many characters (a shorter
+#: repeat is an overlap, another behaviour).
+_MIN_SENTENCE_REPEAT = 4
 #: Cut kinds where a wrong seam hurts most (broken code, tables, numbers, split
 #: characters): two cuts of each per round instead of one.
 _HARD_KINDS = frozenset({"emoji", "cjk", "in_number", "in_whitespace", "after_newline", "in_table"})
@@ -154,13 +158,24 @@ def holdout_cut_kind(text: str, cut: int) -> str:
 
 
 def _word_spans(text: str, end: int) -> list[tuple[int, int]]:
-    """(start, end) of the complete words that end at or before ``end``."""
+    """(start, end) of the complete words that end at or before ``end``.
+
+    A word here is what a model repeats as one: letters and digits with the
+    joiners inside them (``doesn't``, ``us-east-1``, ``12,480``, ``2.2.2``).
+    """
     spans = []
     position = 0
     while position < end:
         if _is_word_start(text, position):
             stop = position
-            while stop < len(text) and _is_word(text[stop]):
+            while stop < len(text) and (
+                _is_word(text[stop])
+                or (
+                    text[stop] in _WORD_JOINERS
+                    and stop + 1 < len(text)
+                    and _is_word(text[stop + 1])
+                )
+            ):
                 stop += 1
             if stop <= end:
                 spans.append((position, stop))
@@ -237,7 +252,7 @@ def repeat_start(text: str, seen: int, behaviour: str, amount: int) -> int | Non
         return start
     if behaviour == "restart_sentence":
         start = _sentence_start(text, seen)
-        return start if start < seen else None
+        return start if start <= seen - _MIN_SENTENCE_REPEAT else None
     if behaviour in ("overlap", "short_overlap"):
         start = seen - amount
         if start <= 0 or text[start].isspace() or _is_word_start(text, start):

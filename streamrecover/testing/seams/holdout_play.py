@@ -18,12 +18,23 @@ from typing import Any
 from streamrecover.testing.conformance.scenario import API_KEY
 from streamrecover.testing.fakeprovider import Answer, Expectations, inspect_request, render_frames
 from streamrecover.testing.scripts import build_script
-from streamrecover.testing.seams.holdout_cases import HoldoutCase, holdout_continuation
+from streamrecover.testing.seams.holdout_answers import HOLDOUT_RESTARTS
+from streamrecover.testing.seams.holdout_cases import (
+    HoldoutCase,
+    holdout_continuation,
+    shared_prefix,
+)
 from streamrecover.testing.seams.inprocess import PREFILL, stitch_pieces
 from streamrecover.testing.seams.player import SeamPlayer, SeamResult, _Handler, classify
 from streamrecover.testing.server import RecordedRequest, Step, http_response
 
-__all__ = ["HoldoutPlayer", "play_holdout_cases", "play_holdout_in_process"]
+__all__ = [
+    "DIVERGENCE_BUCKETS",
+    "HoldoutPlayer",
+    "divergence_rates",
+    "play_holdout_cases",
+    "play_holdout_in_process",
+]
 
 
 class _HoldoutHandler(_Handler):
@@ -107,3 +118,29 @@ def play_holdout_in_process(
                 duplicated=duplicated,
                 lost=lost,
             )
+
+
+#: Buckets of :func:`divergence_rates`: how many characters a diverging restart
+#: shares with the answer before it diverges.
+DIVERGENCE_BUCKETS: tuple[tuple[int, int], ...] = ((0, 7), (8, 15), (16, 31))
+
+
+def divergence_rates(results: Iterable[SeamResult]) -> dict[str, tuple[int, int]]:
+    """(exact, total) of the diverging restarts among ``results``, per shared-prefix bucket.
+
+    A restart that shares fewer characters with the answer is harder to tell
+    from a continuation: the bucket shows where the stitcher's line is.
+    """
+    rates: dict[str, tuple[int, int]] = {
+        f"{low}-{high}": (0, 0) for low, high in DIVERGENCE_BUCKETS
+    }
+    for result in results:
+        case = result.case
+        if case.behaviour != "restart_diverge" or not isinstance(case, HoldoutCase):
+            continue
+        shared = shared_prefix(case.text, HOLDOUT_RESTARTS[case.answer][case.amount])
+        for low, high in DIVERGENCE_BUCKETS:
+            if low <= shared <= high:
+                exact, total = rates[f"{low}-{high}"]
+                rates[f"{low}-{high}"] = (exact + (result.outcome == "exact"), total + 1)
+    return rates
