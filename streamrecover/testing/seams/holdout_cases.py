@@ -59,9 +59,19 @@ _WORD_JOINERS = ".,:-/'\u2019"
 #: A restarted sentence repeats at least this many characters (a shorter
 #: repeat is an overlap, another behaviour).
 _MIN_SENTENCE_REPEAT = 4
-#: Cut kinds where a wrong seam hurts most (broken code, tables, numbers, split
-#: characters): two cuts of each per round instead of one.
-_HARD_KINDS = frozenset({"emoji", "cjk", "in_number", "in_whitespace", "after_newline", "in_table"})
+#: Cuts of each kind per round: more where a wrong seam hurts most (broken
+#: code, tables, numbers, split characters) and where behaviours of their own
+#: need them (a partial word, a repeated number, a dropped space); one otherwise.
+_CUTS_PER_ROUND = {
+    "emoji": 2,
+    "cjk": 2,
+    "in_number": 3,
+    "in_whitespace": 2,
+    "after_newline": 2,
+    "in_table": 2,
+    "mid_word": 2,
+    "before_space": 2,
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -230,7 +240,7 @@ def repeat_start(text: str, seen: int, behaviour: str, amount: int) -> int | Non
         start = seen
         while start > 0 and _is_word(text[start - 1]):
             start -= 1
-        return start
+        return start if start < seen else None  # CJK: no partial word to repeat
     if behaviour in ("whole_words", "token_repeat"):
         spans = _word_spans(text, seen)
         if behaviour == "token_repeat":
@@ -356,7 +366,7 @@ def build_holdout_cases(seed: int = 11, *, rounds: int = 1) -> list[HoldoutCase]
                     boundaries.setdefault(holdout_cut_kind(text, position), []).append(position)
             for kind in HOLDOUT_CUT_KINDS:
                 points = boundaries.get(kind, [])
-                wanted = 2 if kind in _HARD_KINDS else 1
+                wanted = _CUTS_PER_ROUND.get(kind, 1)
                 for cut in rng.sample(points, min(wanted, len(points))):
                     used.add(cut)
                     cases.extend(_cases_at(answer, cut, kind, tokenization, rng))
