@@ -39,24 +39,21 @@ PROVIDERS = ("openai", "anthropic")
 #: 2026-12-03 on this corpus, openai + anthropic: see benchmarks/README.md,
 #: "Seams — holdout corpus"; each floor sits a little under it).
 FLOORS = {
-    "exact": 0.98,  # measured 99.2%
+    "exact": 0.98,  # measured 100%
     "exact_in_whitespace": 0.98,  # 100%
     "partial_word": 0.96,  # 100%
-    "whole_words": 0.97,  # 99.4%
-    "token_repeat": 0.92,  # 94.5%
-    "number": 0.90,  # 93.8%
-    "restart_sentence": 0.95,  # 98.0%
+    "whole_words": 0.97,  # 100%
+    "token_repeat": 0.92,  # 95.1%
+    "number": 0.87,  # 91.1% (n = 90)
+    "restart_sentence": 0.96,  # 99.5%
     "restart_answer": 0.98,  # 100%
-    "restart_diverge": 0.62,  # 67.3%
-    "overlap": 0.88,  # 91.1%
-    "short_overlap": 0.0,  # 0.9%: ambiguous by nature
+    "restart_diverge": 0.60,  # 65.0%
+    "overlap": 0.89,  # 92.6%
+    "short_overlap": 0.0,  # 0%: ambiguous by nature
     "dropped_space": 0.0,  # 0%: ambiguous by nature
 }
-#: Overall, ambiguous behaviours left out (measured 94.0%).
+#: Overall, ambiguous behaviours left out (measured 94.5%).
 OVERALL_FLOOR = 0.92
-#: Characters an exact continuation may lose over the whole corpus (measured:
-#: 3, in one case, "DATE '2024-01" + "-01'" read as a repeated "-01").
-EXACT_LOST_CEILING = 8
 
 
 @pytest.fixture(scope="module")
@@ -255,7 +252,9 @@ def test_overall_exact_rate_stays_above_its_floor(results: list[SeamResult]) -> 
 
 def test_exact_continuations_lose_almost_nothing(results: list[SeamResult]) -> None:
     exact = [r for r in results if r.case.behaviour in ("exact", "exact_in_whitespace")]
-    assert sum(r.lost for r in exact) <= EXACT_LOST_CEILING
+    # The target, met on this corpus today (an earlier draft of it found
+    # "DATE '2024-01" + "-01'" read as a repeated "-01": such a seam would fail here).
+    assert sum(r.lost for r in exact) == 0
     # Indentation and table padding the model re-emits or continues after are never lost.
     in_whitespace = [r for r in exact if r.case.behaviour == "exact_in_whitespace"]
     assert all(r.outcome == "exact" for r in in_whitespace)
