@@ -26,6 +26,7 @@ from collections.abc import Sequence
 
 from streamrecover.testing.seams import AMBIGUOUS, BEHAVIOURS, SeamResult, build_cases, play_cases
 from streamrecover.testing.seams.holdout import (
+    PERIODIC_HOLDOUT_ANSWERS,
     build_holdout_cases,
     play_holdout_cases,
     play_holdout_in_process,
@@ -36,6 +37,7 @@ PROVIDERS = ("openai", "openai-responses", "anthropic", "gemini")
 #: Answers made of a short repeated pattern ("ha ha ha", a table of zeros): at
 #: a seam there, "repeated" and "went on" often read the same.
 PERIODIC_ANSWERS = frozenset({"repetitive", "zeros_table"})
+PERIODIC_ANSWERS |= PERIODIC_HOLDOUT_ANSWERS  # log lines, similar list items, yes/no tables
 
 
 def _rate(results: Sequence[SeamResult]) -> str:
