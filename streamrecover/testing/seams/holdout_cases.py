@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import random
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from streamrecover.testing.seams.cases import SeamCase
@@ -74,6 +75,15 @@ _CUTS_PER_ROUND = {
 }
 
 
+#: Deltas far from the seam are merged, which keeps the loopback run short: the
+#: stitcher only sees the committed text and the start of the continuation,
+#: and what it releases does not depend on how the continuation is split.
+#: Kept token-shaped: the last deltas before the cut, and the start of the continuation.
+REAL_DELTAS_BEFORE_CUT = 8
+REAL_CONTINUATION_CHARS = 200
+FAR_PIECE = 256
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HoldoutCase(SeamCase):
     """A seam of the holdout corpus (``answer`` names one of :data:`HOLDOUT_ANSWERS`).
@@ -108,9 +118,42 @@ class HoldoutCase(SeamCase):
             position += len(piece)
         raise ValueError(f"{self.name}: cut {self.cut} is not between two deltas")
 
+    def streamed_deltas(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """:meth:`first_deltas` as the fake provider streams them: far from the cut, merged.
+
+        The last :data:`REAL_DELTAS_BEFORE_CUT` deltas before the cut are kept;
+        those before them, and the rest after the cut (never delivered), travel
+        in pieces of about :data:`FAR_PIECE` characters.
+        """
+        delivered, rest = self.first_deltas()
+        near = delivered[-REAL_DELTAS_BEFORE_CUT:]
+        far = delivered[: len(delivered) - len(near)]
+        return (*_merged(far), *near), tuple(_merged(rest))
+
     def continuation_deltas(self, continuation: str) -> list[str]:
-        """The continuation cut into deltas, the same way on every run."""
-        return holdout_deltas(continuation, random.Random(self.continuation_seed))
+        """The continuation cut into deltas, the same way on every run.
+
+        The deltas of its first :data:`REAL_CONTINUATION_CHARS` characters are
+        token-shaped; the rest travels in pieces of about :data:`FAR_PIECE`.
+        """
+        pieces = holdout_deltas(continuation, random.Random(self.continuation_seed))
+        position = 0
+        for index, piece in enumerate(pieces):
+            if position >= REAL_CONTINUATION_CHARS:
+                return pieces[:index] + _merged(pieces[index:])
+            position += len(piece)
+        return pieces
+
+
+def _merged(pieces: Sequence[str]) -> list[str]:
+    """Consecutive deltas joined into pieces of about :data:`FAR_PIECE` characters."""
+    merged: list[str] = []
+    for piece in pieces:
+        if merged and len(merged[-1]) < FAR_PIECE:
+            merged[-1] += piece
+        else:
+            merged.append(piece)
+    return merged
 
 
 def _is_wide(ch: str) -> bool:

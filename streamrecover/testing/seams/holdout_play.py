@@ -47,7 +47,7 @@ class _HoldoutHandler(_Handler):
             number = self.requests
             self.requests += 1
             if number == 0:
-                delivered, rest = case.first_deltas()
+                delivered, rest = case.streamed_deltas()
                 first = Answer(text=case.text, text_deltas=delivered + rest)
                 frames = render_frames(self.provider, first)
                 return build_script(
