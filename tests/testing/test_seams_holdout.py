@@ -151,6 +151,24 @@ def test_every_cut_falls_between_deltas(cases: list[HoldoutCase]) -> None:
         assert case.kind == holdout_cut_kind(case.text, case.cut)
 
 
+def test_streamed_deltas_keep_the_seam_token_shaped(cases: list[HoldoutCase]) -> None:
+    for case in cases[::7]:
+        delivered, rest = case.first_deltas()
+        streamed, streamed_rest = case.streamed_deltas()
+        assert "".join(streamed) == case.committed
+        assert "".join(streamed_rest) == case.text[case.cut :]
+        near = min(len(delivered), 8)
+        assert streamed[-near:] == delivered[-near:]
+        continuation, _ = holdout_continuation(case, case.committed)
+        pieces = case.continuation_deltas(continuation)
+        assert "".join(pieces) == continuation
+        real = holdout_deltas(continuation, random.Random(case.continuation_seed))
+        head = 0
+        while head < len(real) and sum(map(len, real[:head])) < 200:
+            head += 1
+        assert pieces[:head] == real[:head]
+
+
 def _is_word(ch: str) -> bool:
     # Letters, digits and "_" outside the scripts written without spaces.
     return (ch.isalnum() or ch == "_") and ord(ch) < 0x2E80
