@@ -12,11 +12,14 @@ the public ``Client`` to check that the two paths agree. The full table is
 from __future__ import annotations
 
 import collections
+import os
 import random
+import subprocess
+import sys
 
 import pytest
 
-from streamrecover.testing.seams import AMBIGUOUS, BEHAVIOURS, SeamResult
+from streamrecover.testing.seams import BEHAVIOURS, SeamResult
 from streamrecover.testing.seams.holdout import (
     HOLDOUT_ANSWERS,
     HOLDOUT_CUT_KINDS,
@@ -52,8 +55,11 @@ FLOORS = {
     "short_overlap": 0.0,  # 0%: ambiguous by nature
     "dropped_space": 0.0,  # 0%: ambiguous by nature
 }
-#: Overall, ambiguous behaviours left out (measured 94.5%).
-OVERALL_FLOOR = 0.92
+#: Overall, the dropped space left out (ambiguous by nature, issue 11): measured 86.0%.
+OVERALL_FLOOR = 0.84
+#: Overall, 1-2 character in-word repeats left out too (they read as doubled
+#: letters, "bal" + "loon"): measured 94.5%.
+CLEAR_FLOOR = 0.92
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +129,30 @@ def test_corpus_is_deterministic(cases: list[HoldoutCase]) -> None:
     assert len(names) == len(set(names))
 
 
+_FINGERPRINT = """
+import hashlib
+from streamrecover.testing.seams.holdout import build_holdout_cases
+cases = build_holdout_cases()
+print(hashlib.sha256(repr([(c.name, c.seed) for c in cases]).encode()).hexdigest())
+"""
+
+
+def test_corpus_is_the_same_in_every_process() -> None:
+    """String seeds and no set iteration: the hash seed does not change the corpus."""
+    prints = set()
+    for hash_seed in ("1", "2"):
+        environment = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        done = subprocess.run(
+            [sys.executable, "-c", _FINGERPRINT],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=environment,
+        )
+        prints.add(done.stdout.strip())
+    assert len(prints) == 1
+
+
 def test_corpus_covers_every_behaviour_kind_and_answer(cases: list[HoldoutCase]) -> None:
     assert len(HOLDOUT_ANSWERS) >= 20
     assert set(HOLDOUT_ANSWERS) == set(HOLDOUT_RESTARTS)
@@ -153,7 +183,7 @@ def test_every_cut_falls_between_deltas(cases: list[HoldoutCase]) -> None:
 
 def test_streamed_deltas_keep_the_seam_token_shaped(cases: list[HoldoutCase]) -> None:
     for case in cases[::7]:
-        delivered, rest = case.first_deltas()
+        delivered, _ = case.first_deltas()
         streamed, streamed_rest = case.streamed_deltas()
         assert "".join(streamed) == case.committed
         assert "".join(streamed_rest) == case.text[case.cut :]
@@ -261,10 +291,16 @@ def test_exact_rate_per_behaviour_stays_above_its_floor(results: list[SeamResult
     assert not below, below
 
 
+def _exact_rate(results: list[SeamResult]) -> float:
+    return sum(r.outcome == "exact" for r in results) / len(results)
+
+
 def test_overall_exact_rate_stays_above_its_floor(results: list[SeamResult]) -> None:
-    clear = [r for r in results if r.case.behaviour not in AMBIGUOUS]
-    rate = sum(r.outcome == "exact" for r in clear) / len(clear)
-    assert rate >= OVERALL_FLOOR
+    # The corpus's own reading of "ambiguous", so that it does not move with the main corpus's.
+    seen = [r for r in results if r.case.behaviour != "dropped_space"]
+    assert _exact_rate(seen) >= OVERALL_FLOOR
+    clear = [r for r in seen if r.case.behaviour != "short_overlap"]
+    assert _exact_rate(clear) >= CLEAR_FLOOR
     assert not [r for r in results if r.outcome == "failed"]
 
 
