@@ -26,6 +26,7 @@ from streamrecover.testing.seams.holdout import (
     HOLDOUT_RESTARTS,
     HoldoutCase,
     build_holdout_cases,
+    build_holdout_sweep,
     divergence_rates,
     holdout_continuation,
     holdout_cut_kind,
@@ -312,6 +313,26 @@ def test_exact_continuations_lose_almost_nothing(results: list[SeamResult]) -> N
     # Indentation and table padding the model re-emits or continues after are never lost.
     in_whitespace = [r for r in exact if r.case.behaviour == "exact_in_whitespace"]
     assert all(r.outcome == "exact" for r in in_whitespace)
+
+
+#: The sweep (every delta boundary continued exactly): main's stitcher measured
+#: 99.34% / 99.40% exact (openai / anthropic) and 122 + 109 characters lost,
+#: mostly 16-character cells of a table's alignment row.
+SWEEP_FLOOR = 0.99
+SWEEP_LOST_CEILING = 250
+
+
+def test_exact_continuations_at_every_boundary() -> None:
+    sweep = build_holdout_sweep()
+    assert len(sweep) > 1500
+    assert {case.answer for case in sweep} == set(HOLDOUT_ANSWERS)
+    for case in sweep[::11]:
+        delivered, _ = case.first_deltas()
+        assert "".join(delivered) == case.committed
+    results = list(play_holdout_in_process(sweep, PROVIDERS))
+    assert _exact_rate(results) >= SWEEP_FLOOR
+    assert sum(r.lost for r in results) <= SWEEP_LOST_CEILING
+    assert not [r for r in results if r.duplicated]
 
 
 def test_divergence_rates_cover_every_diverging_restart(results: list[SeamResult]) -> None:

@@ -25,6 +25,7 @@ from streamrecover.testing.seams.holdout_cases import (
     HOLDOUT_CUT_KINDS,
     HoldoutCase,
     build_holdout_cases,
+    build_holdout_sweep,
     holdout_continuation,
     holdout_cut_kind,
 )
@@ -34,6 +35,7 @@ from streamrecover.testing.seams.holdout_play import (
     divergence_rates,
     play_holdout_cases,
     play_holdout_in_process,
+    sweep_report,
 )
 from streamrecover.testing.seams.holdout_tokens import holdout_deltas, holdout_tokens
 
@@ -46,6 +48,7 @@ __all__ = [
     "HoldoutCase",
     "HoldoutPlayer",
     "build_holdout_cases",
+    "build_holdout_sweep",
     "divergence_rates",
     "holdout_continuation",
     "holdout_cut_kind",
@@ -53,4 +56,5 @@ __all__ = [
     "holdout_tokens",
     "play_holdout_cases",
     "play_holdout_in_process",
+    "sweep_report",
 ]

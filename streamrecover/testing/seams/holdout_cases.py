@@ -32,6 +32,7 @@ __all__ = [
     "HOLDOUT_CUT_KINDS",
     "HoldoutCase",
     "build_holdout_cases",
+    "build_holdout_sweep",
     "holdout_continuation",
     "holdout_cut_kind",
     "repeat_start",
@@ -432,3 +433,40 @@ def _cases_at(
         )
         for behaviour, amount in _behaviours(text, cut, kind, answer, rng)
     ]
+
+
+def build_holdout_sweep(seed: int = 11) -> list[HoldoutCase]:
+    """Every delta boundary of every answer (one tokenization each), continued exactly.
+
+    Where the sampled corpus meets a legitimately doubled span at the cut
+    ("agreed that " + "that spelling", "'2024-01" + "-01'") only by chance,
+    the sweep meets all of them, at their natural frequency: it measures what
+    an exact continuation can lose.
+    """
+    rng = random.Random(f"holdout-sweep/{seed}")
+    cases: list[HoldoutCase] = []
+    for answer, text in HOLDOUT_ANSWERS.items():
+        tokenization = rng.randrange(1 << 30)
+        position = 0
+        for piece in holdout_deltas(text, random.Random(tokenization))[:-1]:
+            position += len(piece)
+            if not 6 <= position <= len(text) - 3:
+                continue
+            kind = holdout_cut_kind(text, position)
+            behaviour = (
+                "exact_in_whitespace"
+                if text[position - 1].isspace() and kind in ("in_whitespace", "after_newline")
+                else "exact"
+            )
+            cases.append(
+                HoldoutCase(
+                    name=f"holdout-sweep:{answer}@{position}:{behaviour}",
+                    answer=answer,
+                    cut=position,
+                    kind=kind,
+                    behaviour=behaviour,
+                    amount=0,
+                    seed=tokenization,
+                )
+            )
+    return cases

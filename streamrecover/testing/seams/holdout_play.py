@@ -21,6 +21,7 @@ from streamrecover.testing.scripts import build_script
 from streamrecover.testing.seams.holdout_answers import HOLDOUT_RESTARTS
 from streamrecover.testing.seams.holdout_cases import (
     HoldoutCase,
+    build_holdout_sweep,
     holdout_continuation,
     shared_prefix,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "divergence_rates",
     "play_holdout_cases",
     "play_holdout_in_process",
+    "sweep_report",
 ]
 
 
@@ -144,3 +146,32 @@ def divergence_rates(results: Iterable[SeamResult]) -> dict[str, tuple[int, int]
                 exact, total = rates[f"{low}-{high}"]
                 rates[f"{low}-{high}"] = (exact + (result.outcome == "exact"), total + 1)
     return rates
+
+
+def sweep_report(providers: Iterable[str] = ("openai", "anthropic"), *, seed: int = 11) -> str:
+    """Exact continuations at every delta boundary (:func:`build_holdout_sweep`), in process.
+
+    One line per provider (exact rate, characters lost), then every seam that
+    did not come out exact: the committed tail, what followed it, the outcome.
+    """
+    cases = build_holdout_sweep(seed)
+    lines = []
+    misses = []
+    for provider in providers:
+        results = list(play_holdout_in_process(cases, [provider]))
+        wrong = [r for r in results if r.outcome != "exact"]
+        lost = sum(r.lost for r in results)
+        exact = 100 * (len(results) - len(wrong)) / len(results)
+        lines.append(
+            f"{provider}: {exact:.2f}% exact of {len(results)}, {lost} characters lost"
+            f" in {sum(r.lost > 0 for r in results)}"
+        )
+        misses.extend(wrong)
+    for result in misses:
+        case = result.case
+        lines.append(
+            f"  {result.provider} {case.answer}@{case.cut} ({case.kind}): "
+            f"{case.committed[-24:]!r} + {case.text[case.cut : case.cut + 16]!r} -> "
+            f"{result.outcome} (lost {result.lost}, duplicated {result.duplicated})"
+        )
+    return "\n".join(lines)
