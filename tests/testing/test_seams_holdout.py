@@ -264,6 +264,17 @@ def test_continuations_match_their_behaviour(cases: list[HoldoutCase]) -> None:
         _check_continuation(case, case.committed.rstrip())
 
 
+def test_the_sweep_of_every_behaviour_is_well_formed() -> None:
+    sweep = build_holdout_sweep(every_behaviour=True)
+    assert {case.behaviour for case in sweep} == set(BEHAVIOURS)
+    assert len(sweep) > 5 * len(build_holdout_sweep())
+    for case in sweep[::17]:
+        delivered, _ = case.first_deltas()
+        assert "".join(delivered) == case.committed
+        _check_continuation(case, case.committed)
+        _check_continuation(case, case.committed.rstrip())
+
+
 def test_a_prefill_makes_the_model_re_emit_the_stripped_whitespace(
     cases: list[HoldoutCase],
 ) -> None:

@@ -435,13 +435,15 @@ def _cases_at(
     ]
 
 
-def build_holdout_sweep(seed: int = 11) -> list[HoldoutCase]:
+def build_holdout_sweep(seed: int = 11, *, every_behaviour: bool = False) -> list[HoldoutCase]:
     """Every delta boundary of every answer (one tokenization each), continued exactly.
 
     Where the sampled corpus meets a legitimately doubled span at the cut
     ("agreed that " + "that spelling", "'2024-01" + "-01'") only by chance,
     the sweep meets all of them, at their natural frequency: it measures what
-    an exact continuation can lose.
+    an exact continuation can lose. With ``every_behaviour``, each boundary
+    gets every behaviour that fits it, as in :func:`build_holdout_cases`
+    (about 11,000 cases: a check that the sampled corpus's rates hold).
     """
     rng = random.Random(f"holdout-sweep/{seed}")
     cases: list[HoldoutCase] = []
@@ -453,6 +455,9 @@ def build_holdout_sweep(seed: int = 11) -> list[HoldoutCase]:
             if not 6 <= position <= len(text) - 3:
                 continue
             kind = holdout_cut_kind(text, position)
+            if every_behaviour:
+                cases.extend(_cases_at(answer, position, kind, tokenization, rng))
+                continue
             behaviour = (
                 "exact_in_whitespace"
                 if text[position - 1].isspace() and kind in ("in_whitespace", "after_newline")
