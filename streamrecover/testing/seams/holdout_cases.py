@@ -19,6 +19,7 @@ what its name says for every provider.
 
 from __future__ import annotations
 
+import functools
 import random
 import unicodedata
 from collections.abc import Sequence
@@ -111,7 +112,7 @@ class HoldoutCase(SeamCase):
         Raises:
             ValueError: if ``cut`` is not between two deltas (a malformed case).
         """
-        pieces = holdout_deltas(self.text, random.Random(self.seed))
+        pieces = _first_attempt(self.text, self.seed)
         position = 0
         for index, piece in enumerate(pieces):
             if position == self.cut:
@@ -144,6 +145,12 @@ class HoldoutCase(SeamCase):
                 return pieces[:index] + _merged(pieces[index:])
             position += len(piece)
         return pieces
+
+
+@functools.lru_cache(maxsize=256)
+def _first_attempt(text: str, seed: int) -> tuple[str, ...]:
+    # Many cases share one tokenization of their answer: tokenize it once.
+    return tuple(holdout_deltas(text, random.Random(seed)))
 
 
 def _merged(pieces: Sequence[str]) -> list[str]:
@@ -217,9 +224,14 @@ def _word_spans(text: str, end: int) -> list[tuple[int, int]]:
     A word here is what a model repeats as one: letters and digits with the
     joiners inside them (``doesn't``, ``us-east-1``, ``12,480``, ``2.2.2``).
     """
+    return [span for span in _all_word_spans(text) if span[1] <= end]
+
+
+@functools.lru_cache(maxsize=64)
+def _all_word_spans(text: str) -> tuple[tuple[int, int], ...]:
     spans = []
     position = 0
-    while position < end:
+    while position < len(text):
         if _is_word_start(text, position):
             stop = position
             while stop < len(text) and (
@@ -231,12 +243,11 @@ def _word_spans(text: str, end: int) -> list[tuple[int, int]]:
                 )
             ):
                 stop += 1
-            if stop <= end:
-                spans.append((position, stop))
+            spans.append((position, stop))
             position = stop
         else:
             position += 1
-    return spans
+    return tuple(spans)
 
 
 def _sentence_start(text: str, seen: int) -> int:
