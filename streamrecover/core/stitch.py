@@ -167,6 +167,8 @@ _EARLY_RESTART_MIN = 8
 _EARLY_RESTART_AT_END = 16
 #: A token-style repeat (" worst" + " worst moment") needs a word this long.
 _TOKEN_WORD_MIN = 3
+#: What :meth:`Stitcher._choose_overlap` answers when it needs more characters.
+_HOLD = -1
 _SENTENCE_ENDS = frozenset(".!?:;\n\u3002\uff01\uff1f")
 
 
@@ -384,8 +386,12 @@ class Stitcher:
 
     def _decide(self, held: str, *, at_end: bool) -> str:
         """Apply rules 1 and 2 to everything held (and rule 3 through the seam)."""
-        self._held = ""
         overlap = self._choose_overlap(held, at_end=at_end)
+        if overlap < 0:
+            # A rule needs a few more characters of the continuation to decide.
+            self._held = held
+            return ""
+        self._held = ""
         matched = self._restart_matched
         stripped_length = len(self._stripped)
         if matched >= self._restart_threshold and (matched > overlap or matched == stripped_length):
@@ -432,18 +438,55 @@ class Stitcher:
                     self._stripped[len(self._stripped) - longest_start :], longest_start // 2 + 1
                 )
                 and not self._is_table_like(longest_start)
-                and self._is_word_repeat(longest_start, held, at_end=at_end)
             ):
-                return longest_start
+                verdict = self._is_word_repeat(longest_start, held, at_end=at_end)
+                if verdict is None:
+                    return _HOLD
+                if verdict:
+                    return longest_start
         for length in reversed(lengths):
             if self._starts_word(length):
-                if self._is_word_repeat(length, held, at_end=at_end):
+                verdict = self._is_word_repeat(length, held, at_end=at_end)
+                if verdict is None:
+                    return _HOLD
+                if verdict:
                     return length
                 break
         # Rule 2c: a lone candidate inside a word ("f answ" + "f answers").
         if len(lengths) == 1 and self._is_lone_in_word_repeat(lengths[0]):
             return lengths[0]
-        return 0
+        # Rule 2d: a repeat of one or two letters inside a word, where keeping it
+        # would write what words almost never hold.
+        return self._short_in_word_repeat(lengths[-1], held, at_end=at_end)
+
+    def _short_in_word_repeat(self, length: int, held: str, *, at_end: bool) -> int:
+        """Rule 2d: ``length`` if the shortest candidate is a 1-2 letter repeat inside a word.
+
+        Two distinct letters ("tota" + "tal", "Inde" + "dex") would write a doubled
+        pair of letters ("tatal"), which about one in two thousand cuts inside a
+        word meets in real text ("contai" + "ining"); one letter only when keeping it
+        would write the same letter three times ("instal" + "ll" gives "installl").
+        ``_HOLD`` when the continuation must show one more character first.
+        """
+        stripped = self._stripped
+        if length > 2 or length >= len(stripped):
+            return 0
+        text = stripped[len(stripped) - length :]
+        before = stripped[len(stripped) - length - 1]
+        if not (text.isalpha() and before.isalpha()) or self._repeats_before(length):
+            return 0
+        if length == 2:
+            if text[0] == text[1]:
+                return 0  # "ll" + "llama": periodic, a doubled letter reads the same
+            if len(held) <= length:
+                return 0 if at_end else _HOLD
+            return length if held[length].isalpha() else 0
+        letter = text
+        run_before = len(stripped) - len(stripped.rstrip(letter))
+        run_after = len(held) - len(held.lstrip(letter))
+        if run_after == len(held) and not at_end:
+            return _HOLD  # the run of this letter may go on
+        return length if run_before + run_after == 3 and run_before < 3 else 0
 
     def _is_table_like(self, length: int) -> bool:
         """Whether a letterless candidate may just be the table going on.
@@ -473,11 +516,14 @@ class Stitcher:
             return True
         before = stripped[start - 1]
         if char_class(first) == WORD:
+            if first.isdigit() and before.isalpha() and length >= 2 and stripped[start + 1].isdigit():
+                return True  # a number inside a word ("p99" + "99 latency", "H100")
             return is_boundary(before, first)
         # Punctuation that opens a line or follows a space ("**Note", "| 2").
         return before.isspace()
 
-    def _is_word_repeat(self, length: int, held: str, *, at_end: bool) -> bool:
+    def _is_word_repeat(self, length: int, held: str, *, at_end: bool) -> bool | None:
+        """Rule 2b for one candidate; ``None`` when more of ``held`` is needed to tell."""
         stripped = self._stripped
         text = stripped[len(stripped) - length :]
         core = text.strip()
@@ -491,9 +537,14 @@ class Stitcher:
                 return False
         whole = is_boundary(stripped[-1], held[length]) if length < len(held) else at_end
         if text[0].isspace() and whole and sum(ch.isalnum() for ch in core) < _TOKEN_WORD_MIN:
-            # " is" + " is unclear" is as often "is is": a short word re-sent
-            # whole counts only from three characters (" i" + " is" always does).
-            return False
+            # A short word re-sent whole with its space (" I" + " I know", " ms" +
+            # " ms,"), unless the continuation goes on repeating it: "ha" + " ha ha
+            # ha" is the text's own run as often as a repeat; keeping loses nothing.
+            after = held[length : length + len(text)]
+            if len(after) < len(text) and not at_end:
+                return None
+            if after == text:
+                return False
         letters = sum(ch.isalpha() for ch in core)
         digits = sum(ch.isdigit() for ch in core)
         if letters:
