@@ -497,8 +497,8 @@ class Stitcher:
         """
         stripped = self._stripped
         text = stripped[len(stripped) - length :]
-        if any(ch.isalpha() for ch in text):
-            return False
+        if any(ch.isalpha() for ch in text) or ("\n" in text and "|" not in text):
+            return False  # words, or a line end in code (":\n    " recurs there by nature)
         if stripped.find(text, self._tail_start) < len(stripped) - length:
             return True
         # Short runs of cells ("0 |\n| 0 | 0 | " in a table of zeros) likewise.
@@ -573,13 +573,23 @@ class Stitcher:
         if text[0].isspace() or not any(ch.isalnum() for ch in text):  # noqa: SIM102 (two reasons, two comments)
             if not ("\n" in text and text.strip()):
                 return False  # ":\n    " + ":\n        if": a line repeated with its indentation
-        if sum(not ch.isspace() for ch in text) < _IN_WORD_MIN and not (
-            # The end of a word and the space the model saw after it ("per " +
-            # "er month"): an exact continuation does not open with "er ".
-            len(text) >= _IN_WORD_MIN
-            and text[-1] == " "
-            and sum(ch.isalpha() for ch in text) >= 2
-            and text[:-1].isalpha()
+        line_end = text.find("\n")
+        if (
+            sum(not ch.isspace() for ch in text) < _IN_WORD_MIN
+            and not (
+                # The end of a word and the space the model saw after it ("per " +
+                # "er month"): an exact continuation does not open with "er ".
+                len(text) >= _IN_WORD_MIN
+                and text[-1] == " "
+                and sum(ch.isalpha() for ch in text) >= 2
+                and text[:-1].isalpha()
+            )
+            and not (
+                # The end of a line, its line break and the indentation the model
+                # saw after it ("s:\n    " + "s:\n        if", "m)\n" + "m)\n\n    def"):
+                # kept, the next line would open with the last one's end.
+                len(text) >= _IN_WORD_MIN and line_end > 0 and text[:line_end].strip()
+            )
         ):
             return False
         if self._repeats_before(length) or self._is_table_like(length):
