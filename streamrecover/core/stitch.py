@@ -138,6 +138,7 @@ recognised.
 from __future__ import annotations
 
 from streamrecover.core.errors import UsageError
+from streamrecover.core.tablerows import table_row_at_end
 from streamrecover.core.textshape import (
     WORD,
     char_class,
@@ -215,6 +216,7 @@ class Stitcher:
         "_seam_newlines",
         "_state",
         "_stripped",
+        "_table",
         "_tail_start",
         "_tracked",
         "_window",
@@ -272,6 +274,8 @@ class Stitcher:
         self._min_overlap = min_overlap
         self._restart_threshold = restart_threshold
         self._tail_start = max(0, len(stripped) - window)
+        # A seam with a line end closed the row: the continuation opens the next one.
+        self._table = None if "\n" in self._seam else table_row_at_end(stripped[self._tail_start :])
         self._restart_possible = len(stripped) >= restart_threshold and not has_short_period(
             stripped[:restart_threshold], min_overlap
         )
@@ -406,7 +410,7 @@ class Stitcher:
         return self._begin_seam(overlap, held[overlap:], at_end=at_end)
 
     def _choose_overlap(self, held: str, *, at_end: bool) -> int:
-        """Rule 2: the length of the committed tail to remove from ``held``."""
+        """Rule 2: the length of the committed tail to remove from ``held``, or ``_HOLD``."""
         if not held:
             return 0
         stripped = self._stripped
@@ -419,6 +423,33 @@ class Stitcher:
             if is_cluster_start(stripped, position) and held.startswith(stripped[position:]):
                 lengths.append(len(stripped) - position)
             position = stripped.find(held[0], position + 1)
+        chosen = self._choose_by_words(held, lengths, at_end=at_end)
+        if chosen < 0 or not lengths or self._table is None:
+            return chosen
+        return self._choose_by_table(held, lengths, chosen, at_end=at_end)
+
+    def _choose_by_table(self, held: str, lengths: list[int], chosen: int, *, at_end: bool) -> int:
+        """Rule 2e: inside a table row, the one reading that keeps the table's shape wins."""
+        table = self._table
+        assert table is not None
+        if "\n" not in held[lengths[0] :] and not at_end and len(held) < self._window:
+            return _HOLD  # the row's end shows how many cells it has
+        fitting = []
+        seam = self._seam
+        for length in [*lengths, 0]:
+            rest = held[length:]
+            if not rest.startswith(seam):
+                rest = seam + rest.lstrip(" \t")  # rule 3: the consumer keeps its seam
+            line_end = rest.find("\n")
+            complete = line_end >= 0 or at_end
+            if table.fits(rest if line_end < 0 else rest[:line_end], complete=complete):
+                if length == chosen:
+                    return chosen
+                fitting.append(length)
+        return fitting[0] if len(fitting) == 1 else chosen
+
+    def _choose_by_words(self, held: str, lengths: list[int], *, at_end: bool) -> int:
+        """Rules 2 to 2d on the candidates ``lengths`` (longest first)."""
         for index, length in enumerate(lengths):
             shorter = lengths[index + 1] if index + 1 < len(lengths) else 0
             if length - shorter >= self._min_overlap and not self._is_table_like(length):
