@@ -443,9 +443,15 @@ class Stitcher:
             line_end = rest.find("\n")
             complete = line_end >= 0 or at_end
             if table.fits(rest if line_end < 0 else rest[:line_end], complete=complete):
-                if length == chosen:
-                    return chosen
                 fitting.append(length)
+        if chosen in fitting:
+            # A candidate across rows competes with a shorter one inside this row
+            # only where rows repeat (a table of zeros): the shorter loses nothing.
+            shorter = [length for length in fitting if 0 < length < chosen]
+            text = self._stripped[len(self._stripped) - chosen :]
+            if shorter and "\n" in text and not any(ch.isalpha() for ch in text):
+                return shorter[-1]
+            return chosen
         return fitting[0] if len(fitting) == 1 else chosen
 
     def _choose_by_words(self, held: str, lengths: list[int], *, at_end: bool) -> int:
