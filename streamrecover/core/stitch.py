@@ -138,14 +138,10 @@ recognised.
 from __future__ import annotations
 
 from streamrecover.core.errors import UsageError
-from streamrecover.core.tablerows import table_row_at_end
+from streamrecover.core.overlap import HOLD, OverlapChooser
 from streamrecover.core.textshape import (
-    WORD,
-    char_class,
     common_prefix_length,
     has_short_period,
-    has_table_cells,
-    is_boundary,
     is_cluster_start,
     is_extender,
     is_wide,
@@ -160,16 +156,10 @@ _SEAM = 2  # the overlap is known; settling the whitespace at the seam
 _PASSING = 3  # decided; every delta passes through unchanged
 _FINISHED = 4
 
-#: A lone candidate inside a word is removed from this many letters or digits on.
-_IN_WORD_MIN = 3
 #: A restart that diverges early must reproduce at least this much of the opening
 #: (CJK characters count twice); more when the cut fell at a sentence or line end.
 _EARLY_RESTART_MIN = 8
 _EARLY_RESTART_AT_END = 16
-#: A token-style repeat (" worst" + " worst moment") needs a word this long.
-_TOKEN_WORD_MIN = 3
-#: What :meth:`Stitcher._choose_overlap` answers when it needs more characters.
-_HOLD = -1
 _SENTENCE_ENDS = frozenset(".!?:;\n\u3002\uff01\uff1f")
 
 
@@ -205,8 +195,8 @@ class Stitcher:
     """
 
     __slots__ = (
+        "_chooser",
         "_held",
-        "_min_overlap",
         "_opening_tracked",
         "_probe",
         "_restart_matched",
@@ -216,7 +206,6 @@ class Stitcher:
         "_seam_newlines",
         "_state",
         "_stripped",
-        "_table",
         "_tail_start",
         "_tracked",
         "_window",
@@ -271,11 +260,15 @@ class Stitcher:
         self._seam = committed[len(stripped) :][:window]
         self._seam_newlines = self._seam.count("\n")
         self._window = window
-        self._min_overlap = min_overlap
         self._restart_threshold = restart_threshold
         self._tail_start = max(0, len(stripped) - window)
-        # A seam with a line end closed the row: the continuation opens the next one.
-        self._table = None if "\n" in self._seam else table_row_at_end(stripped[self._tail_start :])
+        self._chooser = OverlapChooser(
+            stripped,
+            self._seam,
+            tail_start=self._tail_start,
+            min_overlap=min_overlap,
+            window=window,
+        )
         self._restart_possible = len(stripped) >= restart_threshold and not has_short_period(
             stripped[:restart_threshold], min_overlap
         )
@@ -390,8 +383,8 @@ class Stitcher:
 
     def _decide(self, held: str, *, at_end: bool) -> str:
         """Apply rules 1 and 2 to everything held (and rule 3 through the seam)."""
-        overlap = self._choose_overlap(held, at_end=at_end)
-        if overlap < 0:
+        overlap = self._chooser.choose(held, at_end=at_end)
+        if overlap == HOLD:
             # A rule needs a few more characters of the continuation to decide.
             self._held = held
             return ""
@@ -408,242 +401,6 @@ class Stitcher:
             return self._rewind_restart(matched, held[matched:])
         self.restarted = overlap > 0 and overlap == stripped_length
         return self._begin_seam(overlap, held[overlap:], at_end=at_end)
-
-    def _choose_overlap(self, held: str, *, at_end: bool) -> int:
-        """Rule 2: the length of the committed tail to remove from ``held``, or ``_HOLD``."""
-        if not held:
-            return 0
-        stripped = self._stripped
-        # Before the end, a candidate as long as everything held would still
-        # be "live" (the caller only decides once none is), so it is excluded.
-        longest = len(held) if at_end else len(held) - 1
-        position = stripped.find(held[0], max(self._tail_start, len(stripped) - longest))
-        lengths: list[int] = []
-        while position >= 0:
-            if is_cluster_start(stripped, position) and held.startswith(stripped[position:]):
-                lengths.append(len(stripped) - position)
-            position = stripped.find(held[0], position + 1)
-        chosen = self._choose_by_words(held, lengths, at_end=at_end)
-        if chosen < 0 or not lengths or self._table is None:
-            return chosen
-        return self._choose_by_table(held, lengths, chosen, at_end=at_end)
-
-    def _choose_by_table(self, held: str, lengths: list[int], chosen: int, *, at_end: bool) -> int:
-        """Rule 2e: inside a table row, the one reading that keeps the table's shape wins."""
-        table = self._table
-        assert table is not None
-        if "\n" not in held[lengths[0] :] and not at_end and len(held) < self._window:
-            return _HOLD  # the row's end shows how many cells it has
-        fitting = []
-        seam = self._seam
-        for length in [*lengths, 0]:
-            rest = held[length:]
-            if not rest.startswith(seam):
-                rest = seam + rest.lstrip(" \t")  # rule 3: the consumer keeps its seam
-            line_end = rest.find("\n")
-            complete = line_end >= 0 or at_end
-            if table.fits(rest if line_end < 0 else rest[:line_end], complete=complete):
-                fitting.append(length)
-        if chosen in fitting:
-            # A candidate across rows competes with a shorter one inside this row
-            # only where rows repeat (a table of zeros): the shorter loses nothing.
-            shorter = [length for length in fitting if 0 < length < chosen]
-            text = self._stripped[len(self._stripped) - chosen :]
-            if shorter and "\n" in text and not any(ch.isalpha() for ch in text):
-                return shorter[-1]
-            return chosen
-        return fitting[0] if len(fitting) == 1 else chosen
-
-    def _choose_by_words(self, held: str, lengths: list[int], *, at_end: bool) -> int:
-        """Rules 2 to 2d on the candidates ``lengths`` (longest first)."""
-        for index, length in enumerate(lengths):
-            shorter = lengths[index + 1] if index + 1 < len(lengths) else 0
-            if length - shorter >= self._min_overlap and not self._is_table_like(length):
-                return length
-        if not lengths:
-            return 0
-        # Rule 2b: the shortest candidate that starts a word ("that" rather than
-        # its last letter "t") decides whether a short repeat is a word repeated;
-        # a longer one that starts a word too wins when the text does not repeat
-        # itself there (" the t" + " the table", not " t").
-        starting = [length for length in lengths if self._starts_word(length)]
-        if len(starting) > 1:
-            longest_start = starting[0]
-            if (
-                not self._repeats_before(longest_start)
-                and not has_short_period(
-                    self._stripped[len(self._stripped) - longest_start :], longest_start // 2 + 1
-                )
-                and not self._is_table_like(longest_start)
-            ):
-                verdict = self._is_word_repeat(longest_start, held, at_end=at_end)
-                if verdict is None:
-                    return _HOLD
-                if verdict:
-                    return longest_start
-        for length in reversed(lengths):
-            if self._starts_word(length):
-                verdict = self._is_word_repeat(length, held, at_end=at_end)
-                if verdict is None:
-                    return _HOLD
-                if verdict:
-                    return length
-                break
-        # Rule 2c: a lone candidate inside a word ("f answ" + "f answers").
-        if len(lengths) == 1 and self._is_lone_in_word_repeat(lengths[0]):
-            return lengths[0]
-        # Rule 2d: a repeat of one or two letters inside a word, where keeping it
-        # would write what words almost never hold.
-        return self._short_in_word_repeat(lengths[-1], held, at_end=at_end)
-
-    def _short_in_word_repeat(self, length: int, held: str, *, at_end: bool) -> int:
-        """Rule 2d: ``length`` if the shortest candidate is a 1-2 letter repeat inside a word.
-
-        Two distinct letters ("tota" + "tal", "Inde" + "dex") would write a doubled
-        pair of letters ("tatal"), which about one in two thousand cuts inside a
-        word meets in real text ("contai" + "ining"); one letter only when keeping it
-        would write the same letter three times ("instal" + "ll" gives "installl").
-        ``_HOLD`` when the continuation must show one more character first.
-        """
-        stripped = self._stripped
-        if length > 2 or length >= len(stripped):
-            return 0
-        text = stripped[len(stripped) - length :]
-        before = stripped[len(stripped) - length - 1]
-        if not (text.isalpha() and before.isalpha()) or self._repeats_before(length):
-            return 0
-        if length == 2:
-            if text[0] == text[1]:
-                return 0  # "ll" + "llama": periodic, a doubled letter reads the same
-            if len(held) <= length:
-                return 0 if at_end else _HOLD
-            return length if held[length].isalpha() else 0
-        letter = text
-        run_before = len(stripped) - len(stripped.rstrip(letter))
-        run_after = len(held) - len(held.lstrip(letter))
-        if run_after == len(held) and not at_end:
-            return _HOLD  # the run of this letter may go on
-        return length if run_before + run_after == 3 and run_before < 3 else 0
-
-    def _is_table_like(self, length: int) -> bool:
-        """Whether a letterless candidate may just be the table going on.
-
-        Cells shorter than ``2 * min_overlap`` (" 0     |"), or a run that already
-        occurs earlier in the committed text: in a table of zeros the next cells
-        read like the last ones repeated.
-        """
-        stripped = self._stripped
-        text = stripped[len(stripped) - length :]
-        if any(ch.isalpha() for ch in text) or ("\n" in text and "|" not in text):
-            return False  # words, or a line end in code (":\n    " recurs there by nature)
-        if stripped.find(text, self._tail_start) < len(stripped) - length:
-            return True
-        # Short runs of cells ("0 |\n| 0 | 0 | " in a table of zeros) likewise.
-        return length < 2 * self._min_overlap and "|" in text
-
-    def _starts_word(self, length: int) -> bool:
-        """Whether the candidate starts at a word (or, token-style, at the space before one)."""
-        stripped = self._stripped
-        start = len(stripped) - length
-        first = stripped[start]
-        if first.isspace():
-            # A token-style repeat: " worst" re-sent with the space before it.
-            return first == " " and length > 1 and char_class(stripped[start + 1]) == WORD
-        if start == 0:
-            return True
-        before = stripped[start - 1]
-        if char_class(first) == WORD:
-            if first.isdigit() and before.isalpha() and length >= 2 and stripped[start + 1].isdigit():
-                return True  # a number inside a word ("p99" + "99 latency", "H100")
-            return is_boundary(before, first)
-        # Punctuation that opens a line or follows a space ("**Note", "| 2").
-        return before.isspace()
-
-    def _is_word_repeat(self, length: int, held: str, *, at_end: bool) -> bool | None:
-        """Rule 2b for one candidate; ``None`` when more of ``held`` is needed to tell."""
-        stripped = self._stripped
-        text = stripped[len(stripped) - length :]
-        core = text.strip()
-        if not core:
-            return False
-        glued = length < len(held) or not at_end
-        if not (glued and char_class(stripped[-1]) == WORD == char_class(held[0])):  # noqa: SIM102 (two reasons, two comments)
-            # Keeping everything would not glue two words together ("yes yes" +
-            # " yes, no"): in text that repeats itself there, keep it.
-            if self._repeats_before(length):
-                return False
-        whole = is_boundary(stripped[-1], held[length]) if length < len(held) else at_end
-        if text[0].isspace() and whole and sum(ch.isalnum() for ch in core) < _TOKEN_WORD_MIN:
-            # A short word re-sent whole with its space (" I" + " I know", " ms" +
-            # " ms,"), unless the continuation goes on repeating it: "ha" + " ha ha
-            # ha" is the text's own run as often as a repeat; keeping loses nothing.
-            after = held[length : length + len(text)]
-            if len(after) < len(text) and not at_end:
-                return None
-            if after == text:
-                return False
-        letters = sum(ch.isalpha() for ch in core)
-        digits = sum(ch.isdigit() for ch in core)
-        if letters:
-            # A word restarted from its first letter ("f" + "façade", "ag" +
-            # "again"): an exact continuation would start with that letter only
-            # for a word with a doubled first letter ("aardvark", "llama").
-            return True
-        if digits >= 2 and (letters or not has_table_cells(core)):
-            return True  # numbers of two or more digits are words ("15,4" + "15,433")
-        if (
-            digits == 1
-            and core[-1] in ".,"
-            and length < len(held)
-            and held[length].isdigit()
-            and text.endswith(core)
-        ):
-            return True  # a number re-sent from its separator on ("0." + "0.4 ms"): not "0.0.4"
-        # A lone digit only as the whole candidate and a whole word ("| 0" +
-        # "0 |"): "0 | " + "0 | 0 |" is a table of zeros going on, and "4" +
-        # "42" is as often the number 442.
-        return digits == 1 and whole and len(core) == 1
-
-    def _is_lone_in_word_repeat(self, length: int) -> bool:
-        stripped = self._stripped
-        text = stripped[len(stripped) - length :]
-        if text[0].isspace() or not any(ch.isalnum() for ch in text):  # noqa: SIM102 (two reasons, two comments)
-            if not ("\n" in text and text.strip()):
-                return False  # ":\n    " + ":\n        if": a line repeated with its indentation
-        line_end = text.find("\n")
-        if (
-            sum(not ch.isspace() for ch in text) < _IN_WORD_MIN
-            and not (
-                # The end of a word and the space the model saw after it ("per " +
-                # "er month"): an exact continuation does not open with "er ".
-                len(text) >= _IN_WORD_MIN
-                and text[-1] == " "
-                and sum(ch.isalpha() for ch in text) >= 2
-                and text[:-1].isalpha()
-            )
-            and not (
-                # The end of a line, its line break and the indentation the model
-                # saw after it ("s:\n    " + "s:\n        if", "m)\n" + "m)\n\n    def"):
-                # kept, the next line would open with the last one's end.
-                len(text) >= _IN_WORD_MIN and line_end > 0 and text[:line_end].strip()
-            )
-        ):
-            return False
-        if self._repeats_before(length) or self._is_table_like(length):
-            return False
-        return not has_short_period(text, len(text))
-
-    def _repeats_before(self, length: int) -> bool:
-        """Whether the candidate's text also ends the committed text just before it.
-
-        Then the text repeats itself there ("ha ha ha", "0000 0000", "that that"),
-        and "the model repeated it" reads the same as "the model wrote more of
-        it": the shorter reading, which loses nothing, wins.
-        """
-        stripped = self._stripped
-        core = stripped[len(stripped) - length :].strip().casefold()
-        before = stripped[: len(stripped) - length].rstrip().casefold()
-        return bool(core) and before.endswith(core)
 
     def _is_early_restart(self, matched: int, held: str) -> bool:
         """Rule 1b: a restart that diverged before ``restart_threshold`` characters."""
