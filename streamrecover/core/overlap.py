@@ -160,10 +160,10 @@ class OverlapChooser:
             return 0
         text = stripped[len(stripped) - length :]
         before = stripped[len(stripped) - length - 1]
-        if not (text.isalpha() and before.isalpha()) or self._repeats_before(length):
+        if not (text.isalpha() and before.isalpha()):
             return 0
         if length == 2:
-            if text[0] == text[1]:
+            if text[0] == text[1] or self._repeats_before(length):
                 return 0  # "ll" + "llama": periodic, a doubled letter reads the same
             if len(held) <= length:
                 return 0 if at_end else HOLD

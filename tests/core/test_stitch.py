@@ -157,6 +157,117 @@ def test_ambiguous_short_repeats_are_read_as_repeats(
     assert stitch_every_way(committed, continuation).final == final
 
 
+@pytest.mark.parametrize(
+    ("committed", "continuation", "seam", "final"),
+    [
+        # A short word re-sent whole with its space (rule 2b, token style).
+        (
+            "the server is overloaded. I",
+            " I know that",
+            None,
+            "the server is overloaded. I know that",
+        ),
+        ("from 340 ms to 118 ms", " ms, and", None, "from 340 ms to 118 ms, and"),
+        ("Each choice has a ", " a cost;", "", "Each choice has a cost;"),
+        ("| 1    | 0", " 0     | 0.00  |", None, "| 1    | 0     | 0.00  |"),
+        # A number inside a word ("p99"): digits after letters start a word.
+        ("The p99", "99 latency fell", None, "The p99 latency fell"),
+        # Rule 2d: two letters repeated inside a word would double a letter pair;
+        # one letter would triple it.
+        ("def tota", "tal(items):", None, "def total(items):"),
+        ("raise Inde", "dexError", None, "raise IndexError"),
+        ("and a faç", "açade stays", None, "and a façade stays"),
+        ("    pip instal", "ll 'streamrecover'", None, "    pip install 'streamrecover'"),
+        ("It is a goo", "od day", None, "It is a good day"),
+        # Rule 2c: the end of a line, its line break and the indentation the
+        # model saw after it (no prefill).
+        (
+            "    for item in items:\n    ",
+            ":\n        if item",
+            "",
+            "    for item in items:\n        if item",
+        ),
+        (
+            "    def pop(self):\n      ",
+            "):\n        if not",
+            "",
+            "    def pop(self):\n        if not",
+        ),
+        (
+            "        self.items.append(item)\n",
+            "m)\n\n    def pop",
+            "",
+            "        self.items.append(item)\n\n    def pop",
+        ),
+    ],
+)
+def test_repeats_read_from_the_shape_of_the_joined_text(
+    committed: str, continuation: str, seam: str | None, final: str
+) -> None:
+    outcome = stitch_every_way(committed, continuation, seam_whitespace=seam)  # type: ignore[arg-type]
+    assert outcome.final == final
+
+
+@pytest.mark.parametrize(
+    ("committed", "continuation", "final"),
+    [
+        # Kept: the continuation goes on repeating the short word ("ha ha ha").
+        ("He laughed: ha", " ha ha ha. Then", "He laughed: ha ha ha ha. Then"),
+        # Kept: a doubled letter is far more often the word ("bal" + "loon").
+        ("We need a bal", "loon", "We need a balloon"),
+        # Kept: a pair of equal letters inside a word reads as a doubled letter.
+        ("a gree", "eeting", "a greeeeting"),
+    ],
+)
+def test_short_in_word_readings_that_stay(committed: str, continuation: str, final: str) -> None:
+    assert stitch_every_way(committed, continuation).final == final
+
+
+def test_doubled_letter_pair_in_the_text_is_read_as_a_repeat() -> None:
+    # Documented ambiguity of rule 2d: about one cut inside a word in two thousand
+    # falls in the middle of a doubled pair ("contain" + "ing", "need" + "eded").
+    assert stitch_every_way("a list contain", "ing it").final == "a list containg it"
+
+
+@pytest.mark.parametrize(
+    ("committed", "continuation", "final"),
+    [
+        # Padded table: the row's cells must end under the row above's "|".
+        (
+            "| step | count |\n|------|-------|\n| 1    | 0",
+            "| 0     |\n| 2",
+            "| step | count |\n|------|-------|\n| 1    | 0     |\n| 2",
+        ),
+        # The separator row ends under the header's "|": four dashes repeated.
+        (
+            "| mode   | overhead |\n|--------|------",
+            "--------|\n| memory",
+            "| mode   | overhead |\n|--------|----------|\n| memory",
+        ),
+        # The line end and the "| " of the next row repeated.
+        (
+            "| a | b |\n|---|---|\n| 1 | 2 |\n| ",
+            "|\n| 3 | 4 |\n",
+            "| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |\n",
+        ),
+        # A table of zeros: the shorter reading that fits the row wins.
+        (
+            "| a | b | c |\n|---|---|---|\n| 0 | 0 | 0 |\n| 0 | 0 | ",
+            " 0 | 0 |\n| 0 | 0 | 1 |\n",
+            "| a | b | c |\n|---|---|---|\n| 0 | 0 | 0 |\n| 0 | 0 | 0 |\n| 0 | 0 | 1 |\n",
+        ),
+        # An exact continuation of a table is left alone.
+        (
+            "| a | b |\n|---|---|\n| 0 | 0 |\n| 0 | ",
+            "0 |\n| 1 | 0 |\n",
+            "| a | b |\n|---|---|\n| 0 | 0 |\n| 0 | 0 |\n| 1 | 0 |\n",
+        ),
+    ],
+)
+def test_table_rows_keep_the_tables_shape(committed: str, continuation: str, final: str) -> None:
+    assert stitch_every_way(committed, continuation, seam_whitespace="").final == final  # type: ignore[arg-type]
+
+
 def test_periodic_words_are_under_removed_not_over_removed() -> None:
     # The continuation could repeat 2, 5 or 8 characters ("ha", "ha ha", "ha ha ha");
     # the rule removes the shortest whole word, never more.
