@@ -50,28 +50,50 @@ Rules, in the order they are applied to the continuation ``X``:
    (``"ha ha ha "``, ``"-----"``, ``"0000"``) cannot win. Otherwise:
 
    * **2b. Word repeat.** The *shortest candidate that starts a word* (a word
-     character after a boundary, punctuation after whitespace, or token-style
-     a space before a word: ``" worst"`` + ``" worst moment"``) is removed
+     character after a boundary, digits after letters as in ``"p99"``,
+     punctuation after whitespace, or token-style a space before a word:
+     ``" worst"`` + ``" worst moment"``) is removed
      when it holds a letter ("asks ag" + "again", "that" + "that it works",
-     "f" + "façade"), or two or more digits of one number ("15,4" + "15,433";
-     not digits spread over table cells, "0 |\n| 0 | 0 | " + "0 |\n| 0 | 0 |
-     1 |" is the table going on), or is one digit that is a whole cell ("| 0" +
-     "0 |"), or one digit and its separator followed by a digit ("0." + "0.4
-     ms"). When several candidates start a word, the longest wins if it is
-     neither periodic (a period at most half its length: "la la l") nor
-     repeated just before it, nor a table run (" the t" + " the table", not
-     " t"). A token-style candidate
-     that ends at a word end in the continuation needs three letters
-     (" is" + " is unclear" stays "is is"). Not removed when the text already
-     repeats the candidate just before it ("yes yes" + " yes") unless keeping
-     it would glue two words together ("ha ha" + "ha ha" must not give "haha").
+     "f" + "façade"), or two or more digits of one number ("15,4" + "15,433",
+     "p99" + "99 latency"; not digits spread over table cells, "0 |\n| 0 | 0 | "
+     + "0 |\n| 0 | 0 | 1 |" is the table going on), or is one digit that is a
+     whole cell ("| 0" + "0 |"), or one digit and its separator followed by a
+     digit ("0." + "0.4 ms"). When several candidates start a word, the longest
+     wins if it is neither periodic (a period at most half its length: "la la
+     l") nor repeated just before it, nor a table run (" the t" + " the table",
+     not " t"). A token-style candidate that is a whole word of one or two
+     characters (``" I"`` + ``" I know"``, ``" ms"`` + ``" ms,"``) is removed
+     unless the continuation goes on repeating it (``"ha"`` + ``" ha ha ha"``:
+     the text's own run reads the same, keeping it loses nothing; the stitcher
+     holds the few characters needed to see it). Not removed when the text
+     already repeats the candidate just before it ("yes yes" + " yes") unless
+     keeping it would glue two words together ("ha ha" + "ha ha" must not give
+     "haha").
    * **2c. Lone in-word repeat.** Failing that, a candidate that is the only
      one, not periodic, with at least three non-space characters including a
-     letter or digit (or a line end with indentation, or the end of a word and
-     the space the model saw after it: ``"per "`` + ``"er month"``), is
-     removed: ``"middle of answ"`` + ``"f answers"``.
-   * Otherwise nothing is removed: one or two letters inside a word
-     ("bal" + "loon") are a doubled letter far more often than a repeat.
+     letter or digit is removed: ``"middle of answ"`` + ``"f answers"``. So is
+     the end of a word and the space the model saw after it (``"per "`` +
+     ``"er month"``), and the end of a line with its line break and the
+     indentation after it (``"items:\n    "`` + ``":\n        if"``, ``"m)\n"``
+     + ``"m)\n\n    def"``: kept, the next line would open with the last one's
+     end; ``":\n    "`` recurring in code is no table run).
+   * **2d. One or two letters inside a word.** The shortest candidate, of two
+     different letters between letters, is removed (``"tota"`` + ``"tal"``:
+     kept, the word would hold a doubled letter pair, "tatal"), and so is one
+     letter whose keeping would write it three times (``"instal"`` + ``"ll"``,
+     ``"goo"`` + ``"od"``). One letter that makes a doubled letter (``"bal"`` +
+     ``"loon"``) is kept: a doubled letter is the word far more often.
+   * **2e. Table rows.** When the seam falls inside a markdown table row (a
+     line opening with ``|`` under another), the stitcher holds the rest of the
+     row and reads every candidate (and none) against the row above
+     (:mod:`~streamrecover.core.tablerows`): same number of cells, and in a
+     padded table every ``|`` under the row above's. If the reading chosen so
+     far breaks the table's shape and exactly one reading keeps it, that one
+     wins (``"| 1    | 0"`` + ``"| 0     | 0.00  |"``; the separator
+     ``"|--------|------"`` + ``"--------|"``). Where rows repeat (a table of
+     zeros), a letterless candidate across rows yields to a shorter one that
+     fits the row: the shorter reading loses nothing.
+   * Otherwise nothing is removed.
 
 3. **Seam whitespace.** Of what follows the removed overlap, let ``V`` be its
    leading whitespace. If ``V`` starts with ``seam`` (the model re-emitted the
@@ -98,37 +120,47 @@ Whitespace the model saw. With ``seam_whitespace=""`` (no prefill: the
 model saw the committed text whole) nothing is stripped, and whitespace the
 continuation writes after the cut is kept: ``"def f():\n"`` + ``"    return 1"``.
 
-Residual ambiguity, by design (measured frequencies: ``benchmarks/bench_seams.py``,
-benchmarks/README.md "Seams"):
+Residual ambiguity, by design. Frequencies measured on the project's seam
+corpus (``python benchmarks/bench_seams.py --in-process``, seed 11, 1,113 seams
+x 4 providers; benchmarks/README.md "Seams") unless said otherwise:
 
 * a space the model silently dropped where the cut fell just before it
-  (``"the error rate"`` + ``"is 0.002"``) cannot be seen by anyone; about 95%
-  of such seams keep the words glued;
-* a 1-2 letter repeat inside a word (``"Usag"`` + ``"age grew"``) reads the
-  same as a doubled letter (``"bal"`` + ``"loon"``) and is kept: such seams
-  are duplicated;
-* a one-digit number repeated (``"count": 4`` + ``"42"``) is kept (as often
-  ``442``); a two-digit number at a cut is read as a repeat, so ``"in the
-  year 20"`` + ``"20 we met"`` gives "20", not "2020"; a word whose start is
-  its whole partial ("the cat" + "cats") is read as a repeat, "coco" +
-  "conut" loses "co";
-* the text itself doubling a word at the cut (``"She said that "`` +
-  ``"that was fine"``) is read as a repeat; a short period across the seam
-  ("ha ha ha", "0000 0000") may be duplicated by up to one period plus
-  ``min_overlap``; a repeated table cell of one digit (``"| 0     |"`` +
-  ``"0     | 0.00"``) is kept;
-* a word of one or two characters re-sent token-style with its space
-  (``"from 340 ms to 118 ms"`` + ``" ms, and"``, ``"overloaded. I"`` + ``" I
-  know"``) is kept (a doubled short word can be the text itself); so is a lone
-  ``"_"`` or one-digit token (``"> 0"`` + ``" 0:"``);
+  (``"the error rate"`` + ``"is 0.002"``) cannot be seen by anyone: every such
+  seam keeps the words glued ("rateis"; 0 of 152 exact);
+* one letter repeated inside a word where it makes a doubled letter
+  (``"wha"`` + ``"atever"``, ``"choic"`` + ``"cce"``) reads the same as an exact
+  continuation of a doubled letter (``"bal"`` + ``"loon"``; 2.6% of the cuts
+  inside words of English text fall between doubled letters) and is kept:
+  36 of 40 one-letter repeats are duplicated. Conversely rule 2d reads a cut
+  in the middle of a doubled letter pair (``"contain"`` + ``"ing"``,
+  ``"need"`` + ``"eded"``) as a repeat and loses the pair: 0.055% of the cuts
+  inside words (measured on 2.4 million in-word positions of CPython's
+  docstrings), none in the corpus;
+* a one-digit number repeated (``"code": 5`` + ``"529}"``) is kept (``"4"`` +
+  ``"42"`` is as often 442); a two-digit number at a cut is read as a repeat, so
+  ``"in the year 20"`` + ``"20 we met"`` gives "20", not "2020"; a word whose
+  start is its whole partial ("the cat" + "cats") is read as a repeat, "coco" +
+  "conut" loses "co" ("repeats a number": 20 of 22 exact);
+* the text itself doubling a word at the cut (``"She said that "`` + ``"that was
+  fine"``, ``"What it is "`` + ``" is unclear"``) is read as a repeat and loses
+  the second word (no such seam in the corpus);
+* periodic text: across a short period at the seam ("ha ha ha", "la la la",
+  "0000 0000", "Yes yes yes") the number of periods repeated cannot be told; the
+  reading that loses nothing wins, so such seams may be duplicated by a few
+  periods (42 of the 77 remaining failures outside the two behaviours above);
+* a lone ``"_"`` re-sent token-style (``"def _"`` + ``" __init__"``) is kept;
 * a restart that diverges within 8 characters, or within 16 at a sentence or
-  line end (``"...storage.\n"`` + ``"## Steps to follow"``), is duplicated,
-  not rewound;
+  line end (``"...storage.\n"`` + ``"## Steps to follow"``, ``"run:\n\n"`` +
+  ``"To install, use pip"``), is duplicated, not rewound: a list or a
+  parallel sentence may open a line the way the answer opened ("restarts the
+  answer and diverges early": 95.2% exact);
 * conversely, an exact continuation that itself begins with 8 or more
   characters of the answer's opening (``"Retry later. Then "`` + ``"Retry
   later, or give up"``) reads as an early restart (rule 1b) and is rewound;
-* scripts written without spaces (CJK) have no word starts inside a run, so
-  there a repeat is removed after punctuation or from three characters.
+* a table whose rows do not line up and have the same number of cells gives
+  rule 2e nothing to read; scripts written without spaces (CJK) have no word
+  starts inside a run, so there a repeat is removed after punctuation or from
+  three characters.
 
 Grapheme clusters are approximated (marks, ZWJ sequences, emoji modifiers,
 tags, regional-indicator pairs, CR LF); Hangul jamo sequences are not
@@ -137,6 +169,7 @@ recognised.
 
 from __future__ import annotations
 
+from streamrecover.core.earlyrestart import EARLY_RESTART_MIN, is_early_restart
 from streamrecover.core.errors import UsageError
 from streamrecover.core.overlap import HOLD, OverlapChooser
 from streamrecover.core.textshape import (
@@ -144,7 +177,6 @@ from streamrecover.core.textshape import (
     has_short_period,
     is_cluster_start,
     is_extender,
-    is_wide,
 )
 
 __all__ = ["Stitcher"]
@@ -155,12 +187,6 @@ _TRACKING = 1  # a restart is certain; following it through the committed text
 _SEAM = 2  # the overlap is known; settling the whitespace at the seam
 _PASSING = 3  # decided; every delta passes through unchanged
 _FINISHED = 4
-
-#: A restart that diverges early must reproduce at least this much of the opening
-#: (CJK characters count twice); more when the cut fell at a sentence or line end.
-_EARLY_RESTART_MIN = 8
-_EARLY_RESTART_AT_END = 16
-_SENTENCE_ENDS = frozenset(".!?:;\n\u3002\uff01\uff1f")
 
 
 class Stitcher:
@@ -273,7 +299,7 @@ class Stitcher:
             stripped[:restart_threshold], min_overlap
         )
         self._opening_tracked = self._restart_possible or (
-            len(stripped) > _EARLY_RESTART_MIN
+            len(stripped) > EARLY_RESTART_MIN
             and not has_short_period(stripped[:restart_threshold], min_overlap)
         )
         self._held = ""
@@ -396,29 +422,11 @@ class Stitcher:
             if matched == stripped_length:
                 return self._begin_seam(matched, held[matched:], at_end=at_end)
             return self._rewind_restart(matched, held[matched:])
-        if matched > overlap and self._is_early_restart(matched, held):
+        if matched > overlap and is_early_restart(self._stripped, self._seam, matched, held):
             self.restarted = True
             return self._rewind_restart(matched, held[matched:])
         self.restarted = overlap > 0 and overlap == stripped_length
         return self._begin_seam(overlap, held[overlap:], at_end=at_end)
-
-    def _is_early_restart(self, matched: int, held: str) -> bool:
-        """Rule 1b: a restart that diverged before ``restart_threshold`` characters."""
-        stripped = self._stripped
-        if matched >= len(stripped) or matched >= len(held):
-            return False
-        opening = stripped[:matched]
-        weight = sum(2 if is_wide(ch) else 1 for ch in opening)
-        if weight < _EARLY_RESTART_MIN or not any(ch.isalnum() for ch in opening):
-            return False
-        if stripped.find(opening, 1) >= 0:
-            return False  # the answer repeats its opening: a parallel sentence, maybe
-        last = stripped[-1]
-        if "\n" in self._seam or last == "\n" or (last in _SENTENCE_ENDS and self._seam):
-            # At a sentence or line end a new sentence may open the same way
-            # (not glued to the punctuation: "| 3." + "To install" is a restart).
-            return weight >= _EARLY_RESTART_AT_END
-        return True
 
     # -- restart ------------------------------------------------------------------------
 
