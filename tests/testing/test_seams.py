@@ -218,7 +218,7 @@ def test_corpus_floor_overall_and_nothing_lost_on_exact_continuations(
     corpus_results: list[SeamResult],
 ) -> None:
     clear = [r for r in corpus_results if r.case.behaviour not in AMBIGUOUS]
-    assert sum(r.outcome == "exact" for r in clear) / len(clear) >= 0.975
+    assert sum(r.outcome == "exact" for r in clear) / len(clear) >= 0.965
     assert sum(r.outcome == "exact" for r in corpus_results) / len(corpus_results) >= 0.935
     exact_rows = [r for r in corpus_results if r.case.behaviour.startswith("exact")]
     assert sum(r.lost for r in exact_rows) == 0
@@ -257,7 +257,7 @@ def test_in_process_corpus_agrees_with_the_floors() -> None:
 
     results = list(play_in_process(build_cases(per_kind=3), ("openai", "anthropic")))
     clear = [r for r in results if r.case.behaviour not in AMBIGUOUS]
-    assert sum(r.outcome == "exact" for r in clear) / len(clear) >= 0.98
+    assert sum(r.outcome == "exact" for r in clear) / len(clear) >= 0.97
     for behaviour in BEHAVIOURS:
         rows = [r for r in results if r.case.behaviour == behaviour]
         exact = sum(r.outcome == "exact" for r in rows) / len(rows)
