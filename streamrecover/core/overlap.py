@@ -237,6 +237,14 @@ class OverlapChooser:
                 return None
             if after == text:
                 return False
+            if not any(ch.isalpha() for ch in core) and after[:1].isspace():
+                # "[[1 0" + " 0 1]]": in a row of numbers a digit recurs by nature
+                # ("> 0" + " 0:" is a repeat).
+                following = held[length:].lstrip(" ")
+                if not following and not at_end:
+                    return None
+                if following[:1].isdigit():
+                    return False
         letters = sum(ch.isalpha() for ch in core)
         digits = sum(ch.isdigit() for ch in core)
         if letters:

@@ -170,6 +170,7 @@ def test_ambiguous_short_repeats_are_read_as_repeats(
         ("from 340 ms to 118 ms", " ms, and", None, "from 340 ms to 118 ms, and"),
         ("Each choice has a ", " a cost;", "", "Each choice has a cost;"),
         ("| 1    | 0", " 0     | 0.00  |", None, "| 1    | 0     | 0.00  |"),
+        ("if item.price > 0", " 0:\n", None, "if item.price > 0:\n"),
         # A number inside a word ("p99"): digits after letters start a word.
         ("The p99", "99 latency fell", None, "The p99 latency fell"),
         # Rule 2d: two letters repeated inside a word would double a letter pair;
@@ -213,6 +214,8 @@ def test_repeats_read_from_the_shape_of_the_joined_text(
     [
         # Kept: the continuation goes on repeating the short word ("ha ha ha").
         ("He laughed: ha", " ha ha ha. Then", "He laughed: ha ha ha ha. Then"),
+        # Kept: in a row of numbers a digit recurs by nature.
+        ("m = [[1 0", " 0 1]]", "m = [[1 0 0 1]]"),
         # Kept: a doubled letter is far more often the word ("bal" + "loon").
         ("We need a bal", "loon", "We need a balloon"),
         # Kept: a pair of equal letters inside a word reads as a doubled letter.
