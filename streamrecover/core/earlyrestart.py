@@ -37,6 +37,10 @@ def is_early_restart(stripped: str, seam: str, matched: int, held: str) -> bool:
     if stripped.find(opening, 1) >= 0:
         return False  # the answer repeats its opening: a parallel sentence, maybe
     last = stripped[-1]
+    if seam.rstrip(" \t").endswith("\n") and seam[-1] in " \t":
+        # The cut fell in the indentation of a new line: an exact continuation goes
+        # on with that line's own text, as with no prefill ("\n  " + "## Steps").
+        return True
     if "\n" in seam or last == "\n" or (last in _SENTENCE_ENDS and seam):
         # At a sentence or line end a new sentence may open the same way
         # (not glued to the punctuation: "| 3." + "To install" is a restart).

@@ -11,7 +11,7 @@ their examples and the ambiguities they leave, are listed in
 
 from __future__ import annotations
 
-from streamrecover.core.tablerows import TableRow, table_row_at_end
+from streamrecover.core.tablerows import TableRow, table_row_after, table_row_at_end
 from streamrecover.core.textshape import (
     WORD,
     char_class,
@@ -55,9 +55,11 @@ class OverlapChooser:
         self._min_overlap = min_overlap
         self._window = window
         # A seam with a line end closed the row: the continuation opens the next one.
-        self._table: TableRow | None = (
-            None if "\n" in seam else table_row_at_end(stripped[tail_start:])
-        )
+        self._table: TableRow | None = None
+        if "\n" not in seam:
+            self._table = table_row_at_end(stripped[tail_start:])
+        elif seam.count("\n") == 1 and not seam.strip(" \t\r\n"):
+            self._table = table_row_after(stripped[tail_start:])
 
     def choose(self, held: str, *, at_end: bool) -> int:
         """Rule 2: the length of the committed tail to remove from ``held``, or ``HOLD``."""
@@ -82,18 +84,21 @@ class OverlapChooser:
         """Rule 2e: inside a table row, the one reading that keeps the table's shape wins."""
         table = self._table
         assert table is not None
-        if "\n" not in held[lengths[0] :] and not at_end and len(held) < self._window:
-            return HOLD  # the row's end shows how many cells it has
-        fitting = []
-        seam = self._seam
+        # After a prefill stripped the row's line end, the continuation opens the next row.
+        skip = len(self._seam) if table.new_row else 0
+        readings = []
         for length in [*lengths, 0]:
             rest = held[length:]
-            if not rest.startswith(seam):
-                rest = seam + rest.lstrip(" \t")  # rule 3: the consumer keeps its seam
-            line_end = rest.find("\n")
-            complete = line_end >= 0 or at_end
-            if table.fits(rest if line_end < 0 else rest[:line_end], complete=complete):
-                fitting.append(length)
+            if not rest.startswith(self._seam):
+                rest = self._seam + rest.lstrip(" \t")  # rule 3: the consumer keeps its seam
+            row = rest[skip:]
+            line_end = row.find("\n")
+            if line_end < 0 and not at_end and len(held) < self._window:
+                return HOLD  # the row's end shows how many cells it has
+            readings.append((length, row if line_end < 0 else row[:line_end], line_end >= 0))
+        fitting = [
+            length for length, row, ended in readings if table.fits(row, complete=ended or at_end)
+        ]
         if chosen in fitting:
             # A candidate across rows competes with a shorter one inside this row
             # only where rows repeat (a table of zeros): the shorter loses nothing.

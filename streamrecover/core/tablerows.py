@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["TableRow", "table_row_at_end"]
+__all__ = ["TableRow", "table_row_after", "table_row_at_end"]
 
 
 def _pipes(line: str) -> tuple[int, ...]:
@@ -36,6 +36,8 @@ class TableRow:
     reference: tuple[int, ...]
     #: Whether the table is padded: every ``|`` at the same offset in each row.
     aligned: bool
+    #: Whether the row is a new one, after a row that ended (the table may end too).
+    new_row: bool = False
 
     def fits(self, rest: str, *, complete: bool) -> bool:
         """Whether the row ``written + rest`` has the table's shape.
@@ -44,6 +46,9 @@ class TableRow:
             rest: what the continuation writes of the row (up to its line end).
             complete: whether the row ends there (a line end followed), or may go on.
         """
+        if self.new_row and not _is_row(rest):
+            # A line without "|" ends the table; one with a "|" inside is a broken row.
+            return "|" not in rest
         pipes = _pipes(self.written + rest)
         reference = self.reference
         if self.aligned:
@@ -73,3 +78,22 @@ def table_row_at_end(text: str) -> TableRow | None:
         if _is_row(higher):
             aligned = _pipes(higher) == reference
     return TableRow(written=written, reference=reference, aligned=aligned)
+
+
+def table_row_after(text: str) -> TableRow | None:
+    """The row that follows ``text`` when ``text`` ends a table row, or ``None``.
+
+    For a seam whose line end was cut off by a prefill: the continuation opens the
+    next row (or ends the table), read against the row ``text`` ends with.
+    """
+    start = text.rfind("\n") + 1
+    last = text[start:]
+    if not _is_row(last) or not start:
+        return None
+    above = text[text.rfind("\n", 0, start - 1) + 1 : start - 1]
+    if not _is_row(above):
+        return None
+    reference = _pipes(last)
+    return TableRow(
+        written="", reference=reference, aligned=_pipes(above) == reference, new_row=True
+    )

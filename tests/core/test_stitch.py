@@ -271,6 +271,25 @@ def test_table_rows_keep_the_tables_shape(committed: str, continuation: str, fin
     assert stitch_every_way(committed, continuation, seam_whitespace="").final == final  # type: ignore[arg-type]
 
 
+def test_prefill_that_stripped_a_rows_line_end_reads_the_next_row() -> None:
+    committed = "| step | count | ratio |\n|------|-------|-------|\n| 3    | 10    | 0.25  |\n"
+    outcome = stitch_every_way(committed, "10    | 0.25  |\n| 4    | 0     | 0.00  |\n")
+    assert outcome.final == committed + "| 4    | 0     | 0.00  |\n"
+    # The exact continuation, with or without the line end re-sent, is left alone.
+    for continuation in ("\n| 4    | 0     | 0.00  |\n", "| 4    | 0     | 0.00  |\n"):
+        outcome = stitch_every_way(committed, continuation)
+        assert outcome.final == committed + "| 4    | 0     | 0.00  |\n"
+
+
+def test_restart_after_the_indentation_of_a_new_line_is_rewound_with_or_without_prefill() -> None:
+    committed = "## Steps\n\n1. Install it.\n2. Choose a storage.\n  "
+    for seam in (None, ""):
+        outcome = stitch_every_way(
+            committed, "## Steps to follow\n\nInstall it.", seam_whitespace=seam
+        )  # type: ignore[arg-type]
+        assert outcome.final == "## Steps to follow\n\nInstall it."
+
+
 def test_periodic_words_are_under_removed_not_over_removed() -> None:
     # The continuation could repeat 2, 5 or 8 characters ("ha", "ha ha", "ha ha ha");
     # the rule removes the shortest whole word, never more.
