@@ -158,7 +158,10 @@ class OverlapChooser:
         pair of letters ("tatal"), which about one in two thousand cuts inside a
         word meets in real text ("contai" + "ining"); one letter only when keeping it
         would write the same letter three times ("instal" + "ll" gives "installl").
-        ``HOLD`` when the continuation must show one more character first.
+        Either way the words the answer already wrote decide first: of the two
+        readings of the word at the cut, the one written earlier wins ("Each
+        choice ... each choic" + "ce"). ``HOLD`` when the continuation must show
+        more of the word first.
         """
         stripped = self._stripped
         if length > 2 or length >= len(stripped):
@@ -167,18 +170,31 @@ class OverlapChooser:
         before = stripped[len(stripped) - length - 1]
         if not (text.isalpha() and before.isalpha()):
             return 0
+        word_end = length
+        while word_end < len(held) and held[word_end].isalpha():
+            word_end += 1
+        if word_end == len(held) and not at_end and len(held) < self._window:
+            return HOLD  # the word's end shows which reading the answer wrote before
         if length == 2:
-            if text[0] == text[1] or self._repeats_before(length):
+            if text[0] == text[1] or self._repeats_before(length) or word_end == length:
                 return 0  # "ll" + "llama": periodic, a doubled letter reads the same
-            if len(held) <= length:
-                return 0 if at_end else HOLD
-            return length if held[length].isalpha() else 0
-        letter = text
-        run_before = len(stripped) - len(stripped.rstrip(letter))
-        run_after = len(held) - len(held.lstrip(letter))
-        if run_after == len(held) and not at_end:
-            return HOLD  # the run of this letter may go on
-        return length if run_before + run_after == 3 and run_before < 3 else 0
+            verdict = length
+        else:
+            run_before = len(stripped) - len(stripped.rstrip(text))
+            run_after = len(held) - len(held.lstrip(text))
+            verdict = length if run_before + run_after == 3 and run_before < 3 else 0
+        start = _partial_word_start(stripped)
+        kept = stripped[start:] + held[:word_end]
+        removed = stripped[start:] + held[length:word_end]
+        if verdict and _has_word(stripped, kept, start) and not _has_word(stripped, removed, start):
+            return 0
+        if (
+            not verdict
+            and _has_word(stripped, removed, start)
+            and not _has_word(stripped, kept, start)
+        ):
+            return length
+        return verdict
 
     def _is_table_like(self, length: int) -> bool:
         """Whether a letterless candidate may just be the table going on.
@@ -312,3 +328,28 @@ class OverlapChooser:
         core = stripped[len(stripped) - length :].strip().casefold()
         before = stripped[: len(stripped) - length].rstrip().casefold()
         return bool(core) and before.endswith(core)
+
+
+def _partial_word_start(text: str) -> int:
+    """Where the letters that end ``text`` (the partial word at the cut) start."""
+    start = len(text)
+    while start > 0 and text[start - 1].isalpha():
+        start -= 1
+    return start
+
+
+def _has_word(text: str, word: str, end: int) -> bool:
+    """Whether ``word`` occurs as a whole word in ``text[:end]`` (letter case aside)."""
+    if not word:
+        return False
+    haystack = text[:end].casefold()
+    needle = word.casefold()
+    position = haystack.find(needle)
+    while position >= 0:
+        after = position + len(needle)
+        if (position == 0 or not haystack[position - 1].isalpha()) and (
+            after == len(haystack) or not haystack[after].isalpha()
+        ):
+            return True
+        position = haystack.find(needle, position + 1)
+    return False

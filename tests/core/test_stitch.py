@@ -232,6 +232,20 @@ def test_doubled_letter_pair_in_the_text_is_read_as_a_repeat() -> None:
     assert stitch_every_way("a list contain", "ing it").final == "a list containg it"
 
 
+def test_words_the_answer_already_wrote_decide_a_short_in_word_repeat() -> None:
+    # Of the two readings of the word at the cut, the one written earlier wins.
+    committed = "Each choice has a cost; each choic"
+    assert stitch_every_way(committed, "ce has a place.").final == (
+        "Each choice has a cost; each choice has a place."
+    )
+    committed = "Lists containing lists; a list contain"
+    assert stitch_every_way(committed, "ing it").final == (
+        "Lists containing lists; a list containing it"
+    )
+    # Neither written before: the default reading (a doubled letter is kept).
+    assert stitch_every_way("It skips the choic", "ce").final == "It skips the choicce"
+
+
 @pytest.mark.parametrize(
     ("committed", "continuation", "final"),
     [
