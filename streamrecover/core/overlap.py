@@ -29,6 +29,8 @@ HOLD = -1
 _IN_WORD_MIN = 3
 #: A token-style repeat of a word this short is removed only when the run stops.
 _TOKEN_WORD_MIN = 3
+#: A word the answer wrote before decides a doubled letter from this length on.
+_WRITTEN_WORD_MIN = 6
 
 
 class OverlapChooser:
@@ -168,8 +170,11 @@ class OverlapChooser:
             return 0
         text = stripped[len(stripped) - length :]
         before = stripped[len(stripped) - length - 1]
-        if not (text.isalpha() and before.isalpha()):
-            return 0
+        start = _partial_word_start(stripped)
+        if not (text.isalpha() and before.isalpha()) or (
+            start > 0 and (stripped[start - 1].isdigit() or stripped[start - 1] == "_")
+        ):
+            return 0  # not letters of a word: "0xdf" + "ff" is a hex number going on
         word_end = length
         while word_end < len(held) and held[word_end].isalpha():
             word_end += 1
@@ -183,17 +188,17 @@ class OverlapChooser:
             run_before = len(stripped) - len(stripped.rstrip(text))
             run_after = len(held) - len(held.lstrip(text))
             verdict = length if run_before + run_after == 3 and run_before < 3 else 0
-        start = _partial_word_start(stripped)
         kept = stripped[start:] + held[:word_end]
         removed = stripped[start:] + held[length:word_end]
         if verdict and _has_word(stripped, kept, start) and not _has_word(stripped, removed, start):
             return 0
         if (
             not verdict
+            and len(removed) >= _WRITTEN_WORD_MIN
             and _has_word(stripped, removed, start)
             and not _has_word(stripped, kept, start)
         ):
-            return length
+            return length  # a short word written before proves nothing ("to" + "o)": "too")
         return verdict
 
     def _is_table_like(self, length: int) -> bool:
@@ -205,8 +210,8 @@ class OverlapChooser:
         """
         stripped = self._stripped
         text = stripped[len(stripped) - length :]
-        if any(ch.isalpha() for ch in text) or ("\n" in text and "|" not in text):
-            return False  # words, or a line end in code (":\n    " recurs there by nature)
+        if any(ch.isalpha() for ch in text):
+            return False
         if stripped.find(text, self._tail_start) < len(stripped) - length:
             return True
         # Short runs of cells ("0 |\n| 0 | 0 | " in a table of zeros) likewise.
@@ -259,13 +264,9 @@ class OverlapChooser:
             if after == text:
                 return False
             if not any(ch.isalpha() for ch in core) and after[:1].isspace():
-                # "[[1 0" + " 0 1]]": in a row of numbers a digit recurs by nature
-                # ("> 0" + " 0:" is a repeat).
-                following = held[length:].lstrip(" ")
-                if not following and not at_end:
-                    return None
-                if following[:1].isdigit():
-                    return False
+                # "[[1 0" + " 0 1]]", "XX 00" + " 00 XX": in a row of numbers or
+                # bytes a number recurs by nature ("> 0" + " 0:" is a repeat).
+                return False
         letters = sum(ch.isalpha() for ch in core)
         digits = sum(ch.isdigit() for ch in core)
         if letters:
@@ -313,7 +314,10 @@ class OverlapChooser:
             )
         ):
             return False
-        if self._repeats_before(length) or self._is_table_like(length):
+        if self._repeats_before(length):
+            return False
+        if (line_end < 0 or "|" in text) and self._is_table_like(length):
+            # (A line end in code, ":\n    ", recurs there by nature: no table run.)
             return False
         return not has_short_period(text, len(text))
 
