@@ -78,9 +78,34 @@ class OverlapChooser:
                 lengths.append(len(stripped) - position)
             position = stripped.find(held[0], position + 1)
         chosen = self._choose_by_words(held, lengths, at_end=at_end)
+        if 0 < chosen < self._min_overlap:
+            chosen = self._unless_written(chosen, held, at_end=at_end)
         if chosen < 0 or not lengths or self._table is None:
             return chosen
         return self._choose_by_table(held, lengths, chosen, at_end=at_end)
+
+    def _unless_written(self, chosen: int, held: str, *, at_end: bool) -> int:
+        """A short repeat inside a word is kept when the answer wrote the kept word before.
+
+        "the SSE decoder ... 40,000 S" + "SE events": removing "S" would write "SE",
+        keeping it "SSE", which the answer already wrote (and "SE" not): kept.
+        """
+        stripped = self._stripped
+        start = _partial_word_start(stripped)
+        if start == len(stripped) or not held[:1].isalpha():
+            return chosen  # not glued inside a word
+        word_end = 0
+        while word_end < len(held) and held[word_end].isalpha():
+            word_end += 1
+        if word_end == len(held) and not at_end and len(held) < self._window:
+            return HOLD
+        if word_end <= chosen:
+            return chosen
+        kept = stripped[start:] + held[:word_end]
+        removed = stripped[start:] + held[chosen:word_end]
+        if _has_word(stripped, kept, start) and not _has_word(stripped, removed, start):
+            return 0
+        return chosen
 
     def _choose_by_table(self, held: str, lengths: list[int], chosen: int, *, at_end: bool) -> int:
         """Rule 2e: inside a table row, the one reading that keeps the table's shape wins."""

@@ -169,7 +169,6 @@ def test_ambiguous_short_repeats_are_read_as_repeats(
         ),
         ("from 340 ms to 118 ms", " ms, and", None, "from 340 ms to 118 ms, and"),
         ("Each choice has a ", " a cost;", "", "Each choice has a cost;"),
-        ("| 1    | 0", " 0     | 0.00  |", None, "| 1    | 0     | 0.00  |"),
         ("if item.price > 0", " 0:\n", None, "if item.price > 0:\n"),
         # A number inside a word ("p99"): digits after letters start a word.
         ("The p99", "99 latency fell", None, "The p99 latency fell"),
@@ -241,6 +240,16 @@ def test_words_the_answer_already_wrote_decide_a_short_in_word_repeat() -> None:
     committed = "Lists containing lists; a list contain"
     assert stitch_every_way(committed, "ing it").final == (
         "Lists containing lists; a list containing it"
+    )
+    # A word start repeated is kept when the answer already wrote the kept word.
+    committed = "The SSE decoder reads 40,000 S"
+    assert stitch_every_way(committed, "SE events").final == committed + "SE events"
+    assert stitch_every_way("def dedent(text): ... def de", "dent(").final == (
+        "def dedent(text): ... def dedent("
+    )
+    # A short word written before proves nothing ("to" + "o)" is "too)").
+    assert stitch_every_way("it goes to the log, printed to", "o).").final == (
+        "it goes to the log, printed too)."
     )
     # Neither written before: the default reading (a doubled letter is kept).
     assert stitch_every_way("It skips the choic", "ce").final == "It skips the choicce"
