@@ -16,6 +16,8 @@ __all__ = ["EARLY_RESTART_AT_END", "EARLY_RESTART_MIN", "is_early_restart"]
 #: (CJK characters count twice); more when the cut fell at a sentence or line end.
 EARLY_RESTART_MIN = 8
 EARLY_RESTART_AT_END = 16
+#: A restart that glues a heading or a fence mid-line needs only this much of the opening.
+_BLOCK_OPENING_MIN = 3
 _SENTENCE_ENDS = frozenset(".!?:;\n\u3002\uff01\uff1f")
 
 
@@ -31,6 +33,12 @@ def is_early_restart(stripped: str, seam: str, matched: int, held: str) -> bool:
     if matched >= len(stripped) or matched >= len(held):
         return False
     opening = stripped[:matched]
+    if matched >= _BLOCK_OPENING_MIN and opening.startswith(("#", "```")) and "\n" not in seam:
+        # A heading or a code fence opens a line: glued after text in the middle of a
+        # line ("may incl" + "## How configuration is loaded") it is the answer again.
+        last_line = stripped[stripped.rfind("\n") + 1 :]
+        if last_line.strip():
+            return True
     weight = sum(2 if is_wide(ch) else 1 for ch in opening)
     if weight < EARLY_RESTART_MIN or not any(ch.isalnum() for ch in opening):
         return False

@@ -206,7 +206,7 @@ class OverlapChooser:
         if word_end == len(held) and not at_end and len(held) < self._window:
             return HOLD  # the word's end shows which reading the answer wrote before
         if length == 2:
-            if text[0] == text[1] or self._repeats_before(length) or word_end == length:
+            if text[0] == text[1] or self._repeats_before(length):
                 return 0  # "ll" + "llama": periodic, a doubled letter reads the same
             verdict = length
         else:

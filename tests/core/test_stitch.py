@@ -179,6 +179,8 @@ def test_ambiguous_short_repeats_are_read_as_repeats(
         ("and a faç", "açade stays", None, "and a façade stays"),
         ("    pip instal", "ll 'streamrecover'", None, "    pip install 'streamrecover'"),
         ("It is a goo", "od day", None, "It is a good day"),
+        # ... and at a word's end ("secondsds").
+        ("after 60 seconds", "ds, it closes", None, "after 60 seconds, it closes"),
         # Rule 2c: the end of a line, its line break and the indentation the
         # model saw after it (no prefill).
         (
@@ -302,6 +304,16 @@ def test_prefill_that_stripped_a_rows_line_end_reads_the_next_row() -> None:
     for continuation in ("\n| 4    | 0     | 0.00  |\n", "| 4    | 0     | 0.00  |\n"):
         outcome = stitch_every_way(committed, continuation)
         assert outcome.final == committed + "| 4    | 0     | 0.00  |\n"
+
+
+def test_restart_that_glues_a_heading_mid_line_is_rewound() -> None:
+    committed = "## Configuration\n\nThe loader reads:\n\n- defaults\n- may incl"
+    outcome = stitch_every_way(committed, "## How configuration is loaded\n\n1. Defaults")
+    assert outcome.final == "## How configuration is loaded\n\n1. Defaults"
+    # At a line start a new heading may open like the first one: not a restart.
+    committed = "## Configuration\n\nThe loader reads files.\n\n"
+    outcome = stitch_every_way(committed, "## Usage\n\nRun it.")
+    assert outcome.final == committed + "## Usage\n\nRun it."
 
 
 def test_restart_after_the_indentation_of_a_new_line_is_rewound_with_or_without_prefill() -> None:
