@@ -55,9 +55,9 @@ FULL_FLOORS = {
     "number": 0.90,
     "restart_sentence": 0.99,
     "restart_answer": 1.0,
-    "restart_diverge": 0.94,
+    "restart_diverge": 0.96,
     "overlap": 0.97,
-    "short_overlap": 0.43,
+    "short_overlap": 0.5,
     "dropped_space": 0.0,
 }
 
@@ -257,7 +257,7 @@ def test_in_process_corpus_agrees_with_the_floors() -> None:
 
     results = list(play_in_process(build_cases(per_kind=3), ("openai", "anthropic")))
     clear = [r for r in results if r.case.behaviour not in AMBIGUOUS]
-    assert sum(r.outcome == "exact" for r in clear) / len(clear) >= 0.97
+    assert sum(r.outcome == "exact" for r in clear) / len(clear) >= 0.975
     for behaviour in BEHAVIOURS:
         rows = [r for r in results if r.case.behaviour == behaviour]
         exact = sum(r.outcome == "exact" for r in rows) / len(rows)
