@@ -36,10 +36,14 @@ Rules, in the order they are applied to the continuation ``X``:
    twice; 16 when the committed text ends a line, or a sentence with
    whitespace at the seam, where a new sentence may open the same way; not
    when the continuation is glued to the punctuation: ``"| 3."`` + ``"To
-   install"``) and then diverges is a restart and is
+   install"``; 8 again when a prefill's seam ends in the indentation of a new
+   line, as without prefill) and then diverges is a restart and is
    rewound the same way, provided that opening occurs nowhere else in
    ``stripped`` (a parallel construction, "You can retry. You can resume",
    is not a restart) and it is longer than the overlap rule 2 would remove.
+   A heading or a code fence (``"#"``, three backquotes) reproduced from the
+   opening for 3 characters and glued in the middle of a line is a restart too
+   (:mod:`~streamrecover.core.earlyrestart`).
 
 2. **Overlap.** Take the candidates ``L1 > L2 > ... > Ln`` (and ``0``). Walking
    down from the longest, remove the first ``Li`` with ``Li - L(i+1) >=
@@ -65,7 +69,9 @@ Rules, in the order they are applied to the continuation ``X``:
      characters (``" I"`` + ``" I know"``, ``" ms"`` + ``" ms,"``) is removed
      unless the continuation goes on repeating it (``"ha"`` + ``" ha ha ha"``:
      the text's own run reads the same, keeping it loses nothing; the stitcher
-     holds the few characters needed to see it). Not removed when the text
+     holds the few characters needed to see it), or it is a number followed by
+     a space (``"[[1 0"`` + ``" 0 1]]"``, ``"XX 00"`` + ``" 00 XX"``: in rows of
+     numbers they recur; ``"> 0"`` + ``" 0:"`` is removed). Not removed when the text
      already repeats the candidate just before it ("yes yes" + " yes") unless
      keeping it would glue two words together ("ha ha" + "ha ha" must not give
      "haha").
@@ -81,8 +87,15 @@ Rules, in the order they are applied to the continuation ``X``:
      different letters between letters, is removed (``"tota"`` + ``"tal"``:
      kept, the word would hold a doubled letter pair, "tatal"), and so is one
      letter whose keeping would write it three times (``"instal"`` + ``"ll"``,
-     ``"goo"`` + ``"od"``). One letter that makes a doubled letter (``"bal"`` +
-     ``"loon"``) is kept: a doubled letter is the word far more often.
+     ``"goo"`` + ``"od"``), at a word's end too (``"seconds"`` + ``"ds"``). One
+     letter that makes a doubled letter (``"bal"`` + ``"loon"``) is kept: a
+     doubled letter is the word far more often. Not in numbers (``"0xdf"`` +
+     ``"ff"``). The words the answer already wrote decide first: of the two
+     readings of the word at the cut, the one written earlier wins (``"each
+     choice ... each choic"`` + ``"ce"``; a one-letter reading only from six
+     letters: ``"printed to"`` + ``"o)"`` is "too"). Likewise any repeat shorter
+     than ``min_overlap`` inside a word is kept when the kept word was written
+     before and the other not (``"the SSE decoder ... S"`` + ``"SE events"``).
    * **2e. Table rows.** When the seam falls inside a markdown table row (a
      line opening with ``|`` under another), the stitcher holds the rest of the
      row and reads every candidate (and none) against the row above
@@ -130,12 +143,16 @@ x 4 providers; benchmarks/README.md "Seams") unless said otherwise:
 * one letter repeated inside a word where it makes a doubled letter
   (``"wha"`` + ``"atever"``, ``"choic"`` + ``"cce"``) reads the same as an exact
   continuation of a doubled letter (``"bal"`` + ``"loon"``; 2.6% of the cuts
-  inside words of English text fall between doubled letters) and is kept:
-  36 of 40 one-letter repeats are duplicated. Conversely rule 2d reads a cut
+  inside words of English text fall between doubled letters) and is kept
+  unless the answer wrote the one-letter reading before (a word of six letters
+  or more): 32 of 40 one-letter repeats are duplicated ("repeats 1-2 characters
+  inside a word": 50.0%; two letters are always removed). Conversely rule 2d reads a cut
   in the middle of a doubled letter pair (``"contain"`` + ``"ing"``,
   ``"need"`` + ``"eded"``) as a repeat and loses the pair: 0.055% of the cuts
   inside words (measured on 2.4 million in-word positions of CPython's
-  docstrings), none in the corpus;
+  docstrings; one in the 54,000 exact continuations of a scan of this
+  project's READMEs and stdlib modules), none in the corpus, and not when the
+  answer wrote the word before ("containing");
 * a one-digit number repeated (``"code": 5`` + ``"529}"``) is kept (``"4"`` +
   ``"42"`` is as often 442); a two-digit number at a cut is read as a repeat, so
   ``"in the year 20"`` + ``"20 we met"`` gives "20", not "2020"; a word whose
@@ -147,13 +164,16 @@ x 4 providers; benchmarks/README.md "Seams") unless said otherwise:
 * periodic text: across a short period at the seam ("ha ha ha", "la la la",
   "0000 0000", "Yes yes yes") the number of periods repeated cannot be told; the
   reading that loses nothing wins, so such seams may be duplicated by a few
-  periods (42 of the 77 remaining failures outside the two behaviours above);
+  periods (42 of the 72 remaining failures outside the two behaviours above);
 * a lone ``"_"`` re-sent token-style (``"def _"`` + ``" __init__"``) is kept;
 * a restart that diverges within 8 characters, or within 16 at a sentence or
   line end (``"...storage.\n"`` + ``"## Steps to follow"``, ``"run:\n\n"`` +
   ``"To install, use pip"``), is duplicated, not rewound: a list or a
   parallel sentence may open a line the way the answer opened ("restarts the
-  answer and diverges early": 95.2% exact);
+  answer and diverges early": 96.2% exact; 75.2% on the holdout corpus, whose
+  restarts often share under 8 characters, "Here is" / "Here's"). Only a
+  heading or a code fence glued in the middle of a line needs no more than 3
+  characters of the opening (``"may incl"`` + ``"## How configuration"``);
 * conversely, an exact continuation that itself begins with 8 or more
   characters of the answer's opening (``"Retry later. Then "`` + ``"Retry
   later, or give up"``) reads as an early restart (rule 1b) and is rewound;
