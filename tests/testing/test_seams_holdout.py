@@ -35,7 +35,7 @@ from streamrecover.testing.seams.holdout import (
     play_holdout_cases,
     play_holdout_in_process,
 )
-from streamrecover.testing.seams.holdout_cases import repeat_start, shared_prefix
+from streamrecover.testing.seams.holdout_behaviours import repeat_start, shared_prefix
 
 PROVIDERS = ("openai", "anthropic")
 
