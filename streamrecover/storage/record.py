@@ -29,6 +29,11 @@ from typing import Any, TypedDict, cast
 from streamrecover.core.errors import StorageError, UsageError
 from streamrecover.core.redact import redact
 from streamrecover.core.surrogates import replace_lone_surrogates
+from streamrecover.storage.contribution import (
+    Contribution,
+    contributions_from_json,
+    contributions_to_json,
+)
 from streamrecover.storage.owner import Owner
 from streamrecover.storage.sanitize import redact_text, sanitize_mapping, sanitize_url
 
@@ -99,6 +104,7 @@ class ProgressChanges(TypedDict, total=False):
     sequence_number: int | None
     response_id: str | None
     usage: Mapping[str, int]
+    providers: tuple[Contribution, ...]
 
 
 class RecordChanges(ProgressChanges, total=False):
@@ -192,6 +198,9 @@ class StreamRecord:
     lease: float | None = None
     epoch: int = 0
     storage_error: RecordedError | None = None
+    #: Every provider that served the stream, when it fell back (see
+    #: :mod:`streamrecover.storage.contribution`); empty when only ``provider`` did.
+    providers: tuple[Contribution, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not _ID_PATTERN.fullmatch(self.id):
@@ -275,6 +284,7 @@ class StreamRecord:
             "lease": self.lease,
             "epoch": self.epoch,
             "storage_error": None if self.storage_error is None else self.storage_error.to_dict(),
+            "providers": contributions_to_json(self.providers),
         }
 
     @classmethod
@@ -322,6 +332,8 @@ class StreamRecord:
                 epoch=_count(data, "epoch") if "epoch" in data else 0,
                 storage_error=None if storage_error is None
                 else RecordedError.from_dict(storage_error),
+                # Added with fallbacks: a record from before has none.
+                providers=contributions_from_json(data.get("providers")),
             )
         except UsageError as exc:  # an invalid id or status read from storage
             raise StorageError(f"stored record is invalid: {exc}") from exc
@@ -441,6 +453,9 @@ _CHANGE_CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
     "lease": (_is_lease, "a positive number of seconds or None"),
     "storage_error": (lambda value: value is None or isinstance(value, RecordedError),
                       "a RecordedError or None"),
+    "providers": (lambda value: isinstance(value, tuple)
+                  and all(isinstance(item, Contribution) for item in value),
+                  "a tuple of Contributions"),
 }
 
 
@@ -451,6 +466,8 @@ def changes_to_json(changes: RecordChanges) -> JSONObject:
         if name in data:
             value = data[name]
             data[name] = None if value is None else value.to_dict()
+    if "providers" in data:
+        data["providers"] = contributions_to_json(data["providers"])
     if data.get("lease") is not None:
         data["lease"] = float(data["lease"])
     return data

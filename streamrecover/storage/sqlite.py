@@ -94,7 +94,7 @@ __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStorage"]
 # an unstated lease and epoch 0.
 _STATE_FIELDS = (
     "error", "attempts", "resumes", "last_event_id", "sequence_number", "response_id", "usage",
-    "owner", "lease", "epoch", "storage_error",
+    "owner", "lease", "epoch", "storage_error", "providers",
 )
 
 
