@@ -316,6 +316,41 @@ def test_restart_that_glues_a_heading_mid_line_is_rewound() -> None:
     assert outcome.final == committed + "## Usage\n\nRun it."
 
 
+def test_restart_gluing_the_first_word_of_the_answer_to_a_word_is_rewound() -> None:
+    # The model saw text ending in a letter or a digit and wrote the answer's first
+    # word, capitalized, with no space before it: the answer again, worded anew.
+    committed = "The query below finds customers who"
+    for seam in (None, ""):
+        outcome = stitch_every_way(
+            committed, "The following query lists them", seam_whitespace=seam
+        )  # type: ignore[arg-type]
+        assert outcome.rewind_to == 4
+        assert outcome.final == "The following query lists them"
+    outcome = stitch_every_way("Here is a retry helper:\n\ndef retry(base=0", "Here's one way:")
+    assert outcome.final == "Here's one way:"
+    outcome = stitch_every_way("Yes. In Python the sort keeps their", "Yes — it is stable.")
+    assert outcome.final == "Yes — it is stable."
+
+
+def test_first_word_of_the_answer_after_a_space_a_partial_word_or_camelcase_is_kept() -> None:
+    # After a space (the model saw it), a capitalized word is the text going on.
+    committed = "The logs are written to disk. Copy them with "
+    outcome = stitch_every_way(committed, "The tool below.", seam_whitespace="")  # type: ignore[arg-type]
+    assert outcome.final == committed + "The tool below."
+    # The text ends with the start of the word: a repeat of the partial word (rule 2).
+    committed = "You can retry the request. You can resume from the cut. Yo"
+    outcome = stitch_every_way(committed, "You can also restart it.")
+    assert outcome.final == committed[:-2] + "You can also restart it."
+    # A name going on in CamelCase, its last part a capitalized word.
+    committed = "Error codes are listed below; a wrong argument raises Type"
+    outcome = stitch_every_way(committed, "Error at once.")
+    assert outcome.final == committed + "Error at once."
+    # A doubled word at the opening is not glued: the space is there.
+    committed = "The answer is short. Then"
+    outcome = stitch_every_way(committed, " The end.")
+    assert outcome.final == committed + " The end."
+
+
 def test_restart_after_the_indentation_of_a_new_line_is_rewound_with_or_without_prefill() -> None:
     committed = "## Steps\n\n1. Install it.\n2. Choose a storage.\n  "
     for seam in (None, ""):
