@@ -37,6 +37,11 @@ def is_early_restart(stripped: str, seam: str, matched: int, held: str) -> bool:
     if _glued_opening_word(stripped, seam, matched, held):
         return True
     opening = stripped[:matched]
+    inside_fence = _inside_fence(stripped)
+    if inside_fence and opening.startswith("```") and opening[3:4].isalpha():
+        # A fence with an info string cannot close the block the text is in:
+        # "  return results;\n" + "```javascript" opens the answer again.
+        return True
     if matched >= _BLOCK_OPENING_MIN and opening.startswith(("#", "```")) and "\n" not in seam:
         # A heading or a code fence opens a line: glued after text in the middle of a
         # line ("may incl" + "## How configuration is loaded") it is the answer again.
@@ -52,6 +57,10 @@ def is_early_restart(stripped: str, seam: str, matched: int, held: str) -> bool:
     if seam.rstrip(" \t").endswith("\n") and seam[-1] in " \t":
         # The cut fell in the indentation of a new line: an exact continuation goes
         # on with that line's own text, as with no prefill ("\n  " + "## Steps").
+        return True
+    if inside_fence and opening[0].isalpha():
+        # Inside a code block the answer opened later, a line opening like the
+        # prose it began with is no code: "import random\n" + "Here is a small".
         return True
     if "\n" in seam or last == "\n" or (last in _SENTENCE_ENDS and seam):
         # At a sentence or line end a new sentence may open the same way
@@ -86,3 +95,17 @@ def _glued_opening_word(stripped: str, seam: str, matched: int, held: str) -> bo
     if any(ch.isupper() for ch in stripped[start:]):
         return False  # "Help" + "Formatter": the name goes on in CamelCase
     return matched >= length and len(held) > length and held[length] in _AFTER_OPENING_WORD
+
+
+def _inside_fence(text: str) -> bool:
+    """Whether ``text`` ends inside a fenced code block (an odd number of fence lines)."""
+    fences = 0
+    start = 0
+    while True:
+        line_start = text.find("```", start)
+        if line_start < 0:
+            return fences % 2 == 1
+        before = text[text.rfind("\n", 0, line_start) + 1 : line_start]
+        if not before.strip():
+            fences += 1
+        start = line_start + 3

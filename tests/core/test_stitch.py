@@ -351,6 +351,30 @@ def test_first_word_of_the_answer_after_a_space_a_partial_word_or_camelcase_is_k
     assert outcome.final == committed + " The end."
 
 
+def test_restart_inside_an_open_code_block_is_rewound() -> None:
+    # A fence with an info string cannot close the block the text is in.
+    committed = "```js\nasync function fetchAll(urls) {\n  return results;\n"
+    for seam in (None, ""):
+        outcome = stitch_every_way(
+            committed, "```javascript\nconst fetchAll = 1;", seam_whitespace=seam
+        )  # type: ignore[arg-type]
+        assert outcome.final == "```javascript\nconst fetchAll = 1;"
+    # A line of prose opening like the answer, inside the code block it opened later.
+    committed = "Here is a retry helper:\n\n```python\nimport random\n"
+    outcome = stitch_every_way(committed, "Here is a small helper:\n\n```python")
+    assert outcome.final == "Here is a small helper:\n\n```python"
+
+
+def test_closing_fence_or_code_line_inside_an_open_block_is_kept() -> None:
+    committed = "```js\nasync function fetchAll(urls) {\n  return results;\n}\n"
+    outcome = stitch_every_way(committed, "```\n\nEach worker takes an index.")
+    assert outcome.final == committed + "```\n\nEach worker takes an index."
+    # After the block is closed a new paragraph may open like the answer did.
+    committed = "Here is a retry helper:\n\n```python\nimport random\n```\n\n"
+    outcome = stitch_every_way(committed, "Here is a second helper, with jitter.")
+    assert outcome.final == committed + "Here is a second helper, with jitter."
+
+
 def test_restart_after_the_indentation_of_a_new_line_is_rewound_with_or_without_prefill() -> None:
     committed = "## Steps\n\n1. Install it.\n2. Choose a storage.\n  "
     for seam in (None, ""):
