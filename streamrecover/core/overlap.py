@@ -25,6 +25,8 @@ __all__ = ["HOLD", "OverlapChooser"]
 
 #: What :meth:`OverlapChooser.choose` answers when it needs more characters.
 HOLD = -1
+#: Marks re-sent after the word they end (rule 2f); not "!" and "?", doubled in speech.
+_SENTENCE_MARKS = frozenset(".,;:")
 #: A lone candidate inside a word is removed from this many letters or digits on.
 _IN_WORD_MIN = 3
 #: A token-style repeat of a word this short is removed only when the run stops.
@@ -78,11 +80,35 @@ class OverlapChooser:
                 lengths.append(len(stripped) - position)
             position = stripped.find(held[0], position + 1)
         chosen = self._choose_by_words(held, lengths, at_end=at_end)
+        if chosen == 0 and lengths and lengths[-1] <= 2:
+            chosen = self._punctuation_repeat(lengths[-1], held, at_end=at_end)
         if 0 < chosen < self._min_overlap:
             chosen = self._unless_written(chosen, held, at_end=at_end)
         if chosen < 0 or not lengths or self._table is None:
             return chosen
         return self._choose_by_table(held, lengths, chosen, at_end=at_end)
+
+    def _punctuation_repeat(self, length: int, held: str, *, at_end: bool) -> int:
+        """A sentence mark that ended a word, re-sent with the space after it.
+
+        "isn't." + ". It's", "three days;" + "; Oslo", "`timeout`: " + ": 30": keeping
+        it would write the mark twice across a space (". .", ": :") or twice before
+        one ("..", ";;"), which text almost never holds after a word ("cd ." + ". "
+        is a path: the mark follows a space).
+        """
+        stripped = self._stripped
+        text = stripped[len(stripped) - length :]
+        if len(stripped) <= length or text[0] not in _SENTENCE_MARKS or text[1:] not in ("", " "):
+            return 0
+        before = stripped[len(stripped) - length - 1]
+        if before.isspace() or before in _SENTENCE_MARKS:
+            return 0
+        if len(held) <= length:
+            return HOLD if not at_end and len(held) < self._window else 0
+        after = held[length]
+        if length == 1:
+            return length if after == " " else 0  # "this::\n" is reST, not a repeat
+        return length if not after.isspace() else 0
 
     def _unless_written(self, chosen: int, held: str, *, at_end: bool) -> int:
         """A short repeat inside a word is kept when the answer wrote the kept word before.

@@ -375,6 +375,26 @@ def test_closing_fence_or_code_line_inside_an_open_block_is_kept() -> None:
     assert outcome.final == committed + "Here is a second helper, with jitter."
 
 
+def test_sentence_mark_resent_after_the_word_it_ends_is_removed() -> None:
+    for seam in (None, ""):
+        outcome = stitch_every_way("It isn't a luxury.", ". It is the point.", seam_whitespace=seam)  # type: ignore[arg-type]
+        assert outcome.final == "It isn't a luxury. It is the point."
+        outcome = stitch_every_way("Rain in three days;", "; Oslo got less.", seam_whitespace=seam)  # type: ignore[arg-type]
+        assert outcome.final == "Rain in three days; Oslo got less."
+    outcome = stitch_every_way("- `timeout`: ", ": 30 seconds", seam_whitespace="")  # type: ignore[arg-type]
+    assert outcome.final == "- `timeout`: 30 seconds"
+
+
+def test_sentence_mark_that_is_text_is_kept() -> None:
+    # reST's literal block marker, a path after a space, a mark after a mark.
+    outcome = stitch_every_way("Implement it like this:", ":\n\n    def f(): ...")
+    assert outcome.final == "Implement it like this::\n\n    def f(): ..."
+    outcome = stitch_every_way("Then run cd .", ". && ls", seam_whitespace="")  # type: ignore[arg-type]
+    assert outcome.final == "Then run cd .. && ls"
+    outcome = stitch_every_way("Wait..", ". Then go.", seam_whitespace="")  # type: ignore[arg-type]
+    assert outcome.final == "Wait... Then go."
+
+
 def test_restart_after_the_indentation_of_a_new_line_is_rewound_with_or_without_prefill() -> None:
     committed = "## Steps\n\n1. Install it.\n2. Choose a storage.\n  "
     for seam in (None, ""):
