@@ -79,8 +79,9 @@ def _glued_opening_word(stripped: str, seam: str, matched: int, held: str) -> bo
     the text ends with the start of that word (``"cut. Yo"`` + ``"You can"``: rule 2),
     nor when its last word holds a capital (``"Help"`` + ``"Formatter"``: CamelCase).
     """
-    if not stripped[-1].isalnum() or "\n" in seam:
-        return False
+    seen = stripped[:-1] if stripped.endswith(".") and stripped[-2:-1].isdigit() else stripped
+    if not seen[-1:].isalnum() or "\n" in seam:
+        return False  # a digit and a dot count as inside a number: "Python 3." + "Yes"
     length = 0
     while length < len(stripped) and stripped[length].isalpha():
         length += 1
@@ -89,10 +90,10 @@ def _glued_opening_word(stripped: str, seam: str, matched: int, held: str) -> bo
         return False
     if any(stripped.endswith(word[:end]) for end in range(1, length + 1)):
         return False  # it may repeat the end of the text: "cut. Yo" + "You can"
-    start = len(stripped)
-    while start > 0 and stripped[start - 1].isalnum():
+    start = len(seen)
+    while start > 0 and seen[start - 1].isalnum():
         start -= 1
-    if any(ch.isupper() for ch in stripped[start:]):
+    if any(ch.isupper() for ch in seen[start:]):
         return False  # "Help" + "Formatter": the name goes on in CamelCase
     return matched >= length and len(held) > length and held[length] in _AFTER_OPENING_WORD
 

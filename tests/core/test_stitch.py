@@ -330,6 +330,9 @@ def test_restart_gluing_the_first_word_of_the_answer_to_a_word_is_rewound() -> N
     assert outcome.final == "Here's one way:"
     outcome = stitch_every_way("Yes. In Python the sort keeps their", "Yes — it is stable.")
     assert outcome.final == "Yes — it is stable."
+    # A digit and a dot are inside a number: "3." + "Yes" is glued too.
+    outcome = stitch_every_way("Yes. In Python 3.", "Yes — it is stable.")
+    assert outcome.final == "Yes — it is stable."
 
 
 def test_first_word_of_the_answer_after_a_space_a_partial_word_or_camelcase_is_kept() -> None:
