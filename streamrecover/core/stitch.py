@@ -202,7 +202,7 @@ x 4 providers; benchmarks/README.md "Seams") unless said otherwise:
   before that word mid-sentence, is rewound to the opening: none in 54,000 cuts
   of real text nor in 1,314 cuts before capitalized words of answers opening
   with one; of 5,670 glued capitalized words of CPython's sources and this
-  project's READMEs, 367 would be rewound *if* the answer opened with that word;
+  project's READMEs, 366 would be rewound *if* the answer opened with that word;
 * conversely, an exact continuation that itself begins with 8 or more
   characters of the answer's opening (``"Retry later. Then "`` + ``"Retry
   later, or give up"``) reads as an early restart (rule 1b) and is rewound;
