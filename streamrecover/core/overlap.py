@@ -76,7 +76,11 @@ class OverlapChooser:
         position = stripped.find(held[0], max(self._tail_start, len(stripped) - longest))
         lengths: list[int] = []
         while position >= 0:
-            if is_cluster_start(stripped, position) and held.startswith(stripped[position:]):
+            if (
+                is_cluster_start(stripped, position)
+                and held.startswith(stripped[position:])
+                and not _inside_indentation(stripped, position)
+            ):
                 lengths.append(len(stripped) - position)
             position = stripped.find(held[0], position + 1)
         chosen = self._choose_by_words(held, lengths, at_end=at_end)
@@ -383,6 +387,27 @@ class OverlapChooser:
         core = stripped[len(stripped) - length :].strip().casefold()
         before = stripped[: len(stripped) - length].rstrip().casefold()
         return bool(core) and before.endswith(core)
+
+
+def _inside_indentation(stripped: str, position: int) -> bool:
+    """Whether a candidate at ``position`` starts inside a line's indentation and holds more.
+
+    A model that repeats a line repeats all of its indentation; a candidate
+    that starts part-way into it is a shallower line that opens the same way:
+    ``"    }\n"`` + ``"  }\n\n  await"`` closes the outer block, it does not
+    repeat the inner one. (A candidate of whitespace only is the seam's
+    business, rule 3; a candidate of the last space and a word is token-style.)
+    """
+    if position == 0 or stripped[position] not in " \t" or stripped[position - 1] not in " \t":
+        return False
+    if stripped[position + 1 : position + 2] not in (" ", "\t"):
+        # The indentation's last space and the word after it: a token-style
+        # repeat (``"        return"`` + ``" return x"``), as tokenizers cut code.
+        return False
+    if not stripped[position:].strip():
+        return False
+    line_start = stripped.rfind("\n", 0, position) + 1
+    return not stripped[line_start:position].strip(" \t")
 
 
 def _partial_word_start(text: str) -> int:

@@ -63,7 +63,12 @@ Rules, in the order they are applied to the continuation ``X``:
    letters (``" 0     |"``: in a table of zeros the next cell looks the same).
    The gap to the next shorter candidate is the smallest period of the
    overlap text, so a long overlap made of a short repeated pattern
-   (``"ha ha ha "``, ``"-----"``, ``"0000"``) cannot win. Otherwise:
+   (``"ha ha ha "``, ``"-----"``, ``"0000"``) cannot win. A candidate that
+   starts two or more characters deep inside a line's indentation is no
+   candidate: a repeated line carries its whole indentation, so ``"    }\n"``
+   + ``"  }\n"`` is a shallower line closing the outer block (the last space
+   of the indentation and a word, ``" return"``, is a token-style repeat).
+   Otherwise:
 
    * **2b. Word repeat.** The *shortest candidate that starts a word* (a word
      character after a boundary, digits after letters as in ``"p99"``,

@@ -915,3 +915,28 @@ def test_restart_that_diverges_yields_the_new_answer(
     assert outcome.rewind_to <= diverge
     assert starts_cluster(committed, outcome.rewind_to)
     assert outcome.final == continuation
+
+
+@pytest.mark.parametrize(
+    ("committed", "continuation", "final"),
+    [
+        # An exact continuation that closes an outer block: "  }" is the tail of
+        # "    }", but a repeated line would carry its whole indentation.
+        (
+            "function f(x) {\n  if (x) {\n    return null;\n    }\n",
+            "  }\n\n  await g();\n}",
+            "function f(x) {\n  if (x) {\n    return null;\n    }\n  }\n\n  await g();\n}",
+        ),
+        (
+            "def f(x):\n    if x:\n        return None\n",
+            "    return None\n",
+            "def f(x):\n    if x:\n        return None\n    return None\n",
+        ),
+        # The indentation's last space and a word: a token-style repeat, removed.
+        ("    if x:\n        return", " return None\n", "    if x:\n        return None\n"),
+    ],
+)
+def test_a_candidate_starting_inside_indentation_is_a_shallower_line(
+    committed: str, continuation: str, final: str
+) -> None:
+    assert stitch_every_way(committed, continuation, seam_whitespace="").final == final  # type: ignore[arg-type]
