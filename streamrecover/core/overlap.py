@@ -302,8 +302,9 @@ class OverlapChooser:
         core = text.strip()
         if not core:
             return False
-        glued = length < len(held) or not at_end
-        if not (glued and char_class(stripped[-1]) == WORD == char_class(held[0])):  # noqa: SIM102 (two reasons, two comments)
+        # Keeping a candidate that opens with a word character right after one
+        # glues two words ("a a" + "a" must not give "a aa"), whatever follows.
+        if char_class(stripped[-1]) != WORD or char_class(held[0]) != WORD:  # noqa: SIM102 (two reasons, two comments)
             # Keeping everything would not glue two words together ("yes yes" +
             # " yes, no"): in text that repeats itself there, keep it.
             if self._repeats_before(length):

@@ -940,3 +940,21 @@ def test_a_candidate_starting_inside_indentation_is_a_shallower_line(
     committed: str, continuation: str, final: str
 ) -> None:
     assert stitch_every_way(committed, continuation, seam_whitespace="").final == final  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("committed", "continuation", "final"),
+    [
+        # The whole continuation is the repeated last word, glued to the word
+        # before if kept: "a a" + "a" must not give "a aa" (found by the session
+        # property test, at the end of a stream cut after its last text event).
+        ("a a", "a", "a a"),
+        ("ha ha", "ha", "ha ha"),
+        # With its space the repeat glues nothing: the text's own run is kept.
+        ("yes yes", " yes", "yes yes yes"),
+    ],
+)
+def test_a_repeat_that_would_glue_two_words_is_removed_even_at_the_end(
+    committed: str, continuation: str, final: str
+) -> None:
+    assert stitch_every_way(committed, continuation, seam_whitespace="").final == final  # type: ignore[arg-type]
