@@ -19,6 +19,8 @@ EARLY_RESTART_AT_END = 16
 #: A restart that glues a heading or a fence mid-line needs only this much of the opening.
 _BLOCK_OPENING_MIN = 3
 _SENTENCE_ENDS = frozenset(".!?:;\n\u3002\uff01\uff1f")
+#: What follows the answer's first word when a continuation restarts with it.
+_AFTER_OPENING_WORD = frozenset(" ,'\u2019")
 
 
 def is_early_restart(stripped: str, seam: str, matched: int, held: str) -> bool:
@@ -32,7 +34,14 @@ def is_early_restart(stripped: str, seam: str, matched: int, held: str) -> bool:
     """
     if matched >= len(stripped) or matched >= len(held):
         return False
+    if _glued_opening_word(stripped, seam, matched, held):
+        return True
     opening = stripped[:matched]
+    inside_fence = _inside_fence(stripped)
+    if inside_fence and opening.startswith("```") and opening[3:4].isalpha():
+        # A fence with an info string cannot close the block the text is in:
+        # "  return results;\n" + "```javascript" opens the answer again.
+        return True
     if matched >= _BLOCK_OPENING_MIN and opening.startswith(("#", "```")) and "\n" not in seam:
         # A heading or a code fence opens a line: glued after text in the middle of a
         # line ("may incl" + "## How configuration is loaded") it is the answer again.
@@ -49,8 +58,55 @@ def is_early_restart(stripped: str, seam: str, matched: int, held: str) -> bool:
         # The cut fell in the indentation of a new line: an exact continuation goes
         # on with that line's own text, as with no prefill ("\n  " + "## Steps").
         return True
+    if inside_fence and opening[0].isalpha():
+        # Inside a code block the answer opened later, a line opening like the
+        # prose it began with is no code: "import random\n" + "Here is a small".
+        return True
     if "\n" in seam or last == "\n" or (last in _SENTENCE_ENDS and seam):
         # At a sentence or line end a new sentence may open the same way
         # (not glued to the punctuation: "| 3." + "To install" is a restart).
         return weight >= EARLY_RESTART_AT_END
     return True
+
+
+def _glued_opening_word(stripped: str, seam: str, matched: int, held: str) -> bool:
+    """Whether ``held`` opens with the answer's first word glued to a word the model saw.
+
+    ``"The query below finds cus"`` + ``"The following query"``: the model saw text
+    ending in a letter or digit (and at most spaces after it, cut off a prefill), yet
+    wrote a capitalized word, the answer's first, with no space before it. An exact
+    continuation goes on with the word it is in, or writes a space first. Not when
+    the text ends with the start of that word (``"cut. Yo"`` + ``"You can"``: rule 2),
+    nor when its last word holds a capital (``"Help"`` + ``"Formatter"``: CamelCase).
+    """
+    seen = stripped[:-1] if stripped.endswith(".") and stripped[-2:-1].isdigit() else stripped
+    if not seen[-1:].isalnum() or "\n" in seam:
+        return False  # a digit and a dot count as inside a number: "Python 3." + "Yes"
+    length = 0
+    while length < len(stripped) and stripped[length].isalpha():
+        length += 1
+    word = stripped[:length]
+    if length < 2 or not (word[0].isupper() and word[1:].islower()):
+        return False
+    if any(stripped.endswith(word[:end]) for end in range(1, length + 1)):
+        return False  # it may repeat the end of the text: "cut. Yo" + "You can"
+    start = len(seen)
+    while start > 0 and seen[start - 1].isalnum():
+        start -= 1
+    if any(ch.isupper() for ch in seen[start:]):
+        return False  # "Help" + "Formatter": the name goes on in CamelCase
+    return matched >= length and len(held) > length and held[length] in _AFTER_OPENING_WORD
+
+
+def _inside_fence(text: str) -> bool:
+    """Whether ``text`` ends inside a fenced code block (an odd number of fence lines)."""
+    fences = 0
+    start = 0
+    while True:
+        line_start = text.find("```", start)
+        if line_start < 0:
+            return fences % 2 == 1
+        before = text[text.rfind("\n", 0, line_start) + 1 : line_start]
+        if not before.strip():
+            fences += 1
+        start = line_start + 3

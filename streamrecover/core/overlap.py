@@ -25,6 +25,8 @@ __all__ = ["HOLD", "OverlapChooser"]
 
 #: What :meth:`OverlapChooser.choose` answers when it needs more characters.
 HOLD = -1
+#: Marks re-sent after the word they end (rule 2f); not "!" and "?", doubled in speech.
+_SENTENCE_MARKS = frozenset(".,;:")
 #: A lone candidate inside a word is removed from this many letters or digits on.
 _IN_WORD_MIN = 3
 #: A token-style repeat of a word this short is removed only when the run stops.
@@ -74,15 +76,43 @@ class OverlapChooser:
         position = stripped.find(held[0], max(self._tail_start, len(stripped) - longest))
         lengths: list[int] = []
         while position >= 0:
-            if is_cluster_start(stripped, position) and held.startswith(stripped[position:]):
+            if (
+                is_cluster_start(stripped, position)
+                and held.startswith(stripped[position:])
+                and not _inside_indentation(stripped, position)
+            ):
                 lengths.append(len(stripped) - position)
             position = stripped.find(held[0], position + 1)
         chosen = self._choose_by_words(held, lengths, at_end=at_end)
+        if chosen == 0 and lengths and lengths[-1] <= 2:
+            chosen = self._punctuation_repeat(lengths[-1], held, at_end=at_end)
         if 0 < chosen < self._min_overlap:
             chosen = self._unless_written(chosen, held, at_end=at_end)
         if chosen < 0 or not lengths or self._table is None:
             return chosen
         return self._choose_by_table(held, lengths, chosen, at_end=at_end)
+
+    def _punctuation_repeat(self, length: int, held: str, *, at_end: bool) -> int:
+        """A sentence mark that ended a word, re-sent with the space after it.
+
+        "isn't." + ". It's", "three days;" + "; Oslo", "`timeout`: " + ": 30": keeping
+        it would write the mark twice across a space (". .", ": :") or twice before
+        one ("..", ";;"), which text almost never holds after a word ("cd ." + ". "
+        is a path: the mark follows a space).
+        """
+        stripped = self._stripped
+        text = stripped[len(stripped) - length :]
+        if len(stripped) <= length or text[0] not in _SENTENCE_MARKS or text[1:] not in ("", " "):
+            return 0
+        before = stripped[len(stripped) - length - 1]
+        if before.isspace() or before in _SENTENCE_MARKS:
+            return 0
+        if len(held) <= length:
+            return HOLD if not at_end and len(held) < self._window else 0
+        after = held[length]
+        if length == 1:
+            return length if after == " " else 0  # "this::\n" is reST, not a repeat
+        return length if not after.isspace() else 0
 
     def _unless_written(self, chosen: int, held: str, *, at_end: bool) -> int:
         """A short repeat inside a word is kept when the answer wrote the kept word before.
@@ -272,8 +302,9 @@ class OverlapChooser:
         core = text.strip()
         if not core:
             return False
-        glued = length < len(held) or not at_end
-        if not (glued and char_class(stripped[-1]) == WORD == char_class(held[0])):  # noqa: SIM102 (two reasons, two comments)
+        # Keeping a candidate that opens with a word character right after one
+        # glues two words ("a a" + "a" must not give "a aa"), whatever follows.
+        if char_class(stripped[-1]) != WORD or char_class(held[0]) != WORD:  # noqa: SIM102 (two reasons, two comments)
             # Keeping everything would not glue two words together ("yes yes" +
             # " yes, no"): in text that repeats itself there, keep it.
             if self._repeats_before(length):
@@ -357,6 +388,27 @@ class OverlapChooser:
         core = stripped[len(stripped) - length :].strip().casefold()
         before = stripped[: len(stripped) - length].rstrip().casefold()
         return bool(core) and before.endswith(core)
+
+
+def _inside_indentation(stripped: str, position: int) -> bool:
+    """Whether a candidate at ``position`` starts inside a line's indentation and holds more.
+
+    A model that repeats a line repeats all of its indentation; a candidate
+    that starts part-way into it is a shallower line that opens the same way:
+    ``"    }\n"`` + ``"  }\n\n  await"`` closes the outer block, it does not
+    repeat the inner one. (A candidate of whitespace only is the seam's
+    business, rule 3; a candidate of the last space and a word is token-style.)
+    """
+    if position == 0 or stripped[position] not in " \t" or stripped[position - 1] not in " \t":
+        return False
+    if stripped[position + 1 : position + 2] not in (" ", "\t"):
+        # The indentation's last space and the word after it: a token-style
+        # repeat (``"        return"`` + ``" return x"``), as tokenizers cut code.
+        return False
+    if not stripped[position:].strip():
+        return False
+    line_start = stripped.rfind("\n", 0, position) + 1
+    return not stripped[line_start:position].strip(" \t")
 
 
 def _partial_word_start(text: str) -> int:

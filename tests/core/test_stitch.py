@@ -316,6 +316,88 @@ def test_restart_that_glues_a_heading_mid_line_is_rewound() -> None:
     assert outcome.final == committed + "## Usage\n\nRun it."
 
 
+def test_restart_gluing_the_first_word_of_the_answer_to_a_word_is_rewound() -> None:
+    # The model saw text ending in a letter or a digit and wrote the answer's first
+    # word, capitalized, with no space before it: the answer again, worded anew.
+    committed = "The query below finds customers who"
+    for seam in (None, ""):
+        outcome = stitch_every_way(
+            committed, "The following query lists them", seam_whitespace=seam
+        )  # type: ignore[arg-type]
+        assert outcome.rewind_to == 4
+        assert outcome.final == "The following query lists them"
+    outcome = stitch_every_way("Here is a retry helper:\n\ndef retry(base=0", "Here's one way:")
+    assert outcome.final == "Here's one way:"
+    outcome = stitch_every_way("Yes. In Python the sort keeps their", "Yes — it is stable.")
+    assert outcome.final == "Yes — it is stable."
+    # A digit and a dot are inside a number: "3." + "Yes" is glued too.
+    outcome = stitch_every_way("Yes. In Python 3.", "Yes — it is stable.")
+    assert outcome.final == "Yes — it is stable."
+
+
+def test_first_word_of_the_answer_after_a_space_a_partial_word_or_camelcase_is_kept() -> None:
+    # After a space (the model saw it), a capitalized word is the text going on.
+    committed = "The logs are written to disk. Copy them with "
+    outcome = stitch_every_way(committed, "The tool below.", seam_whitespace="")  # type: ignore[arg-type]
+    assert outcome.final == committed + "The tool below."
+    # The text ends with the start of the word: a repeat of the partial word (rule 2).
+    committed = "You can retry the request. You can resume from the cut. Yo"
+    outcome = stitch_every_way(committed, "You can also restart it.")
+    assert outcome.final == committed[:-2] + "You can also restart it."
+    # A name going on in CamelCase, its last part a capitalized word.
+    committed = "Error codes are listed below; a wrong argument raises Type"
+    outcome = stitch_every_way(committed, "Error at once.")
+    assert outcome.final == committed + "Error at once."
+    # A doubled word at the opening is not glued: the space is there.
+    committed = "The answer is short. Then"
+    outcome = stitch_every_way(committed, " The end.")
+    assert outcome.final == committed + " The end."
+
+
+def test_restart_inside_an_open_code_block_is_rewound() -> None:
+    # A fence with an info string cannot close the block the text is in.
+    committed = "```js\nasync function fetchAll(urls) {\n  return results;\n"
+    for seam in (None, ""):
+        outcome = stitch_every_way(
+            committed, "```javascript\nconst fetchAll = 1;", seam_whitespace=seam
+        )  # type: ignore[arg-type]
+        assert outcome.final == "```javascript\nconst fetchAll = 1;"
+    # A line of prose opening like the answer, inside the code block it opened later.
+    committed = "Here is a retry helper:\n\n```python\nimport random\n"
+    outcome = stitch_every_way(committed, "Here is a small helper:\n\n```python")
+    assert outcome.final == "Here is a small helper:\n\n```python"
+
+
+def test_closing_fence_or_code_line_inside_an_open_block_is_kept() -> None:
+    committed = "```js\nasync function fetchAll(urls) {\n  return results;\n}\n"
+    outcome = stitch_every_way(committed, "```\n\nEach worker takes an index.")
+    assert outcome.final == committed + "```\n\nEach worker takes an index."
+    # After the block is closed a new paragraph may open like the answer did.
+    committed = "Here is a retry helper:\n\n```python\nimport random\n```\n\n"
+    outcome = stitch_every_way(committed, "Here is a second helper, with jitter.")
+    assert outcome.final == committed + "Here is a second helper, with jitter."
+
+
+def test_sentence_mark_resent_after_the_word_it_ends_is_removed() -> None:
+    for seam in (None, ""):
+        outcome = stitch_every_way("It isn't a luxury.", ". It is the point.", seam_whitespace=seam)  # type: ignore[arg-type]
+        assert outcome.final == "It isn't a luxury. It is the point."
+        outcome = stitch_every_way("Rain in three days;", "; Oslo got less.", seam_whitespace=seam)  # type: ignore[arg-type]
+        assert outcome.final == "Rain in three days; Oslo got less."
+    outcome = stitch_every_way("- `timeout`: ", ": 30 seconds", seam_whitespace="")  # type: ignore[arg-type]
+    assert outcome.final == "- `timeout`: 30 seconds"
+
+
+def test_sentence_mark_that_is_text_is_kept() -> None:
+    # reST's literal block marker, a path after a space, a mark after a mark.
+    outcome = stitch_every_way("Implement it like this:", ":\n\n    def f(): ...")
+    assert outcome.final == "Implement it like this::\n\n    def f(): ..."
+    outcome = stitch_every_way("Then run cd .", ". && ls", seam_whitespace="")  # type: ignore[arg-type]
+    assert outcome.final == "Then run cd .. && ls"
+    outcome = stitch_every_way("Wait..", ". Then go.", seam_whitespace="")  # type: ignore[arg-type]
+    assert outcome.final == "Wait... Then go."
+
+
 def test_restart_after_the_indentation_of_a_new_line_is_rewound_with_or_without_prefill() -> None:
     committed = "## Steps\n\n1. Install it.\n2. Choose a storage.\n  "
     for seam in (None, ""):
@@ -833,3 +915,46 @@ def test_restart_that_diverges_yields_the_new_answer(
     assert outcome.rewind_to <= diverge
     assert starts_cluster(committed, outcome.rewind_to)
     assert outcome.final == continuation
+
+
+@pytest.mark.parametrize(
+    ("committed", "continuation", "final"),
+    [
+        # An exact continuation that closes an outer block: "  }" is the tail of
+        # "    }", but a repeated line would carry its whole indentation.
+        (
+            "function f(x) {\n  if (x) {\n    return null;\n    }\n",
+            "  }\n\n  await g();\n}",
+            "function f(x) {\n  if (x) {\n    return null;\n    }\n  }\n\n  await g();\n}",
+        ),
+        (
+            "def f(x):\n    if x:\n        return None\n",
+            "    return None\n",
+            "def f(x):\n    if x:\n        return None\n    return None\n",
+        ),
+        # The indentation's last space and a word: a token-style repeat, removed.
+        ("    if x:\n        return", " return None\n", "    if x:\n        return None\n"),
+    ],
+)
+def test_a_candidate_starting_inside_indentation_is_a_shallower_line(
+    committed: str, continuation: str, final: str
+) -> None:
+    assert stitch_every_way(committed, continuation, seam_whitespace="").final == final  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("committed", "continuation", "final"),
+    [
+        # The whole continuation is the repeated last word, glued to the word
+        # before if kept: "a a" + "a" must not give "a aa" (found by the session
+        # property test, at the end of a stream cut after its last text event).
+        ("a a", "a", "a a"),
+        ("ha ha", "ha", "ha ha"),
+        # With its space the repeat glues nothing: the text's own run is kept.
+        ("yes yes", " yes", "yes yes yes"),
+    ],
+)
+def test_a_repeat_that_would_glue_two_words_is_removed_even_at_the_end(
+    committed: str, continuation: str, final: str
+) -> None:
+    assert stitch_every_way(committed, continuation, seam_whitespace="").final == final  # type: ignore[arg-type]
