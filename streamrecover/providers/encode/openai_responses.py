@@ -219,7 +219,8 @@ class OpenAIResponsesEncoder(Encoder):
         return out + self._event(kind, {"response": response})
 
     def error(self, message: str, error_type: str) -> bytes:
-        return self._event(
+        # The SDK's accumulator wants response.created before anything else.
+        return self._start() + self._event(
             "error", {"code": error_type or "server_error", "message": message, "param": None}
         )
 
