@@ -56,8 +56,9 @@ from streamrecover.core.errors import (
 )
 from streamrecover.core.events import Event, Finished, ReasoningDelta, TextDelta, ToolCallDelta
 from streamrecover.integrations._httpx2_inner import AsyncInner, SyncInner
-from streamrecover.integrations._sdk_stream import SDKFeed, StreamDiverged
+from streamrecover.integrations._sdk_stream import SDKFeed, StreamDiverged, install_tap
 from streamrecover.providers.encode import encoder_for
+from streamrecover.providers.encode.passthrough import tap_for
 from streamrecover.providers.registry import provider_class
 from streamrecover.stream import AsyncStream, Stream
 
@@ -133,7 +134,9 @@ class _Adapter:
         name, base_url, body = routed
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _DROPPED}
         per_request = copy.copy(client)
-        per_request.provider = provider_class(name)(base_url=base_url, headers=headers)
+        upstream = provider_class(name)(base_url=base_url, headers=headers)
+        install_tap(upstream, lambda: tap_for(name, body))
+        per_request.provider = upstream
         setup = per_request._prepare(body, retry=None, strategy=None)
         # The SDK cannot take text back: a diverging continuation is resumed again.
         setup.session.keep_delivered = True

@@ -109,6 +109,46 @@ def test_the_sdk_builds_the_same_answer_from_the_reencoded_stream(name: str) -> 
     ]
 
 
+#: What the re-encoded stream does not carry, by design (see
+#: streamrecover/providers/encode/passthrough.py): unknown fields inside frames
+#: the encoder rebuilds. Removed from both sides before comparing.
+KNOWN_LOSSES = {
+    "caller": "Anthropic tool_use blocks: a field of a block the encoder rebuilds",
+    "content_filter_results": "Azure: a field of a content chunk's choice",
+    "channel": "Groq: a field of a content delta",
+    "reasoning_details": "OpenRouter: a field of a reasoning delta",
+    "role": "the upstream repeats role in every delta, which the SDK concatenates",
+}
+#: Compared on essentials only: a server-tool block after a client tool call goes
+#: out before it (tool calls are released whole when the answer completes).
+ORDER_LOST = {"anthropic__programmatic-tool-input-in-start.sse"}
+
+
+def comparable(final: Any) -> Any:
+    """The whole final object, known losses removed, encrypted content only as present."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                k: ("<present>" if k == "encrypted_content" else clean(v))
+                for k, v in value.items()
+                if k not in KNOWN_LOSSES and not (k == "content" and v == "")
+            }
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    return clean(full(final))
+
+
+@pytest.mark.parametrize("name", [n for n in COMPLETE if n not in ORDER_LOST])
+def test_what_the_library_does_not_interpret_passes_through(name: str) -> None:
+    # Server-tool blocks, citations, annotations, hosted-tool items, logprobs,
+    # moderation trailers, other choices, the upstream's model and extra fields:
+    # the SDK builds the same whole object from the re-encoded stream.
+    assert comparable(recovered(name)) == comparable(direct(name))
+
+
 @pytest.mark.parametrize("name", BROKEN)
 def test_an_error_recording_raises_the_sdks_api_error_both_ways(name: str) -> None:
     with pytest.raises(openai.APIError):
@@ -133,7 +173,7 @@ async def test_async_transport_gives_the_same_final_object(name: str) -> None:
     )
     async with async_sdk_client(provider, transport) as client:
         final = await async_final_object(client, provider)
-    assert full(final) == full(recovered(name))
+    assert comparable(final) == comparable(recovered(name))
 
 
 def _async_serving(body: bytes) -> Any:
