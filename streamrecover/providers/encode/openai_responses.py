@@ -261,6 +261,11 @@ class OpenAIResponsesEncoder(Encoder):
         if kind != "reasoning":
             self._early.setdefault(kind, []).append(item)
             return b""
+        parts = [*(item.get("summary") or []), *(item.get("content") or [])]
+        if any(isinstance(p, dict) and p.get("text") for p in parts):
+            # Thoughts this stream did not carry (a continuation's, which the
+            # session leaves out): not shown as if they were the answer's.
+            return b""
         out = self._start() + self._close()
         index = len(self._output)
         added = {k: v for k, v in item.items() if k != "encrypted_content"}
