@@ -11,7 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from streamrecover.core.events import ReasoningDelta, ToolCallDelta, Usage
-from streamrecover.providers.encode.base import Encoder, merge_usage, sse_frame
+from streamrecover.providers.encode.base import (
+    PLACEHOLDER,
+    Encoder,
+    TextFrames,
+    merge_usage,
+    sse_frame,
+)
 from streamrecover.providers.encode.passthrough import Passthrough
 
 __all__ = ["AnthropicEncoder"]
@@ -36,6 +42,7 @@ class AnthropicEncoder(Encoder):
         self._block = ""  # type of the open block ("" when none)
         self._signed = False  # the open thinking block already has its signature
         self._tool_index = -1
+        self._text_frames = TextFrames()
         #: Upstream index of a passed-through block -> its index in this stream.
         self._foreign: dict[Any, int] = {}
 
@@ -92,7 +99,12 @@ class AnthropicEncoder(Encoder):
 
     def _text(self, text: str) -> bytes:
         out = b"" if self._block == "text" else self._open({"type": "text", "text": ""})
-        return out + self._delta({"type": "text_delta", "text": text})
+        frame = {
+            "type": "content_block_delta",
+            "index": self._index,
+            "delta": {"type": "text_delta", "text": PLACEHOLDER},
+        }
+        return out + self._text_frames.render(self._index, frame, "content_block_delta", text)
 
     def _reasoning(self, event: ReasoningDelta) -> bytes:
         if event.redacted_data:

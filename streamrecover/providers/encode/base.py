@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from json.encoder import encode_basestring as _encode_string
 from typing import Any
 
 from streamrecover.core.errors import UsageError
@@ -27,7 +28,37 @@ from streamrecover.core.events import (
 )
 from streamrecover.providers.encode.passthrough import Passthrough
 
-__all__ = ["Encoder", "merge_usage", "sse_frame"]
+__all__ = ["PLACEHOLDER", "Encoder", "TextFrames", "merge_usage", "sse_frame"]
+
+#: Stands for the text in a frame rendered once as a template (see TextFrames).
+PLACEHOLDER = "\x00"
+_PLACEHOLDER_JSON = b'"\\u0000"'
+
+
+class TextFrames:
+    """The frame of a text delta, rendered once as ``head + JSON string + tail``.
+
+    A long answer is thousands of text deltas whose frames differ only in the
+    text: encoding just the string (``json``'s C string encoder) costs a
+    fraction of a ``json.dumps`` of the whole frame, per event.
+    """
+
+    __slots__ = ("_head", "_key", "_tail")
+
+    def __init__(self) -> None:
+        self._key: object = None
+        self._head = b""
+        self._tail = b""
+
+    def render(self, key: object, frame: Any, event: str, text: str) -> bytes:
+        """Return the frame (``frame`` holds :data:`PLACEHOLDER` where the text goes).
+
+        ``frame`` is rendered again only when ``key`` changed since the last call.
+        """
+        if key != self._key:
+            self._head, _, self._tail = sse_frame(frame, event).partition(_PLACEHOLDER_JSON)
+            self._key = key
+        return self._head + _encode_string(text).encode() + self._tail
 
 
 def merge_usage(upstream: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:

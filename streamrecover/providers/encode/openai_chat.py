@@ -11,7 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from streamrecover.core.events import ReasoningDelta, ToolCallDelta, Usage
-from streamrecover.providers.encode.base import Encoder, merge_usage, sse_frame
+from streamrecover.providers.encode.base import (
+    PLACEHOLDER,
+    Encoder,
+    TextFrames,
+    merge_usage,
+    sse_frame,
+)
 from streamrecover.providers.encode.passthrough import Passthrough
 
 __all__ = ["OpenAIChatEncoder"]
@@ -24,14 +30,12 @@ class OpenAIChatEncoder(Encoder):
         super().__init__(**meta)
         self.include_usage = include_usage
         self._role_sent = False
+        self._text_frames = TextFrames()
 
-    def _chunk(
-        self,
-        choices: list[dict[str, Any]],
-        usage: Usage | None = None,
-        extra: dict[str, Any] | None = None,
-    ) -> bytes:
-        chunk: dict[str, Any] = {
+    def _frame_of(
+        self, choices: list[dict[str, Any]], extra: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        return {
             **(extra or {}),
             "id": self.response_id or "chatcmpl-streamrecover",
             "object": "chat.completion.chunk",
@@ -40,6 +44,14 @@ class OpenAIChatEncoder(Encoder):
             **self._fields.get("chunk", {}),
             "choices": choices,
         }
+
+    def _chunk(
+        self,
+        choices: list[dict[str, Any]],
+        usage: Usage | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> bytes:
+        chunk = self._frame_of(choices, extra)
         if usage is not None:
             own = {
                 "prompt_tokens": usage.input_tokens,
@@ -61,7 +73,12 @@ class OpenAIChatEncoder(Encoder):
 
     def _text(self, text: str) -> bytes:
         field = "refusal" if "refusal" in self._fields else "content"
-        return self._delta({field: text})
+        if not self._role_sent:
+            return self._delta({field: text})
+        extra = self._fields.get("chunk")
+        choice = {"index": 0, "delta": {field: PLACEHOLDER}, "finish_reason": None}
+        frame = self._frame_of([choice])
+        return self._text_frames.render((field, id(extra)), frame, "", text)
 
     def _reasoning(self, event: ReasoningDelta) -> bytes:
         # Chat Completions has no signatures; compatible servers name reasoning
