@@ -315,10 +315,10 @@ def _anthropic_bytes(url: str, model: str) -> bytes:
     import urllib.request
 
     body = json.dumps({"model": model, "messages": MESSAGES, "stream": True}).encode()
-    request = urllib.request.Request(  # noqa: S310 - the loopback bench server
+    request = urllib.request.Request(
         f"{url}/chat/completions", data=body, headers={"content-type": "application/json"}
     )
-    with urllib.request.urlopen(request) as response:  # noqa: S310
+    with urllib.request.urlopen(request) as response:
         raw = response.read().decode()
     pieces: list[str] = []
     for line in raw.split("\n"):
@@ -334,7 +334,8 @@ def _anthropic_bytes(url: str, model: str) -> bytes:
         "usage": {"input_tokens": 25, "output_tokens": 1},
     }
     out = [frame("message_start", {"message": message})]
-    out.append(frame("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}}))
+    block = {"index": 0, "content_block": {"type": "text", "text": ""}}
+    out.append(frame("content_block_start", block))
     for piece in pieces:
         delta = {"index": 0, "delta": {"type": "text_delta", "text": piece}}
         out.append(frame("content_block_delta", delta))

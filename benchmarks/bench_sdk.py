@@ -38,7 +38,7 @@ def child(url: str, turns: int) -> None:
     names = [name for pair in PAIRS for name in pair]
     runs = {name: CONTENDERS[name].make(url) for name in names}
     texts = {}
-    for name, run in runs.items():
+    for run in runs.values():
         run(WARMUP_MODEL)
     cpu: dict[str, list[float]] = {name: [] for name in names}
     for _ in range(turns):
@@ -67,8 +67,14 @@ def main() -> None:
     ratios: dict[str, list[float]] = {other: [] for _, other in PAIRS}
     with BenchServer(args.events) as server:
         for number in range(args.rounds):
-            command = [sys.executable, str(HERE / "bench_sdk.py"), "--child", server.url,
-                       "--turns", str(args.turns)]
+            command = [
+                sys.executable,
+                str(HERE / "bench_sdk.py"),
+                "--child",
+                server.url,
+                "--turns",
+                str(args.turns),
+            ]
             done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=HERE)
             data = json.loads(done.stdout.strip().splitlines()[-1])
             if not data["same_text"]:
