@@ -59,10 +59,20 @@ SCENARIOS = load_scenarios()
 _DEFAULT_RETRY = {"backoff_base": 0.001, "backoff_cap": 0.01}
 _DEFAULT_TIMEOUTS = {"connect": 5.0, "read": 5.0, "idle": 2.0, "write": 5.0}
 
-# The SDKs build a large heap of pydantic models at import; the suite collects
-# garbage after every test (leak check). Frozen, they are not scanned again, so
-# that check costs milliseconds instead of a third of a second per test.
+# The SDKs build a large heap of pydantic models (at import and lazily); the
+# suite collects garbage after every test (leak check). What survives is frozen,
+# so that each check scans only the last test's objects: milliseconds instead of
+# a third of a second per test.
 gc.freeze()
+
+
+@pytest.fixture(autouse=True)
+def collect_leaks() -> Any:
+    # Overrides the suite's: the same collection (a leak still fails the test
+    # that made it), then the survivors frozen.
+    yield
+    gc.collect()
+    gc.freeze()
 
 
 def _cases() -> list[Any]:
