@@ -11,6 +11,11 @@ settings.register_profile("dev", max_examples=100)
 settings.register_profile(
     "ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
+# CI's second run of the core tests (tox -e core, which proves they need only the
+# stdlib): the same strategies with fewer examples; "ci" runs them in full.
+settings.register_profile(
+    "ci-stdlib", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 

@@ -162,7 +162,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def _fallback_from_environment(served: Contribution) -> Fallback:
-    from streamrecover.client import _key_from_environment
+    from streamrecover._client_setup import _key_from_environment
     from streamrecover.fallback import Fallback
 
     _require_api_key(served.provider)

@@ -7,23 +7,21 @@ here, so folders that need no TLS (the stdlib-only core tests) never load it.
 
 from __future__ import annotations
 
-import gc
 import ssl
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import trustme
+from leak_check import collect_leaks, collect_module_leaks
 
-__all__ = ["ca", "ca_file", "client_ssl_context", "collect_leaks", "server_ssl_context"]
-
-
-@pytest.fixture(autouse=True)
-def collect_leaks() -> Iterator[None]:
-    # A socket or database left open is a ResourceWarning, an error in this
-    # suite; collecting after each test blames the leak on the test that made it.
-    yield
-    gc.collect()
+__all__ = [
+    "ca",
+    "ca_file",
+    "client_ssl_context",
+    "collect_leaks",
+    "collect_module_leaks",
+    "server_ssl_context",
+]
 
 
 @pytest.fixture(scope="session")

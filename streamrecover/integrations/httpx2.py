@@ -47,7 +47,8 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise MissingExtraError("the SDK transports", "sdk", "httpx2") from exc
 
-from streamrecover.client import AsyncClient, Client, _ClientBase
+from streamrecover._client_setup import _ClientBase
+from streamrecover.client import AsyncClient, Client
 from streamrecover.core.errors import (
     HTTPStatusError,
     StreamInterrupted,

@@ -18,6 +18,10 @@ itself. Three things live here:
   checks it. :func:`continuation_answer` then gives the rest of the reference
   from the cut, with an overlap or restarted as a scenario asks.
 
+The rendering is here; the answers are in :mod:`streamrecover.testing.fake_answers`,
+the frames in :mod:`streamrecover.testing.fake_frames` and the error payloads in
+:mod:`streamrecover.testing.fake_errors`, all re-exported here, the module to import.
+
 Provider documents followed:
 
 * OpenAI Chat Completions streaming,
@@ -33,11 +37,32 @@ Provider documents followed:
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any
 
+# The answers, frames and error payloads live in modules of their own; this
+# module renders answers as each provider's events and re-exports the rest.
+from streamrecover.testing.fake_answers import (
+    DEFAULT_ANSWER,
+    JSON_ANSWER,
+    JSON_ANSWER_TEXT,
+    REASONING_TEXT,
+    REFERENCE_TEXT,
+    TOOL_CALL,
+    Answer,
+    OverlapUnit,
+    ToolCall,
+    continuation_answer,
+    split_deltas,
+)
+from streamrecover.testing.fake_errors import ErrorKind, error_body, error_frames
+from streamrecover.testing.fake_frames import (
+    PROVIDERS,
+    Frame,
+    FrameKind,
+    _dumps,
+    _sse,
+    keepalive_frame,
+)
 from streamrecover.testing.request_checks import (
     Expectations,
     IncomingRequest,
@@ -49,16 +74,19 @@ from streamrecover.testing.request_checks import (
 __all__ = [
     "DEFAULT_ANSWER",
     "JSON_ANSWER",
+    "JSON_ANSWER_TEXT",
     "PROVIDERS",
     "REASONING_TEXT",
     "REFERENCE_TEXT",
     "TOOL_CALL",
     "Answer",
+    "ErrorKind",
     "Expectations",
     "Frame",
     "FrameKind",
     "IncomingRequest",
     "Inspection",
+    "OverlapUnit",
     "ToolCall",
     "continuation_answer",
     "error_body",
@@ -71,135 +99,6 @@ __all__ = [
     "split_deltas",
 ]
 
-#: The wire formats this module speaks (the names of the library's providers).
-PROVIDERS: tuple[str, ...] = ("openai", "openai-responses", "anthropic", "gemini")
-
-#: The reference answer text: several paragraphs, and multi-byte UTF-8 of every
-#: length (2, 3 and 4 bytes), so that cuts land inside characters.
-REFERENCE_TEXT = (
-    "Streaming keeps a reader company: the answer arrives a few words at a time, "
-    "and a café in Zürich feels as close as a naïve résumé. "
-    "日本語の文章も途中で切れてはいけません。\n\n"
-    "A second paragraph brings emoji 🚀✨ and symbols (em dashes —, “curly quotes”, "
-    "and ½ fractions) so that every multi-byte sequence crosses a frame. "
-    "Grüße aus Köln!\n\n"
-    "The last paragraph ends the answer cleanly, with nothing left out and nothing said twice."
-)
-
-#: The reasoning (thinking) that precedes the answer when a scenario enables it.
-REASONING_TEXT = (
-    "The user wants a short answer about streaming. I will mention Zürich, "
-    "keep it to three paragraphs and add an emoji 🚀 for flavour."
-)
-
-#: A structured (JSON-mode) reference answer: one JSON document, pretty-printed
-#: so that its deltas are words.
-JSON_ANSWER_TEXT = json.dumps(
-    {
-        "city": "Zürich",
-        "summary": "A café, a naïve résumé and a rocket 🚀.",
-        "tags": ["streaming", "résumé", "日本語"],
-        "paragraphs": 3,
-    },
-    ensure_ascii=False,
-    indent=2,
-)
-
-FrameKind = Literal["meta", "ping", "reasoning", "text", "tool", "usage", "terminal", "error"]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ToolCall:
-    """A function call that ends an answer: ``arguments`` is its JSON text."""
-
-    id: str
-    name: str
-    arguments: str
-
-
-#: The tool call used when a scenario asks for one.
-TOOL_CALL = ToolCall(
-    id="call_fake_1", name="get_weather", arguments='{"city": "Zürich", "unit": "celsius"}'
-)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Answer:
-    """What the fake model answers.
-
-    ``text`` is the answer; ``reasoning`` (when not empty) streams first as
-    thinking; ``tool_call`` (when given) streams last. ``words_per_delta`` sets
-    how many words each text delta carries. ``response_id`` names the response
-    (OpenAI Responses ids, message ids). Usage figures are derived from the
-    lengths unless given.
-    """
-
-    text: str
-    reasoning: str = ""
-    tool_call: ToolCall | None = None
-    model: str = "fake-model"
-    response_id: str = "resp_fake_1"
-    words_per_delta: int = 3
-    input_tokens: int = 25
-    output_tokens: int | None = None
-    #: The text deltas, when given: they must concatenate to ``text`` (token-shaped
-    #: deltas for the seam corpus); otherwise ``words_per_delta`` words each.
-    text_deltas: tuple[str, ...] | None = None
-
-    def __post_init__(self) -> None:
-        if self.text_deltas is not None and "".join(self.text_deltas) != self.text:
-            raise ValueError("text_deltas must concatenate to text")
-
-    @property
-    def usage_output_tokens(self) -> int:
-        """Output tokens reported at the end (given, or about four characters a token)."""
-        if self.output_tokens is not None:
-            return self.output_tokens
-        tool = len(self.tool_call.arguments) if self.tool_call is not None else 0
-        return max(1, (len(self.text) + len(self.reasoning) + tool) // 4)
-
-    @property
-    def reasoning_tokens(self) -> int:
-        """Reasoning tokens reported at the end."""
-        return len(self.reasoning) // 4
-
-
-DEFAULT_ANSWER = Answer(text=REFERENCE_TEXT)
-JSON_ANSWER = Answer(text=JSON_ANSWER_TEXT)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Frame:
-    """One SSE event of a rendered answer.
-
-    ``data`` is the event's bytes, blank line included; ``kind`` says what it
-    carries; ``text`` is the text (answer, reasoning, or tool-argument) piece it
-    carries, if any; ``sequence_number`` is OpenAI Responses' counter.
-    """
-
-    data: bytes
-    kind: FrameKind
-    text: str = ""
-    sequence_number: int | None = None
-
-
-_WORD = re.compile(r"\S+\s*")
-
-
-def split_deltas(text: str, words_per_delta: int = 3) -> list[str]:
-    """Split ``text`` into deltas of ``words_per_delta`` words (whitespace stays attached).
-
-    The deltas concatenate to ``text`` exactly. Returns ``[]`` for an empty text.
-    """
-    if not text:
-        return []
-    words = _WORD.findall(text)
-    leading = text[: len(text) - len("".join(words))]
-    if leading:
-        words.insert(0, leading)
-    step = max(1, words_per_delta)
-    return ["".join(words[i : i + step]) for i in range(0, len(words), step)]
-
 
 def _text_deltas(answer: Answer) -> list[str]:
     if answer.text_deltas is not None:
@@ -209,28 +108,6 @@ def _text_deltas(answer: Answer) -> list[str]:
 
 def _pieces(text: str, size: int) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)]
-
-
-def _dumps(value: Any) -> str:
-    # ensure_ascii=False: multi-byte characters travel as raw UTF-8, as the
-    # providers send them, so that a byte-level cut can split one.
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _sse(data: str, event: str | None = None) -> bytes:
-    head = f"event: {event}\n" if event is not None else ""
-    return f"{head}data: {data}\n\n".encode()
-
-
-def keepalive_frame(provider: str) -> bytes:
-    """The keep-alive a provider sends while the model thinks.
-
-    Anthropic sends ``event: ping`` (documented); for the others an SSE comment
-    line, which proxies and compatible servers use and every client ignores.
-    """
-    if provider == "anthropic":
-        return _sse('{"type":"ping"}', "ping")
-    return b": keep-alive\n\n"
 
 
 # ---------------------------------------------------------------------------
@@ -559,191 +436,3 @@ _RENDERERS = {
     "anthropic": _render_anthropic,
     "gemini": _render_gemini,
 }
-
-
-# ---------------------------------------------------------------------------
-# Errors
-
-ErrorKind = Literal["overloaded", "rate_limit", "server_error"]
-
-_GOOGLE_STATUS = {
-    400: "INVALID_ARGUMENT",
-    401: "UNAUTHENTICATED",
-    403: "PERMISSION_DENIED",
-    404: "NOT_FOUND",
-    408: "DEADLINE_EXCEEDED",
-    409: "ABORTED",
-    422: "INVALID_ARGUMENT",
-    429: "RESOURCE_EXHAUSTED",
-    500: "INTERNAL",
-    502: "UNAVAILABLE",
-    503: "UNAVAILABLE",
-    504: "DEADLINE_EXCEEDED",
-    529: "UNAVAILABLE",
-}
-_ANTHROPIC_TYPE = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    408: "timeout_error",
-    409: "api_error",
-    413: "request_too_large",
-    422: "invalid_request_error",
-    429: "rate_limit_error",
-    500: "api_error",
-    502: "api_error",
-    503: "overloaded_error",
-    504: "timeout_error",
-    529: "overloaded_error",
-}
-_OPENAI_TYPE = {
-    400: ("invalid_request_error", None),
-    401: ("invalid_request_error", "invalid_api_key"),
-    403: ("invalid_request_error", "unsupported_country_region_territory"),
-    404: ("invalid_request_error", "model_not_found"),
-    408: ("timeout", None),
-    409: ("conflict", None),
-    422: ("invalid_request_error", None),
-    429: ("requests", "rate_limit_exceeded"),
-    500: ("server_error", None),
-    502: ("server_error", None),
-    503: ("server_error", None),
-    504: ("server_error", None),
-    529: ("server_error", None),
-}
-
-
-def error_body(provider: str, status: int, message: str = "") -> bytes:
-    """Return the JSON error body ``provider`` answers with ``status``.
-
-    Anthropic ``{"type": "error", "error": {"type", "message"}}``, OpenAI
-    ``{"error": {"message", "type", "param", "code"}}``, Google
-    ``{"error": {"code", "message", "status"}}``.
-    """
-    text = message or f"fake {provider} error with status {status}"
-    if provider == "anthropic":
-        payload: dict[str, Any] = {
-            "type": "error",
-            "error": {"type": _ANTHROPIC_TYPE.get(status, "api_error"), "message": text},
-        }
-    elif provider == "gemini":
-        payload = {
-            "error": {
-                "code": status,
-                "message": text,
-                "status": _GOOGLE_STATUS.get(status, "UNKNOWN"),
-            }
-        }
-    else:
-        error_type, code = _OPENAI_TYPE.get(status, ("server_error", None))
-        payload = {"error": {"message": text, "type": error_type, "param": None, "code": code}}
-    return _dumps(payload).encode()
-
-
-def error_frames(
-    provider: str, kind: ErrorKind = "overloaded", *, sequence_number: int = 0
-) -> list[Frame]:
-    """Return the SSE events of an error in the middle of a stream.
-
-    Anthropic ``event: error`` with ``overloaded_error`` (or ``rate_limit_error``,
-    ``api_error``); OpenAI Chat ``data: {"error": ...}`` then ``data: [DONE]`` (as
-    vLLM and the API send it); Responses an ``error`` event (with
-    ``sequence_number``); Gemini ``data: {"error": ...}``.
-    """
-    if provider == "anthropic":
-        error_type = {
-            "overloaded": "overloaded_error",
-            "rate_limit": "rate_limit_error",
-            "server_error": "api_error",
-        }[kind]
-        payload: dict[str, Any] = {
-            "type": "error",
-            "error": {"type": error_type, "message": "Overloaded"},
-        }
-        return [Frame(data=_sse(_dumps(payload), "error"), kind="error")]
-    if provider == "openai":
-        code = {
-            "overloaded": "server_is_overloaded",
-            "rate_limit": "rate_limit_exceeded",
-            "server_error": "internal_error",
-        }[kind]
-        payload = {
-            "error": {
-                "message": "The server had an error while processing your request.",
-                "type": "server_error",
-                "param": None,
-                "code": code,
-            }
-        }
-        return [
-            Frame(data=_sse(_dumps(payload)), kind="error"),
-            Frame(data=_sse("[DONE]"), kind="terminal"),
-        ]
-    if provider == "openai-responses":
-        code = {
-            "overloaded": "server_is_overloaded",
-            "rate_limit": "rate_limit_exceeded",
-            "server_error": "server_error",
-        }[kind]
-        payload = {
-            "type": "error",
-            "code": code,
-            "message": "The server is overloaded.",
-            "param": None,
-            "sequence_number": sequence_number,
-        }
-        return [
-            Frame(
-                data=_sse(_dumps(payload), "error"), kind="error", sequence_number=sequence_number
-            )
-        ]
-    if provider == "gemini":
-        status, name = {
-            "overloaded": (503, "UNAVAILABLE"),
-            "rate_limit": (429, "RESOURCE_EXHAUSTED"),
-            "server_error": (500, "INTERNAL"),
-        }[kind]
-        payload = {"error": {"code": status, "message": "The model is overloaded.", "status": name}}
-        return [Frame(data=_sse(_dumps(payload)), kind="error")]
-    raise ValueError(f"unknown provider {provider!r}; expected one of {PROVIDERS}")
-
-
-# ---------------------------------------------------------------------------
-# Answering a continuation
-
-OverlapUnit = Literal["chars", "words"]
-
-
-def _word_starts(text: str) -> Iterator[int]:
-    for match in _WORD.finditer(text):
-        yield match.start()
-
-
-def continuation_answer(
-    answer: Answer,
-    inspection: Inspection,
-    *,
-    overlap: int = 0,
-    overlap_unit: OverlapUnit = "chars",
-    restart: bool = False,
-    response_id: str = "resp_fake_2",
-) -> Answer:
-    """Return what the fake model streams for a continuation request.
-
-    The rest of ``answer.text`` after the partial text the request carried
-    (the stripped prefill included: the model re-emits the whitespace it did
-    not see), optionally repeating the last ``overlap`` characters or words of
-    the partial first, or (``restart``) the whole answer again, as a model that
-    ignored the instruction would. Reasoning and the tool call are streamed
-    again: a continuation thinks anew, and a tool call ends the answer.
-    """
-    cut = len(inspection.partial)
-    if restart:
-        start = 0
-    elif overlap_unit == "words" and overlap > 0:
-        starts = [s for s in _word_starts(answer.text) if s < cut]
-        start = starts[-overlap] if len(starts) >= overlap else 0
-    else:
-        start = max(0, cut - overlap)
-    return replace(answer, text=answer.text[start:], text_deltas=None, response_id=response_id)

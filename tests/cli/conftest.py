@@ -17,7 +17,7 @@ import pytest
 # The shared socket fixtures (leak check) live one folder up.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from cli_helpers import SCRUBBED
-from network_fixtures import collect_leaks  # noqa: F401
+from network_fixtures import collect_leaks, collect_module_leaks  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

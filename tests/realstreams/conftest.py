@@ -8,10 +8,15 @@ folder are skipped, saying so.
 
 from __future__ import annotations
 
-import gc
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+# The leak check (a garbage collection after each test) lives one folder up.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from leak_check import collect_leaks, collect_module_leaks  # noqa: F401
 
 _ISOLATED = (
     "http_proxy",
@@ -36,6 +41,3 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in _ISOLATED:
         monkeypatch.delenv(name, raising=False)
     yield
-    # A socket left open is a ResourceWarning (an error in this suite): collect
-    # now, so that the test that leaked is the one that fails.
-    gc.collect()

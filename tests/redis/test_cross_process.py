@@ -26,8 +26,12 @@ import pytest
 from reference_frames import REFERENCE, ReferenceServer, answer, base_url, request_body
 
 from streamrecover.storage import open_storage
+from streamrecover.testing.server import Stall
 
-WORD_PAUSE = 0.08  # the answer (29 words) takes about 2.3 s: A is killed well before
+WORD_PAUSE = 0.08  # the answer (29 words) would take about 2.3 s
+# A never gets past this many words (the slow server then stalls until A is killed),
+# so however loaded the machine, A is killed mid-answer.
+WORDS_BEFORE_STALL = 12
 
 WORKER = """
 import json, sys
@@ -94,7 +98,8 @@ def test_a_killed_writer_is_resumed_elsewhere_and_watchers_see_everything_once(
     watcher.write_text(WATCHER, encoding="utf-8")
     provider, rng = "openai", random.Random(seed)
     with (
-        ReferenceServer(default=[answer(provider, pause=WORD_PAUSE)]) as slow,
+        ReferenceServer(default=[answer(provider, pause=WORD_PAUSE, cut_after=WORDS_BEFORE_STALL,
+                                        fault=Stall(max_seconds=60))]) as slow,
         ReferenceServer(default=[answer(provider, overlap_words=1)]) as finishing,
         open_storage(redis_url) as storage,
     ):

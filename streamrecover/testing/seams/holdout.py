@@ -6,8 +6,9 @@ its tokenizer would look perfect there and fail on real text. This corpus is
 written apart from it, with its own answers
 (:mod:`~streamrecover.testing.seams.holdout_answers`), its own BPE-shaped
 tokenizer (:mod:`~streamrecover.testing.seams.holdout_tokens`), its own cut
-kinds and continuation derivations
-(:mod:`~streamrecover.testing.seams.holdout_cases`), and plays through the
+kinds and cases (:mod:`~streamrecover.testing.seams.holdout_cases`) and
+continuation derivations (:mod:`~streamrecover.testing.seams.holdout_behaviours`),
+and plays through the
 same players (:mod:`~streamrecover.testing.seams.holdout_play`).
 
 ``python benchmarks/bench_seams.py --corpus holdout`` prints its table;
@@ -21,12 +22,12 @@ from streamrecover.testing.seams.holdout_answers import (
     HOLDOUT_RESTARTS,
     PERIODIC_HOLDOUT_ANSWERS,
 )
+from streamrecover.testing.seams.holdout_behaviours import holdout_continuation
 from streamrecover.testing.seams.holdout_cases import (
     HOLDOUT_CUT_KINDS,
     HoldoutCase,
     build_holdout_cases,
     build_holdout_sweep,
-    holdout_continuation,
     holdout_cut_kind,
 )
 from streamrecover.testing.seams.holdout_play import (

@@ -3,7 +3,7 @@
 The loopback path is the main corpus's :class:`~streamrecover.testing.seams.player.SeamPlayer`
 (the same fake provider server, request inspection and public ``Client``)
 with a handler that streams the holdout case's own deltas and derives the
-continuation with :func:`~streamrecover.testing.seams.holdout_cases.holdout_continuation`
+continuation with :func:`~streamrecover.testing.seams.holdout_behaviours.holdout_continuation`
 from what the resume request showed the model. The in-process path feeds
 the same continuation deltas to the stitcher through
 :func:`~streamrecover.testing.seams.inprocess.stitch_pieces`, told what the
@@ -19,12 +19,8 @@ from streamrecover.testing.conformance.scenario import API_KEY
 from streamrecover.testing.fakeprovider import Answer, Expectations, inspect_request, render_frames
 from streamrecover.testing.scripts import build_script
 from streamrecover.testing.seams.holdout_answers import HOLDOUT_RESTARTS
-from streamrecover.testing.seams.holdout_cases import (
-    HoldoutCase,
-    build_holdout_sweep,
-    holdout_continuation,
-    shared_prefix,
-)
+from streamrecover.testing.seams.holdout_behaviours import holdout_continuation, shared_prefix
+from streamrecover.testing.seams.holdout_cases import HoldoutCase, build_holdout_sweep
 from streamrecover.testing.seams.inprocess import PREFILL, stitch_pieces
 from streamrecover.testing.seams.player import SeamPlayer, SeamResult, _Handler, classify
 from streamrecover.testing.server import RecordedRequest, Step, http_response
