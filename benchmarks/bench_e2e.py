@@ -25,6 +25,15 @@ so the work is the same:
 * ``openai-sync`` / ``openai-async``: the official SDK,
   ``client.chat.completions.create(stream=True)``, reading
   ``chunk.choices[0].delta.content``.
+* ``openai-sdk-sr-*``: the official SDK with ``RecoveringTransport`` underneath
+  (``storage=None``), the one-line change.
+* ``anthropic-sdk`` / ``anthropic-sdk-sr`` (and ``-async``): the official
+  Anthropic SDK, ``messages.create(stream=True)``, reading the same answer
+  rendered as an Anthropic stream and served from memory by an httpx2
+  ``MockTransport`` (the bench server speaks OpenAI chat only); ``-sr`` puts
+  ``RecoveringTransport`` in front of that same transport, so the difference is
+  the transport's own cost (no socket work on either side: a stricter ratio
+  than over loopback).
 * ``httpx-sse-sync`` / ``httpx-sse-async``: ``httpx`` with ``httpx_sse.connect_sse``,
   ``json.loads`` of every event's data, reading the same content field.
 
@@ -297,6 +306,126 @@ def make_openai_async(url: str, recovering: bool = False) -> AsyncRun:
     return run
 
 
+def _anthropic_bytes(url: str, model: str) -> bytes:
+    """The server's answer for ``model``, rendered as the Anthropic Messages stream.
+
+    Fetched once, before timing, from the bench server (which speaks OpenAI chat),
+    so that the text is the reference's; then served from memory.
+    """
+    import urllib.request
+
+    body = json.dumps({"model": model, "messages": MESSAGES, "stream": True}).encode()
+    request = urllib.request.Request(
+        f"{url}/chat/completions", data=body, headers={"content-type": "application/json"}
+    )
+    with urllib.request.urlopen(request) as response:
+        raw = response.read().decode()
+    pieces: list[str] = []
+    for line in raw.split("\n"):
+        if line.startswith("data: {"):
+            _content(line[6:], pieces)
+
+    def frame(kind: str, data: dict[str, Any]) -> str:
+        return f"event: {kind}\ndata: {json.dumps({'type': kind, **data})}\n\n"
+
+    message = {
+        "id": "msg_bench", "type": "message", "role": "assistant", "model": model,
+        "content": [], "stop_reason": None, "stop_sequence": None,
+        "usage": {"input_tokens": 25, "output_tokens": 1},
+    }
+    out = [frame("message_start", {"message": message})]
+    block = {"index": 0, "content_block": {"type": "text", "text": ""}}
+    out.append(frame("content_block_start", block))
+    for piece in pieces:
+        delta = {"index": 0, "delta": {"type": "text_delta", "text": piece}}
+        out.append(frame("content_block_delta", delta))
+    out.append(frame("content_block_stop", {"index": 0}))
+    usage = {"output_tokens": len(pieces)}
+    out.append(frame("message_delta", {"delta": {"stop_reason": "end_turn"}, "usage": usage}))
+    out.append(frame("message_stop", {}))
+    return "".join(out).encode()
+
+
+def _anthropic_upstream(url: str) -> Callable[[Any], Any]:
+    """An httpx2 MockTransport handler serving the Anthropic rendering of each answer."""
+    import httpx2
+
+    answers = {m: _anthropic_bytes(url, m) for m in (MODEL, WARMUP_MODEL)}
+
+    def handler(request: Any) -> Any:
+        model = json.loads(request.content).get("model")
+        headers = {"content-type": "text/event-stream"}
+        return httpx2.Response(200, headers=headers, content=answers[model])
+
+    return handler
+
+
+def make_anthropic_sync(url: str, recovering: bool = False) -> SyncRun:
+    # The official Anthropic SDK reading an Anthropic stream held in memory (an
+    # httpx2 MockTransport: the bench server speaks OpenAI chat only). With
+    # ``recovering``, RecoveringTransport sits between the SDK and that same
+    # transport: the difference is the transport's cost alone, without the
+    # socket work both would share over loopback.
+    import anthropic
+    import httpx2
+
+    upstream: Any = httpx2.MockTransport(_anthropic_upstream(url))
+    if recovering:
+        from streamrecover.integrations.httpx2 import RecoveringTransport
+
+        upstream = RecoveringTransport("anthropic", inner=upstream, storage=None)
+    client = anthropic.Anthropic(
+        base_url=url.removesuffix("/v1"), api_key=API_KEY, max_retries=0,
+        http_client=httpx2.Client(transport=upstream),
+    )
+
+    def run(model: str) -> str:
+        parts = []
+        stream = client.messages.create(
+            model=model, max_tokens=100_000, messages=MESSAGES, stream=True
+        )
+        with stream:
+            for event in stream:
+                if event.type == "content_block_delta" and event.delta.type == "text_delta":
+                    parts.append(event.delta.text)
+        return "".join(parts)
+
+    return run
+
+
+def make_anthropic_async(url: str, recovering: bool = False) -> AsyncRun:
+    import anthropic
+    import httpx2
+
+    handler = _anthropic_upstream(url)
+
+    async def serve(request: Any) -> Any:
+        return handler(request)
+
+    upstream: Any = httpx2.MockTransport(serve)
+    if recovering:
+        from streamrecover.integrations.httpx2 import AsyncRecoveringTransport
+
+        upstream = AsyncRecoveringTransport("anthropic", inner=upstream, storage=None)
+    client = anthropic.AsyncAnthropic(
+        base_url=url.removesuffix("/v1"), api_key=API_KEY, max_retries=0,
+        http_client=httpx2.AsyncClient(transport=upstream),
+    )
+
+    async def run(model: str) -> str:
+        parts = []
+        stream = await client.messages.create(
+            model=model, max_tokens=100_000, messages=MESSAGES, stream=True
+        )
+        async with stream:
+            async for event in stream:
+                if event.type == "content_block_delta" and event.delta.type == "text_delta":
+                    parts.append(event.delta.text)
+        return "".join(parts)
+
+    return run
+
+
 def _content(data: str, parts: list[str]) -> None:
     # What an httpx-sse user writes to read an OpenAI chunk.
     choices = json.loads(data).get("choices")
@@ -391,6 +520,12 @@ CONTENDERS: dict[str, Contender] = {
         Contender("openai-async", "asyncio", make_openai_async),
         Contender("openai-sdk-sr-sync", "sync", partial(make_openai_sync, recovering=True)),
         Contender("openai-sdk-sr-async", "asyncio", partial(make_openai_async, recovering=True)),
+        Contender("anthropic-sdk", "sync", make_anthropic_sync),
+        Contender("anthropic-sdk-sr", "sync", partial(make_anthropic_sync, recovering=True)),
+        Contender("anthropic-sdk-async", "asyncio", make_anthropic_async),
+        Contender(
+            "anthropic-sdk-sr-async", "asyncio", partial(make_anthropic_async, recovering=True)
+        ),
         Contender("httpx-sse-sync", "sync", make_httpx_sse_sync),
         Contender("httpx-sse-async", "asyncio", make_httpx_sse_async),
     )
@@ -423,6 +558,8 @@ OVERHEADS = (
     ("sr-asyncio-off", "sr-asyncio-memory"),
     ("openai-sync", "openai-sdk-sr-sync"),
     ("openai-async", "openai-sdk-sr-async"),
+    ("anthropic-sdk", "anthropic-sdk-sr"),
+    ("anthropic-sdk-async", "anthropic-sdk-sr-async"),
 )
 
 # --- the child process: build, warm up, time ----------------------------------------

@@ -4,7 +4,10 @@
 to the SDK. It never hands over what a strategy could still roll back: text
 waits in :class:`~streamrecover.observe.SafeText` (as ``text_stream`` does),
 reasoning waits until the answer moves past it (only a restart from nothing
-drops reasoning), and tool calls arrive whole from the session. A rewind below
+drops reasoning), and tool calls arrive whole from the session. Frames the
+library does not interpret (:class:`~streamrecover.providers.encode.passthrough.Passthrough`)
+keep their place relative to the text: they wait with it, go out just before
+the text that followed them, and are dropped with text a rewind takes back. A rewind below
 what the SDK already holds (a continuation that restarted and diverged) cannot
 be honoured: the stream then ends with the provider's own error event rather
 than show the SDK a duplicated or altered answer.
@@ -12,18 +15,57 @@ than show the SDK a duplicated or altered answer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from streamrecover.core.events import (
     Completed,
     Event,
+    Finished,
     ReasoningDelta,
+    Resumed,
+    Retrying,
     Rewind,
     TextDelta,
     ToolCallDelta,
 )
+from streamrecover.core.sse import ServerSentEvent
 from streamrecover.observe import SafeText
+from streamrecover.providers.base import Provider, StreamParser
 from streamrecover.providers.encode import Encoder
+from streamrecover.providers.encode.passthrough import Passthrough, Tap
 
-__all__ = ["SDKFeed", "StreamDiverged"]
+__all__ = ["SDKFeed", "StreamDiverged", "install_tap"]
+
+
+def install_tap(provider: Provider, new_tap: Callable[[], Tap | None]) -> None:
+    """Make every parser ``provider`` builds add the passed-through frames to its output.
+
+    Each attempt's parser gets a fresh tap (see
+    :mod:`streamrecover.providers.encode.passthrough`); the frames it keeps come
+    out right after the content events of the same SSE event, so the session
+    delivers them in their place.
+    """
+    build = provider.new_parser
+
+    def new_parser(resume_from: StreamParser | None = None) -> StreamParser:
+        parser = build(resume_from)
+        tap = new_tap()
+        if tap is None:
+            return parser
+        parse = parser.feed
+
+        def feed(sse: ServerSentEvent) -> list[Event]:
+            produced = parse(sse)
+            kept = tap(sse, produced, parser)
+            if not kept:
+                return produced
+            headers = [k for k in kept if k.header]
+            return [*headers, *produced, *(k for k in kept if not k.header)]
+
+        setattr(parser, "feed", feed)  # noqa: B010 - an instance attribute, this parser only
+        return parser
+
+    setattr(provider, "new_parser", new_parser)  # noqa: B010
 
 
 class StreamDiverged(Exception):
@@ -39,13 +81,19 @@ class SDKFeed:
         self._safe = SafeText(safe_mode)  # type: ignore[arg-type]
         #: Characters of text the SDK holds.
         self._shown = 0
+        #: Characters of text received (rewinds applied): where a queued event stands.
+        self._received = 0
         # Trailing whitespace of the safe text: a continuation's seam may still
         # rewrite it (a prefill is sent with trailing whitespace stripped).
         self._held = ""
-        self._reasoning: list[ReasoningDelta] = []
+        # Reasoning and passed-through frames, each with the text position it came
+        # at: it goes out just before the text that followed it (or at the end).
+        self._queue: list[tuple[int, Event]] = []
         # The session releases tool calls only as the answer completes: they wait
         # for Completed, so that text SafeText still holds goes out before them.
         self._tools: list[ToolCallDelta] = []
+        #: The upstream gave its stop reason: what passes through now is a trailer.
+        self._finished = False
 
     def feed(self, event: Event) -> bytes:
         """Return the bytes that became safe with ``event`` (often empty).
@@ -54,52 +102,87 @@ class SDKFeed:
             StreamDiverged: ``event`` rewinds text the SDK already holds.
         """
         kind = type(event)
-        if kind is Rewind:
-            assert isinstance(event, Rewind)
-            if event.to < self._shown:
-                raise StreamDiverged(
-                    f"a continuation rewrote {self._shown - event.to} characters already delivered"
-                )
-            if event.reasoning_to == 0:
-                self._reasoning = []
-            if event.to < self._shown + len(self._held):
-                # Into the held whitespace: what SafeText still holds goes too.
-                self._held = self._held[: event.to - self._shown]
-                self._safe = SafeText(self._mode, already_shown=event.to)  # type: ignore[arg-type]
-            else:
-                self._safe.feed(event)
-            return b""
-        if kind is ReasoningDelta:
-            assert isinstance(event, ReasoningDelta)
-            self._reasoning.append(event)
-            return b""
         if kind is TextDelta:
+            assert isinstance(event, TextDelta)
+            self._received += len(event.text)
             pending = self._held + self._safe.feed(event)
             body = pending.rstrip()
             self._held = pending[len(body) :]
-            if not body:
-                return b""
-            self._shown += len(body)
-            return self._flush_reasoning() + self.encoder.feed(TextDelta(text=body))
+            return self._release(body, final=False) if body else b""
+        if kind is ReasoningDelta or kind is Passthrough:
+            if kind is Passthrough:
+                assert isinstance(event, Passthrough)
+                if event.header:
+                    return self.encoder.feed(event)
+                if self._finished:
+                    self.encoder.trailer(event)  # after the stop reason (a trailer)
+                    return b""
+            self._queue.append((self._received, event))
+            return b""
+        if kind is Rewind:
+            assert isinstance(event, Rewind)
+            self._rewind(event)
+            return b""
         if kind is ToolCallDelta:
             assert isinstance(event, ToolCallDelta)
             self._tools.append(event)
             return b""
-        if kind is Completed:
+        if kind is Finished:
+            self._finished = True
+        elif kind is Retrying or kind is Resumed:
+            self._finished = False  # a new attempt: its frames are not trailers
+        elif kind is Completed:
             chunk = self._held + self._safe.feed(event)
             self._held = ""
-            out = self._flush_reasoning()
-            if chunk:
-                self._shown += len(chunk)
-                out += self.encoder.feed(TextDelta(text=chunk))
+            out = self._release(chunk, final=True)
             tools, self._tools = self._tools, []
             out += b"".join(self.encoder.feed(tool) for tool in tools)
             return out + self.encoder.feed(event)
         return self.encoder.feed(event)
 
-    def _flush_reasoning(self) -> bytes:
-        held, self._reasoning = self._reasoning, []
-        return b"".join(self.encoder.feed(event) for event in held)
+    def _rewind(self, event: Rewind) -> None:
+        if event.to < self._shown:
+            raise StreamDiverged(
+                f"a continuation rewrote {self._shown - event.to} characters already delivered"
+            )
+        restart = event.reasoning_to == 0
+        # What followed text that is taken back goes with it; a restart from
+        # nothing drops everything not yet delivered (it is regenerated).
+        self._queue = [
+            (position, queued)
+            for position, queued in self._queue
+            if not restart and (position <= event.to or type(queued) is ReasoningDelta)
+        ]
+        self._received = event.to
+        if event.to < self._shown + len(self._held):
+            # Into the held whitespace: what SafeText still holds goes too.
+            self._held = self._held[: event.to - self._shown]
+            self._safe = SafeText(self._mode, already_shown=event.to)  # type: ignore[arg-type]
+        else:
+            self._safe.feed(event)
+
+    def _release(self, text: str, *, final: bool) -> bytes:
+        """Encode ``text`` (the next safe text) with the queued events that came inside it."""
+        start = self._shown
+        end = start + len(text)
+        self._shown = end
+        if not self._queue:
+            return self.encoder.feed(TextDelta(text=text)) if text else b""
+        out = b""
+        cursor = start
+        kept: list[tuple[int, Event]] = []
+        for position, queued in self._queue:
+            if position >= end and not final:
+                kept.append((position, queued))
+                continue
+            if position > cursor:
+                out += self.encoder.feed(TextDelta(text=text[cursor - start : position - start]))
+                cursor = position
+            out += self.encoder.feed(queued)
+        self._queue = kept
+        if cursor < end:
+            out += self.encoder.feed(TextDelta(text=text[cursor - start :]))
+        return out
 
     def fail(self, message: str, error_type: str) -> bytes:
         """Return what ends the stream with the provider's error event."""

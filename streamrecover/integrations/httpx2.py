@@ -22,15 +22,21 @@ request passes through ``inner`` unchanged.
 * Credentials come from each SDK request (its auth headers are forwarded);
   none is stored in the transport.
 
-Retrying happens here: give the SDK ``max_retries=0`` so that a failure the
-transport already retried is not retried again by the SDK.
+Retrying happens here: give the SDK ``max_retries=0``. With the SDK's default
+(2), what the transport hands back after its own policy gave up still is not
+tried again: an error response carries ``x-should-retry: false`` (which both
+SDKs obey), and a connection failure is remembered, so that the SDK's retry of
+it (numbered by ``x-stainless-retry-count``) is refused without being sent.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -43,11 +49,17 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from streamrecover._client_setup import _ClientBase
 from streamrecover.client import AsyncClient, Client
-from streamrecover.core.errors import HTTPStatusError, StreamInterrupted, UsageError
+from streamrecover.core.errors import (
+    HTTPStatusError,
+    StreamInterrupted,
+    TransportError,
+    UsageError,
+)
 from streamrecover.core.events import Event, Finished, ReasoningDelta, TextDelta, ToolCallDelta
 from streamrecover.integrations._httpx2_inner import AsyncInner, SyncInner
-from streamrecover.integrations._sdk_stream import SDKFeed, StreamDiverged
+from streamrecover.integrations._sdk_stream import SDKFeed, StreamDiverged, install_tap
 from streamrecover.providers.encode import encoder_for
+from streamrecover.providers.encode.passthrough import tap_for
 from streamrecover.providers.registry import provider_class
 from streamrecover.stream import AsyncStream, Stream
 
@@ -72,6 +84,12 @@ _DROPPED = frozenset(
     }
 )
 RECOVERY_HEADER = "x-streamrecover-id"
+#: The header the official SDKs number their own retries with (0 on the first try).
+RETRY_COUNT_HEADER = "x-stainless-retry-count"
+#: Upstream headers that describe the upstream's framing, not the replayed body.
+_NOT_REPLAYED = frozenset(
+    {"content-length", "transfer-encoding", "content-encoding", "x-should-retry"}
+)
 _CONTENT_EVENTS = (TextDelta, ToolCallDelta, ReasoningDelta, Finished)
 
 
@@ -106,6 +124,7 @@ class _Adapter:
         self.provider_name = provider
         # The template client holds the options, never a key: each request brings its own.
         self._options = {**options, "api_key": ""}
+        self._gave_up = _GaveUp()
 
     def _setup(
         self, client: _ClientBase, request: httpx2.Request
@@ -116,18 +135,19 @@ class _Adapter:
         name, base_url, body = routed
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _DROPPED}
         per_request = copy.copy(client)
-        per_request.provider = provider_class(name)(base_url=base_url, headers=headers)
+        upstream = provider_class(name)(base_url=base_url, headers=headers)
+        install_tap(upstream, lambda: tap_for(name, body))
+        per_request.provider = upstream
         setup = per_request._prepare(body, retry=None, strategy=None)
         # The SDK cannot take text back: a diverging continuation is resumed again.
         setup.session.keep_delivered = True
-        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         meta: dict[str, Any] = {"model": str(body.get("model", "")), "created": int(time.time())}
         rid = setup.observer.recovery_id or "streamrecover"
         meta["response_id"] = {"openai": f"chatcmpl-{rid}", "anthropic": f"msg_{rid}"}.get(
             name, f"resp_{rid}"
         )
-        if name == "openai":
-            meta["include_usage"] = include_usage
+        # The usage chunk goes out whenever the upstream sent one (asked for with
+        # stream_options.include_usage, or sent anyway, as Azure does).
         return setup, SDKFeed(encoder_for(name, **meta), setup.safe_mode), body
 
     @staticmethod
@@ -140,23 +160,101 @@ class _Adapter:
             headers.append((RECOVERY_HEADER, recovery_id))
         return headers
 
-    @staticmethod
-    def _upstream_response(error: StreamInterrupted, request: httpx2.Request) -> httpx2.Response:
+    def _before_content(
+        self, error: StreamInterrupted, request: httpx2.Request, feed: SDKFeed
+    ) -> httpx2.Response:
+        """What the SDK gets when the session gave up before any content.
+
+        The upstream's own error response (so that the SDK raises its
+        ``AuthenticationError``, ``RateLimitError``...), marked
+        ``x-should-retry: false``: the transport's policy was applied already.
+        A stream-level failure (an error event, a truncated body) is a 200
+        stream that ends with the provider's error event (the SDK's
+        ``APIError``). A connection failure is raised as httpx2's own exception
+        and remembered, so that the SDK's retry of it is not sent again.
+        """
         cause = error.cause
+        headers = [("x-should-retry", "false")]
+        if error.recovery_id:
+            headers.append((RECOVERY_HEADER, error.recovery_id))
         if isinstance(cause, HTTPStatusError):
-            headers = [
-                (k, v)
-                for k, v in cause.headers
-                if k not in ("content-length", "transfer-encoding", "content-encoding")
-            ]
+            headers += [(k, v) for k, v in cause.headers if k not in _NOT_REPLAYED]
             return httpx2.Response(
                 cause.status, headers=headers, content=cause.body.encode(), request=request
             )
-        raise httpx2.ConnectError(str(error), request=request) from error
+        if isinstance(cause, TransportError) or cause is None:
+            self._gave_up.remember(request, error)
+            raise _connection_error(error, request) from error
+        return httpx2.Response(
+            200,
+            headers=[*self._head(None), *headers],
+            content=feed.fail(str(error), self._error_type(error)),
+            request=request,
+        )
+
+    def _refuse_sdk_retry(self, request: httpx2.Request) -> None:
+        """Raise again, without sending, when the SDK retries what the transport gave up on.
+
+        The SDK marks its retries with ``x-stainless-retry-count``; the
+        transport ran its whole retry policy on the first try already, so a
+        second round would multiply the attempts (and what they cost).
+        """
+        count = request.headers.get(RETRY_COUNT_HEADER, "0")
+        if count in ("", "0"):
+            return
+        error = self._gave_up.recall(request)
+        if error is not None:
+            raise _connection_error(error, request, sdk_retry=True) from error
 
     @staticmethod
     def _error_type(error: StreamInterrupted) -> str:
         return str(getattr(error.cause, "error_type", "") or "api_error")
+
+
+def _connection_error(
+    error: StreamInterrupted, request: httpx2.Request, *, sdk_retry: bool = False
+) -> httpx2.TransportError:
+    """httpx2's exception for a connection-level give-up (the SDK's APIConnectionError)."""
+    message = str(error)
+    if sdk_retry:
+        message = (
+            "not sent: streamrecover already retried this request under its RetryPolicy "
+            f"(give the SDK max_retries=0): {message}"
+        )
+    kind = getattr(error.cause, "kind", "")
+    if kind == "connect_timeout":
+        return httpx2.ConnectTimeout(message, request=request)
+    if kind in ("idle_timeout", "read_timeout"):
+        return httpx2.ReadTimeout(message, request=request)
+    return httpx2.ConnectError(message, request=request)
+
+
+class _GaveUp:
+    """The requests the transport gave up on at connection level, by fingerprint (bounded)."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._errors: OrderedDict[str, StreamInterrupted] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(request: httpx2.Request) -> str:
+        digest = hashlib.sha256(request.method.encode())
+        digest.update(str(request.url).encode())
+        digest.update(request.content or b"")
+        return digest.hexdigest()
+
+    def remember(self, request: httpx2.Request, error: StreamInterrupted) -> None:
+        key = self._key(request)
+        with self._lock:
+            self._errors[key] = error
+            self._errors.move_to_end(key)
+            while len(self._errors) > self._size:
+                self._errors.popitem(last=False)
+
+    def recall(self, request: httpx2.Request) -> StreamInterrupted | None:
+        with self._lock:
+            return self._errors.get(self._key(request))
 
 
 def _is_content(event: Event) -> bool:
@@ -219,6 +317,7 @@ class RecoveringTransport(httpx2.BaseTransport, _Adapter):
         setup = self._setup(self.client, request)
         if setup is None:
             return self.inner.handle_request(request)
+        self._refuse_sdk_retry(request)
         prepared, feed, _ = setup
         stream = Stream(transport=self.client.transport, **prepared._asdict())
         events = iter(stream)
@@ -230,7 +329,7 @@ class RecoveringTransport(httpx2.BaseTransport, _Adapter):
                     break
         except StreamInterrupted as error:
             stream.close()
-            return self._upstream_response(error, request)
+            return self._before_content(error, request, feed)
         chunks = self._chunks(first, events, feed)
         return httpx2.Response(
             200,
@@ -281,6 +380,7 @@ class AsyncRecoveringTransport(httpx2.AsyncBaseTransport, _Adapter):
         setup = self._setup(self.client, request)
         if setup is None:
             return await self.inner.handle_async_request(request)
+        self._refuse_sdk_retry(request)
         prepared, feed, _ = setup
         stream = AsyncStream(transport=self.client.transport, **prepared._asdict())
         events = aiter(stream)
@@ -292,7 +392,7 @@ class AsyncRecoveringTransport(httpx2.AsyncBaseTransport, _Adapter):
                     break
         except StreamInterrupted as error:
             await stream.aclose()
-            return self._upstream_response(error, request)
+            return self._before_content(error, request, feed)
         chunks = self._chunks(first, events, feed)
         return httpx2.Response(
             200,

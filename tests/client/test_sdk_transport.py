@@ -249,8 +249,9 @@ def test_anthropic_thinking_signature_and_tool_call_arrive_whole_after_a_cut() -
     cut = [sse_head(), *(SendChunk(f) for f in frames[:-5]), Reset()]
     with ReferenceServer([cut, sse_response(frames)]) as server:
         client = anthropic_client(server, strategy="restart")
-        with client.messages.stream(model=MODELS["anthropic"], max_tokens=100,
-                                    messages=[{"role": "user", "content": "x"}]) as stream:
+        with client.messages.stream(
+            model=MODELS["anthropic"], max_tokens=100, messages=[{"role": "user", "content": "x"}]
+        ) as stream:
             message = stream.get_final_message()
     kinds = [block.type for block in message.content]
     assert kinds == ["thinking", "text", "tool_use"]

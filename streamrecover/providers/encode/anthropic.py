@@ -11,7 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from streamrecover.core.events import ReasoningDelta, ToolCallDelta, Usage
-from streamrecover.providers.encode.base import Encoder, sse_frame
+from streamrecover.providers.encode.base import (
+    PLACEHOLDER,
+    Encoder,
+    TextFrames,
+    merge_usage,
+    sse_frame,
+)
+from streamrecover.providers.encode.passthrough import Passthrough
 
 __all__ = ["AnthropicEncoder"]
 
@@ -35,6 +42,9 @@ class AnthropicEncoder(Encoder):
         self._block = ""  # type of the open block ("" when none)
         self._signed = False  # the open thinking block already has its signature
         self._tool_index = -1
+        self._text_frames = TextFrames()
+        #: Upstream index of a passed-through block -> its index in this stream.
+        self._foreign: dict[Any, int] = {}
 
     def _frame(self, kind: str, data: dict[str, Any]) -> bytes:
         return sse_frame({"type": kind, **data}, kind)
@@ -56,10 +66,11 @@ class AnthropicEncoder(Encoder):
             "type": "message",
             "role": "assistant",
             "model": self.model,
+            **self._fields.get("message_start", {}),
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": usage,
+            "usage": merge_usage(self._usage_extra.get("message_start", {}), usage),
         }
         return self._frame("message_start", {"message": message})
 
@@ -88,7 +99,12 @@ class AnthropicEncoder(Encoder):
 
     def _text(self, text: str) -> bytes:
         out = b"" if self._block == "text" else self._open({"type": "text", "text": ""})
-        return out + self._delta({"type": "text_delta", "text": text})
+        frame = {
+            "type": "content_block_delta",
+            "index": self._index,
+            "delta": {"type": "text_delta", "text": PLACEHOLDER},
+        }
+        return out + self._text_frames.render(self._index, frame, "content_block_delta", text)
 
     def _reasoning(self, event: ReasoningDelta) -> bytes:
         if event.redacted_data:
@@ -123,12 +139,50 @@ class AnthropicEncoder(Encoder):
 
     def _terminal(self, reason: str | None) -> bytes:
         out = self._start() + self._close()
+        delta = {"stop_reason": reason or "end_turn", "stop_sequence": None}
         message_delta: dict[str, Any] = {
-            "delta": {"stop_reason": reason or "end_turn", "stop_sequence": None},
-            "usage": _usage_fields(self._usage or Usage()),
+            "delta": {**self._fields.get("message_delta", {}), **delta},
+            "usage": merge_usage(
+                self._usage_extra.get("message_delta", {}), _usage_fields(self._usage or Usage())
+            ),
         }
         out += self._frame("message_delta", message_delta)
         return out + self._frame("message_stop", {})
+
+    def _passthrough(self, event: Passthrough) -> bytes:
+        frame = event.data
+        kind = frame.get("type")
+        if event.event == "text_block_start":
+            # A text block of its own upstream (with its citations).
+            out = self._start() + self._close()
+            self._index += 1
+            self._block = "text"
+            return out + self._frame("content_block_start", {**frame, "index": self._index})
+        if kind == "content_block_start":
+            out = self._start() + self._close()
+            self._index += 1
+            self._block = "foreign"
+            self._foreign[frame.get("index")] = self._index
+            return out + self._frame(kind, {**frame, "index": self._index})
+        if kind == "content_block_delta":
+            index = self._foreign.get(frame.get("index"))
+            out = self._start()
+            if index is None:
+                # A delta of another type for a block this stream rebuilds
+                # (citations_delta in a text block): it goes to that block.
+                if self._block != "text":
+                    out += self._open({"type": "text", "text": ""})
+                index = self._index
+            return out + self._frame(kind, {**frame, "index": index})
+        if kind == "content_block_stop":
+            index = self._foreign.pop(frame.get("index"), None)
+            if index is None:
+                return b""
+            if index == self._index and self._block == "foreign":
+                self._block = ""
+            return self._start() + self._frame(kind, {**frame, "index": index})
+        # A ping or an event type added later: as it came, in its place.
+        return self._start() + sse_frame(frame, event.event)
 
     def error(self, message: str, error_type: str) -> bytes:
         error = {"type": error_type or "api_error", "message": message}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from json.encoder import encode_basestring as _encode_string
 from typing import Any
 
 from streamrecover.core.errors import UsageError
@@ -25,8 +26,58 @@ from streamrecover.core.events import (
     ToolCallDelta,
     Usage,
 )
+from streamrecover.providers.encode.passthrough import Passthrough
 
-__all__ = ["Encoder", "sse_frame"]
+__all__ = ["PLACEHOLDER", "Encoder", "TextFrames", "merge_usage", "sse_frame"]
+
+#: Stands for the text in a frame rendered once as a template (see TextFrames).
+PLACEHOLDER = "\x00"
+_PLACEHOLDER_JSON = b'"\\u0000"'
+
+
+class TextFrames:
+    """The frame of a text delta, rendered once as ``head + JSON string + tail``.
+
+    A long answer is thousands of text deltas whose frames differ only in the
+    text: encoding just the string (``json``'s C string encoder) costs a
+    fraction of a ``json.dumps`` of the whole frame, per event.
+    """
+
+    __slots__ = ("_head", "_key", "_tail")
+
+    def __init__(self) -> None:
+        self._key: object = None
+        self._head = b""
+        self._tail = b""
+
+    def render(self, key: object, frame: Any, event: str, text: str) -> bytes:
+        """Return the frame (``frame`` holds :data:`PLACEHOLDER` where the text goes).
+
+        ``frame`` is rendered again only when ``key`` changed since the last call.
+        """
+        if key != self._key:
+            self._head, _, self._tail = sse_frame(frame, event).partition(_PLACEHOLDER_JSON)
+            self._key = key
+        return self._head + _encode_string(text).encode() + self._tail
+
+
+def merge_usage(upstream: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
+    """The upstream's usage object with the counts the session computed put in.
+
+    A count of the encoder's own goes in where the upstream had the field or the
+    count is not zero (all of them when the upstream's is unknown: empty); every
+    other field of the upstream stays as it came.
+    """
+    merged = dict(upstream)
+    for key, value in own.items():
+        if isinstance(value, dict):
+            nested = dict(merged.get(key) or {})
+            nested.update({k: v for k, v in value.items() if v or k in nested})
+            if nested:
+                merged[key] = nested
+        elif value or key in merged or not upstream:
+            merged[key] = value
+    return merged
 
 
 def sse_frame(data: Any, event: str = "") -> bytes:
@@ -59,6 +110,15 @@ class Encoder(ABC):
         #: True when a Usage came before the stop reason (one frame carried both).
         self._usage_first = False
         self._finished = False
+        #: What the upstream's own frames said beyond what the encoder rebuilds
+        #: (its model, extra response fields), by header event (see Passthrough.header).
+        self._fields: dict[str, dict[str, Any]] = {}
+        #: Extra usage fields of the upstream, by header event.
+        self._usage_extra: dict[str, dict[str, Any]] = {}
+        #: Frames that came after the stop reason (a moderation trailer), each with
+        #: whether the usage had come before it.
+        self._trailers: list[tuple[Passthrough, bool]] = []
+        self._usage_after_reason = False
 
     def feed(self, event: Event) -> bytes:
         """Return the bytes for ``event`` (often empty: usage and stop reason wait).
@@ -80,6 +140,7 @@ class Encoder(ABC):
         if kind is ToolCallDelta:
             return self._tool(event)  # type: ignore[arg-type]
         if kind is Usage:
+            self._usage_after_reason = self._reason is not None
             return self._usage_event(event)  # type: ignore[arg-type]
         if kind is Finished:
             self._reason = event.reason  # type: ignore[attr-defined]
@@ -88,9 +149,27 @@ class Encoder(ABC):
         if kind is Completed:
             assert isinstance(event, Completed)
             return self.finish(event.finish_reason, event.usage)
+        if kind is Passthrough:
+            assert isinstance(event, Passthrough)
+            if event.header:
+                # The first attempt's header wins; a later one only adds fields.
+                fields = event.data.get("fields") or {}
+                usage = event.data.get("usage") or {}
+                self._fields[event.event] = {**fields, **self._fields.get(event.event, {})}
+                self._usage_extra[event.event] = usage
+                return b""
+            return self._passthrough(event)
         if kind is Rewind:
             raise UsageError("a re-encoded stream cannot take back delivered content")
         return b""
+
+    def _passthrough(self, event: Passthrough) -> bytes:
+        """Return ``event``'s frame renumbered for this stream (this format: dropped)."""
+        return b""
+
+    def trailer(self, event: Passthrough) -> None:
+        """Hold a frame that came after the stop reason: it goes out before the last frame."""
+        self._trailers.append((event, self._usage_after_reason))
 
     def _usage_event(self, usage: Usage) -> bytes:
         self._usage = usage
@@ -103,7 +182,14 @@ class Encoder(ABC):
         self._finished = True
         if usage is not None and (usage != Usage() or self._usage is not None):
             self._usage = usage
-        return self._terminal(finish_reason or self._reason)
+        terminal = self._terminal(finish_reason or self._reason)
+        if not self._trailers:
+            return terminal
+        trailers = b"".join(self._passthrough(event) for event, _ in self._trailers)
+        # They go where they came: after the stop reason and usage, before the
+        # stream's last frame ([DONE], message_stop, response.completed).
+        cut = terminal.rfind(b"\n\n", 0, len(terminal) - 2) + 2
+        return terminal[:cut] + trailers + terminal[cut:]
 
     def encode(self, events: list[Event]) -> bytes:
         """Return the whole stream for ``events``, terminal frames included."""

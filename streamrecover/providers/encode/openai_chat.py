@@ -11,7 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from streamrecover.core.events import ReasoningDelta, ToolCallDelta, Usage
-from streamrecover.providers.encode.base import Encoder, sse_frame
+from streamrecover.providers.encode.base import (
+    PLACEHOLDER,
+    Encoder,
+    TextFrames,
+    merge_usage,
+    sse_frame,
+)
+from streamrecover.providers.encode.passthrough import Passthrough
 
 __all__ = ["OpenAIChatEncoder"]
 
@@ -23,23 +30,38 @@ class OpenAIChatEncoder(Encoder):
         super().__init__(**meta)
         self.include_usage = include_usage
         self._role_sent = False
+        self._text_frames = TextFrames()
 
-    def _chunk(self, choices: list[dict[str, Any]], usage: Usage | None = None) -> bytes:
-        chunk: dict[str, Any] = {
+    def _frame_of(
+        self, choices: list[dict[str, Any]], extra: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        return {
+            **(extra or {}),
             "id": self.response_id or "chatcmpl-streamrecover",
             "object": "chat.completion.chunk",
             "created": self.created,
             "model": self.model,
+            **self._fields.get("chunk", {}),
             "choices": choices,
         }
+
+    def _chunk(
+        self,
+        choices: list[dict[str, Any]],
+        usage: Usage | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> bytes:
+        chunk = self._frame_of(choices, extra)
         if usage is not None:
-            chunk["usage"] = {
+            own = {
                 "prompt_tokens": usage.input_tokens,
                 "completion_tokens": usage.output_tokens,
                 "total_tokens": usage.input_tokens + usage.output_tokens,
                 "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
                 "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
             }
+            upstream = self._usage_extra.get("chunk")
+            chunk["usage"] = own if upstream is None else merge_usage(upstream, own)
         return sse_frame(chunk)
 
     def _delta(self, delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
@@ -50,11 +72,19 @@ class OpenAIChatEncoder(Encoder):
         return self._chunk([choice])
 
     def _text(self, text: str) -> bytes:
-        return self._delta({"content": text})
+        field = "refusal" if "refusal" in self._fields else "content"
+        if not self._role_sent:
+            return self._delta({field: text})
+        extra = self._fields.get("chunk")
+        choice = {"index": 0, "delta": {field: PLACEHOLDER}, "finish_reason": None}
+        frame = self._frame_of([choice])
+        return self._text_frames.render((field, id(extra)), frame, "", text)
 
     def _reasoning(self, event: ReasoningDelta) -> bytes:
-        # Chat Completions has no signatures; compatible servers name reasoning so.
-        return self._delta({"reasoning_content": event.text}) if event.text else b""
+        # Chat Completions has no signatures; compatible servers name reasoning
+        # reasoning_content (DeepSeek) or reasoning (OpenRouter, Groq).
+        name = self._fields.get("reasoning_field", {}).get("name", "reasoning_content")
+        return self._delta({name: event.text}) if event.text else b""
 
     def _tool(self, event: ToolCallDelta) -> bytes:
         call: dict[str, Any] = {"index": event.index}
@@ -69,14 +99,34 @@ class OpenAIChatEncoder(Encoder):
 
     def _terminal(self, reason: str | None) -> bytes:
         usage = self._usage if self.include_usage else None
+        # Chunks after the finish reason (other choices finishing, a moderation
+        # trailer) go where they came: before or after the usage chunk.
+        trailers, self._trailers = self._trailers, []
+        early = b"".join(self._passthrough(t) for t, after_usage in trailers if not after_usage)
+        late = b"".join(self._passthrough(t) for t, after_usage in trailers if after_usage)
         if usage is not None and self._usage_first:
             # The usage came in the frame of the finish reason: so it goes back.
             choice = {"index": 0, "delta": {}, "finish_reason": reason or "stop"}
-            return self._chunk([choice], usage) + sse_frame("[DONE]")
-        out = self._delta({}, reason or "stop")
+            return self._chunk([choice], usage) + early + late + sse_frame("[DONE]")
+        out = self._delta({}, reason or "stop") + early
         if usage is not None:
             out += self._chunk([], usage)
-        return out + sse_frame("[DONE]")
+        return out + late + sse_frame("[DONE]")
+
+    def _passthrough(self, event: Passthrough) -> bytes:
+        # The upstream's chunk, under this stream's id; a role already sent is not
+        # repeated (the SDK concatenates string fields of deltas).
+        choices = []
+        for choice in event.data.get("choices", []):
+            delta = choice.get("delta") or {}
+            if choice.get("index", 0) == 0:
+                delta = {k: v for k, v in delta.items() if k != "role"}
+                if not self._role_sent:
+                    self._role_sent = True
+                    delta = {"role": "assistant", **delta}
+            choices.append({**choice, "delta": delta, "finish_reason": choice.get("finish_reason")})
+        extra = {k: v for k, v in event.data.items() if k != "choices"}
+        return self._chunk(choices, None, extra)
 
     def error(self, message: str, error_type: str) -> bytes:
         return sse_frame({"error": {"message": message, "type": error_type, "code": None}})
