@@ -118,9 +118,11 @@ class RetryPolicy:
     ``backoff_base``, ``backoff_cap``
         full-jitter exponential backoff: the n-th retry (n from 0) waits a
         uniform time in ``[0, min(backoff_cap, backoff_base * 2**n)]`` seconds.
-        The very first retry after a transport failure before any delivery is
-        immediate instead (the usual cause, a pooled connection the peer had
-        closed, is fixed by reconnecting; ReqLLM does the same).
+        The very first retry after a transport failure before any delivery,
+        and the first resume after one mid-answer, are immediate instead (the
+        usual causes, a pooled connection the peer had closed or a proxy that
+        cut the stream, are fixed by reconnecting; ReqLLM does the same for
+        retries). The retry budget still limits them.
     ``deadline``
         total seconds for the whole stream, attempts and waits included, or None
         for no limit. A wait that would reach it means give up.
@@ -237,10 +239,13 @@ class RetryPolicy:
         if server_delay is not None and not server_delay <= self.max_server_delay:
             return give_up("server_delay_too_long")
 
-        if verdict.transport and not delivered and retries_used == 0:
-            backoff = 0.0
-        else:
-            backoff = self.backoff(used, rng)
+        # The first retry, and the first resume, after a connection fault
+        # reconnect at once: a pooled connection the peer had closed, a proxy
+        # or load balancer that cut an idle or long stream, is fixed by
+        # reconnecting, and the reader is waiting mid-answer. A server that
+        # signalled trouble (a status, an error event, Retry-After) is not a
+        # transport fault and backs off; so does every later attempt.
+        backoff = 0.0 if verdict.transport and used == 0 else self.backoff(used, rng)
         delay = backoff if server_delay is None else max(backoff, server_delay)
 
         left = self.time_left(now=now, started_at=started_at)

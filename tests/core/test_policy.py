@@ -137,10 +137,24 @@ def test_first_retry_of_a_non_transport_fault_is_jittered() -> None:
     assert 0.0 < decision.delay <= 0.5
 
 
-def test_transport_fault_after_delivery_is_not_immediate() -> None:
+def test_first_resume_after_a_transport_fault_is_immediate() -> None:
+    # The reader waits mid-answer and reconnecting fixes a cut connection
+    # (issue 14: fault -> first resumed text within 1.2x a fresh request's).
+    decision = decide(RetryPolicy(), TRANSPORT, delivered=True, rng=random.Random(5))
+    assert decision == Decision(retry=True, verdict=TRANSPORT, delay=0.0, resume=True)
+
+
+def test_later_resumes_after_transport_faults_back_off() -> None:
     policy = RetryPolicy()
-    decision = decide(policy, TRANSPORT, delivered=True, rng=random.Random(5))
-    assert decision.retry
+    decision = decide(policy, TRANSPORT, delivered=True, resumes_used=1, rng=random.Random(5))
+    assert decision.resume
+    assert decision.delay == policy.backoff(1, random.Random(5))
+    assert decision.delay > 0.0
+
+
+def test_first_resume_after_a_server_fault_is_jittered() -> None:
+    policy = RetryPolicy()
+    decision = decide(policy, HTTP_503, delivered=True, rng=random.Random(5))
     assert decision.resume
     assert decision.delay == policy.backoff(0, random.Random(5))
     assert decision.delay > 0.0
