@@ -204,7 +204,11 @@ def build_script(
     def end() -> list[Step]:
         return [LastChunk(), Close()] if chunked else [Close()]
 
-    head_headers = [("content-type", "text/event-stream"), ("cache-control", "no-cache")]
+    head_headers = [
+        ("content-type", "text/event-stream"),
+        ("cache-control", "no-cache"),
+        ("connection", "close"),  # one script per connection (see steps._CLOSE)
+    ]
     if chunked:
         head_headers.append(("transfer-encoding", "chunked"))
     script: list[Step] = [SendHead(200, tuple(head_headers))]

@@ -145,11 +145,17 @@ def sse_frame(
     return ("\n".join(lines) + "\n\n").encode("utf-8")
 
 
+#: A FaultServer connection plays one script and closes: the responses say so,
+#: or a pooling client (httpx2 under the official SDKs) reuses the connection and
+#: its next request meets the close as a reset (RFC 9112, section 9.6).
+_CLOSE = ("connection", "close")
+
+
 def sse_head(
     *, chunked: bool = True, status: int = 200, headers: Sequence[tuple[str, str]] = ()
 ) -> SendHead:
     """The head of an event-stream response; without ``chunked`` the body ends at close."""
-    base = [("content-type", "text/event-stream"), ("cache-control", "no-cache")]
+    base = [("content-type", "text/event-stream"), ("cache-control", "no-cache"), _CLOSE]
     if chunked:
         base.append(("transfer-encoding", "chunked"))
     return SendHead(status, (*base, *headers))
@@ -190,6 +196,6 @@ def http_response(
     data = body.encode("utf-8") if isinstance(body, str) else body
     head = SendHead(
         status,
-        (("content-type", content_type), ("content-length", str(len(data))), *headers),
+        (("content-type", content_type), _CLOSE, ("content-length", str(len(data))), *headers),
     )
     return [head, Send(data), Close()] if data else [head, Close()]
