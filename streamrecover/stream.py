@@ -207,15 +207,24 @@ class Stream(_StreamBase):
                 try:
                     session.response_started(response.status, response.headers)
                     self._observer.response_started(response.status)
+                    # One SSE event's worth at a time (see RecoverySession.queue_data):
+                    # a consumer that stops holds exactly the text stored and committed.
+                    queue_data = session.queue_data
+                    next_events = session.next_events
+                    observe = self._observer.observe
                     for data in response.iter_bytes():
-                        events = session.receive_data(data)
+                        queue_data(data)
+                        while (events := next_events()) is not None:
+                            if events:
+                                observe(events)
+                                yield from events
                         self._observer.heartbeat()
-                        if events:
-                            yield from self._deliver(events)
                         if session.state not in _READING:
                             break
                     else:
-                        yield from self._deliver(session.receive_data(b""))
+                        queue_data(b"")
+                        while (events := next_events()) is not None:
+                            yield from self._deliver(events)
                 finally:
                     response.close()
             except Fault as fault:
@@ -315,12 +324,18 @@ class AsyncStream(_StreamBase):
                     self._observer.response_started(response.status)
                     ended = False
                     body = response.aiter_bytes()
+                    queue_data = session.queue_data
+                    next_events = session.next_events
+                    observe = self._observer.observe
                     try:
                         async for data in body:
-                            events = session.receive_data(data)
+                            queue_data(data)
+                            while (events := next_events()) is not None:
+                                if events:
+                                    observe(events)
+                                    for event in events:
+                                        yield event
                             self._observer.heartbeat()
-                            for event in self._deliver(events):
-                                yield event
                             if session.state not in _READING:
                                 ended = True
                                 break
@@ -331,8 +346,10 @@ class AsyncStream(_StreamBase):
                             with anyio.CancelScope(shield=True):
                                 await closer()
                     if not ended:
-                        for event in self._deliver(session.receive_data(b"")):
-                            yield event
+                        queue_data(b"")
+                        while (events := next_events()) is not None:
+                            for event in self._deliver(events):
+                                yield event
                 finally:
                     # Closing must finish even when the task is being cancelled.
                     with anyio.CancelScope(shield=True):

@@ -227,6 +227,50 @@ class ChunkedDecoder:
             )
         return None
 
+    def body_at_hand(self) -> bytes | None:
+        """Return all the body at hand: every whole chunk's data and the part of a begun one.
+
+        The same bytes as calls of :meth:`next_body` until it returns None or
+        ``b""``, joined: ``b""`` once the body has ended, None when more bytes
+        are needed. A server that flushes each SSE event sends a chunk per
+        event, and a read brings many; one call per read instead of one per
+        chunk is what this is for. Body before a fault is returned first; the
+        fault is raised by the next call (and every later one), as with
+        :meth:`next_body`.
+        """
+        pieces: list[bytes] = []
+        if self._stage == "size" and self._failure is None:
+            # The common run: whole chunks with plain hex sizes, each with its CRLF.
+            data = self._buffer
+            position = self._position
+            find = data.find
+            startswith = data.startswith
+            while True:
+                end = find(b"\r\n", position)
+                if end < 0:
+                    break
+                line = data[position:end]
+                if not 0 < len(line) <= _MAX_SIZE_DIGITS or line.translate(None, _HEX_DIGITS):
+                    break
+                stop = end + 2 + int(line, 16)
+                if stop == end + 2 or not startswith(b"\r\n", stop):
+                    break  # the last chunk, or one not all here: the general path
+                pieces.append(data[end + 2 : stop])
+                position = stop + 2
+            self._position = position
+        while True:
+            try:
+                piece = self.next_body()
+            except TransportError:
+                if pieces:
+                    return b"".join(pieces)
+                raise
+            if not piece:
+                if not pieces:
+                    return piece
+                return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+            pieces.append(piece)
+
     @staticmethod
     def _end_of_trailers(data: bytes, position: int) -> int:
         # Where the trailer section starting at ``position`` ends (after its
