@@ -168,10 +168,7 @@ class Stream(_StreamBase):
     def text_stream(self) -> Iterator[str]:
         """The answer text, only as it becomes safe from any rollback (see SafeText)."""
         safe = SafeText(self._safe_mode, already_shown=self._already_shown)  # type: ignore[arg-type]
-        for event in self._events:
-            chunk = safe.feed(event)
-            if chunk:
-                yield chunk
+        return safe.texts(self._events)
 
     def until_done(self) -> str:
         """Consume the stream and return the final text."""
@@ -273,12 +270,9 @@ class AsyncStream(_StreamBase):
         self._text_generators.append(generator)
         return generator
 
-    async def _safe_text(self) -> AsyncGenerator[str, None]:
+    def _safe_text(self) -> AsyncGenerator[str, None]:
         safe = SafeText(self._safe_mode, already_shown=self._already_shown)  # type: ignore[arg-type]
-        async for event in self._events:
-            chunk = safe.feed(event)
-            if chunk:
-                yield chunk
+        return safe.atexts(self._events)
 
     async def until_done(self) -> str:
         """Consume the stream and return the final text."""

@@ -541,7 +541,9 @@ class RecoverySession:
     def _accept(self, event: Event) -> None:
         # The hot path: one call per content event.
         if type(event) is TextDelta:
-            if not event.text.isascii() or self._surrogates.holding:
+            if (not event.text.isascii() and _has_surrogate(event.text)) or (
+                self._surrogates.holding
+            ):
                 text = self._surrogates.feed(event.text)
                 if text is not event.text:
                     if not text:
@@ -776,6 +778,17 @@ def _protocol_error_identity(fault: BaseException) -> tuple[str, str] | None:
         message = message.removesuffix(f" (event: {fault.event})")
         return type(fault).__name__, f"{message} [{fault.event.partition(':')[0]}]"
     return type(fault).__name__, message
+
+
+def _has_surrogate(text: str) -> bool:
+    # UTF-8 encoding fails exactly on a surrogate code point (lone, or half of
+    # a pair split across JSON escapes), and costs less than a regular
+    # expression search.
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _still_clock() -> float:

@@ -239,26 +239,9 @@ class ChunkedDecoder:
         :meth:`next_body`.
         """
         pieces: list[bytes] = []
-        if self._stage == "size" and self._failure is None:
-            # The common run: whole chunks with plain hex sizes, each with its CRLF.
-            data = self._buffer
-            position = self._position
-            find = data.find
-            startswith = data.startswith
-            while True:
-                end = find(b"\r\n", position)
-                if end < 0:
-                    break
-                line = data[position:end]
-                if not 0 < len(line) <= _MAX_SIZE_DIGITS or line.translate(None, _HEX_DIGITS):
-                    break
-                stop = end + 2 + int(line, 16)
-                if stop == end + 2 or not startswith(b"\r\n", stop):
-                    break  # the last chunk, or one not all here: the general path
-                pieces.append(data[end + 2 : stop])
-                position = stop + 2
-            self._position = position
         while True:
+            if self._stage == "size" and self._failure is None:
+                self._whole_chunks(pieces)
             try:
                 piece = self.next_body()
             except TransportError:
@@ -270,6 +253,27 @@ class ChunkedDecoder:
                     return piece
                 return pieces[0] if len(pieces) == 1 else b"".join(pieces)
             pieces.append(piece)
+
+    def _whole_chunks(self, pieces: list[bytes]) -> None:
+        # The common run: whole chunks with plain hex sizes, each with its CRLF,
+        # appended to ``pieces``; anything else is left to next_body.
+        data = self._buffer
+        position = self._position
+        find = data.find
+        startswith = data.startswith
+        while True:
+            end = find(b"\r\n", position)
+            if end < 0:
+                break
+            line = data[position:end]
+            if not 0 < len(line) <= _MAX_SIZE_DIGITS or line.translate(None, _HEX_DIGITS):
+                break
+            stop = end + 2 + int(line, 16)
+            if stop == end + 2 or not startswith(b"\r\n", stop):
+                break  # the last chunk, or one not all here
+            pieces.append(data[end + 2 : stop])
+            position = stop + 2
+        self._position = position
 
     @staticmethod
     def _end_of_trailers(data: bytes, position: int) -> int:
