@@ -4,6 +4,7 @@ Run:  python benchmarks/bench_seams.py                 (full corpus, four provid
       python benchmarks/bench_seams.py --per-kind 1    (a quick third of it)
       python benchmarks/bench_seams.py --failures 20   (show the first failures too)
       python benchmarks/bench_seams.py --in-process    (the stitcher alone: seconds)
+      python benchmarks/bench_seams.py --corpus holdout (the independent holdout corpus)
 
 Plays the corpus of :mod:`streamrecover.testing.seams` through the public
 ``Client`` over loopback: the fake provider streams the committed text in
@@ -24,12 +25,19 @@ import time
 from collections.abc import Sequence
 
 from streamrecover.testing.seams import AMBIGUOUS, BEHAVIOURS, SeamResult, build_cases, play_cases
+from streamrecover.testing.seams.holdout import (
+    PERIODIC_HOLDOUT_ANSWERS,
+    build_holdout_cases,
+    play_holdout_cases,
+    play_holdout_in_process,
+)
 from streamrecover.testing.seams.inprocess import play_in_process
 
 PROVIDERS = ("openai", "openai-responses", "anthropic", "gemini")
 #: Answers made of a short repeated pattern ("ha ha ha", a table of zeros): at
 #: a seam there, "repeated" and "went on" often read the same.
 PERIODIC_ANSWERS = frozenset({"repetitive", "zeros_table"})
+PERIODIC_ANSWERS |= PERIODIC_HOLDOUT_ANSWERS  # log lines, similar list items, yes/no tables
 
 
 def _rate(results: Sequence[SeamResult]) -> str:
@@ -93,12 +101,24 @@ def main() -> None:
         "--in-process", action="store_true", help="through the stitcher alone (fast; no Client)"
     )
     parser.add_argument("--behaviour", default="", help="show failures of this behaviour only")
+    parser.add_argument(
+        "--corpus",
+        choices=("main", "holdout", "both"),
+        default="main",
+        help="main: testing/seams; holdout: testing/seams/holdout (rounds = --holdout-rounds)",
+    )
+    parser.add_argument("--holdout-rounds", type=int, default=1)
     args = parser.parse_args()
     providers = tuple(p for p in args.providers.split(",") if p)
-    cases = build_cases(args.seed, per_kind=args.per_kind)
+    cases = build_cases(args.seed, per_kind=args.per_kind) if args.corpus != "holdout" else []
+    held = build_holdout_cases(args.seed, rounds=args.holdout_rounds)
+    held = held if args.corpus != "main" else []
     started = time.perf_counter()
     player = play_in_process if args.in_process else play_cases
     results = list(player(cases, providers))
+    holdout_player = play_holdout_in_process if args.in_process else play_holdout_cases
+    results += holdout_player(held, providers)
+    cases += held
     seconds = time.perf_counter() - started
     print(f"{len(cases)} seams x {len(providers)} providers, seed {args.seed}, {seconds:.1f} s")
     print()

@@ -31,6 +31,7 @@ from streamrecover.core.errors import (
 from streamrecover.core.events import (
     Completed,
     Event,
+    FellBack,
     Finished,
     ReasoningDelta,
     Resumed,
@@ -40,12 +41,15 @@ from streamrecover.core.events import (
     ToolCallDelta,
     Usage,
 )
+from streamrecover.core.fallback import FallbacksExhausted
 from streamrecover.core.http import HTTPRequest
 from streamrecover.core.policy import RetryBudget, RetryPolicy
 from streamrecover.core.sse import ServerSentEvent, SSEDecoder
 
 if TYPE_CHECKING:
     from streamrecover.client import AsyncClient, Client
+    from streamrecover.fallback import Fallback
+    from streamrecover.providers.translate import UntranslatableError
     from streamrecover.registry import RecoveryRegistry
     from streamrecover.storage import Storage, StreamRecord, open_storage
     from streamrecover.stream import AsyncStream, Stream
@@ -61,11 +65,13 @@ _LAZY = {
     "AsyncClient": "streamrecover.client",
     "AsyncStream": "streamrecover.stream",
     "Client": "streamrecover.client",
+    "Fallback": "streamrecover.fallback",
     "RecoveryRegistry": "streamrecover.registry",
     "Storage": "streamrecover.storage",
     "Stream": "streamrecover.stream",
     "StreamRecord": "streamrecover.storage",
     "Timeouts": "streamrecover.transport",
+    "UntranslatableError": "streamrecover.providers.translate",
     "open_storage": "streamrecover.storage",
     "recover_stream": "streamrecover.wrap",
 }
@@ -89,7 +95,10 @@ __all__ = (
     "Client",
     "Completed",
     "Event",
+    "Fallback",
+    "FallbacksExhausted",
     "Fault",
+    "FellBack",
     "Finished",
     "HTTPRequest",
     "HTTPStatusError",
@@ -120,6 +129,7 @@ __all__ = (
     "ToolCallDelta",
     "TransportError",
     "UnexpectedContentError",
+    "UntranslatableError",
     "Usage",
     "UsageError",
     "is_recoverable",

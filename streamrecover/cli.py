@@ -18,24 +18,25 @@ Output is plain and parseable when stdout is not a terminal (tab-separated
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
-import time
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from collections.abc import Sequence
+from typing import NoReturn
 
+from streamrecover import _cli_records, _cli_tools
+from streamrecover._cli_common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_NOT_FOUND,
+    EXIT_USAGE,
+    default_storage_url,
+    error,
+    redact_message,
+)
 from streamrecover.core.errors import StreamInterrupted, StreamRecoverError, UsageError
 
 __all__ = ["default_storage_url", "main"]
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_NOT_FOUND = 3
-EXIT_INTERRUPTED = 4
 
 EPILOG = """\
 exit codes: 0 success; 1 the operation failed (demo text differs, conformance
@@ -45,17 +46,6 @@ partial text is kept).
 storage: --storage URL, else $STREAMRECOVER_STORAGE, else a SQLite file in
 $XDG_CACHE_HOME/streamrecover (default ~/.cache/streamrecover).
 """
-
-
-def default_storage_url() -> str:
-    """The storage used when none is given: $STREAMRECOVER_STORAGE or the cache file."""
-    configured = os.environ.get("STREAMRECOVER_STORAGE")
-    if configured:
-        return configured
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    path = Path(cache).absolute() / "streamrecover" / "streams.db"
-    # Three slashes and a relative path, four and an absolute one (SQLAlchemy's rule).
-    return "sqlite:///" + str(path)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -251,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return EXIT_FAILED
     except StreamInterrupted as exc:
-        _error(_redact(f"{exc} (recovery id {exc.recovery_id})"))
+        error(redact_message(f"{exc} (recovery id {exc.recovery_id})"))
         return EXIT_INTERRUPTED
     except StreamRecoverError as exc:
         from streamrecover.storage.errors import RecordNotFoundError, StatusConflictError
@@ -259,7 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         hint = ""
         if isinstance(exc, StatusConflictError) and getattr(exc, "current", "") == "active":
             hint = " (rerun with --force if the process that was streaming it is dead)"
-        _error(f"{exc}{hint}")
+        error(f"{exc}{hint}")
         if isinstance(exc, RecordNotFoundError):
             return EXIT_NOT_FOUND
         if isinstance(exc, UsageError):
@@ -268,12 +258,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # process resuming the same stream): the arguments were fine.
         return EXIT_FAILED
     except OSError as exc:
-        _error(str(exc))
+        error(str(exc))
         return EXIT_FAILED
 
-
-def _error(message: str) -> None:
-    print(f"streamrecover: error: {message}", file=sys.stderr)
 
 
 def _tolerate_unencodable_output() -> None:
@@ -299,305 +286,14 @@ def _silence_stdout() -> None:
         os.close(devnull)
 
 
-def _api_key_variables() -> list[str]:
-    from streamrecover.providers.registry import provider_class, provider_names
-
-    return sorted({name for p in provider_names() for name in provider_class(p).api_key_env})
-
-
-def _redact(message: str) -> str:
-    """``message`` without credentials: key shapes masked, and the keys the CLI was given.
-
-    A server may echo the key it refused ("Incorrect API key provided: sk-...");
-    the CLI's only credentials are the providers' environment variables, so
-    their values are cut out of anything it prints.
-    """
-    from streamrecover.core.redact import redact
-
-    return redact(message, secrets=[os.environ.get(name) for name in _api_key_variables()])
-
-
-def _open(args: argparse.Namespace, *, read_only: bool = False) -> Any:
-    from streamrecover.storage import open_storage
-
-    url = args.storage or default_storage_url()
-    if args.command != "demo" and not _storage_exists(url):
-        # Managing streams never creates a database (a mistyped path would
-        # otherwise leave an empty one, and its folders, behind): an absent
-        # file or folder is an empty storage.
-        return open_storage("memory://")
-    if read_only and url.split(":", 1)[0].lower() in ("sqlite", "disk") and "?" not in url:
-        # Looking never writes: SQLite's mode=ro, so a read-only file or
-        # directory can be listed, and nothing (not even a journal mode) changes.
-        url += "?mode=ro"
-    return open_storage(url)
-
-
-def _storage_exists(url: str) -> bool:
-    from streamrecover.storage.base import file_url
-
-    scheme = url.split(":", 1)[0].lower()
-    if scheme not in ("sqlite", "disk"):
-        return True
-    return file_url(url, scheme)[0].exists()  # a stat: never an open of a live database
-
-
-def _age(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f}s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f}m"
-    if seconds < 129600:
-        return f"{seconds / 3600:.0f}h"
-    return f"{seconds / 86400:.0f}d"
-
-
-def _cmd_list(args: argparse.Namespace) -> int:
-    with _open(args, read_only=True) as storage:
-        status = None if args.all else ("active", "interrupted")
-        summaries = storage.summaries(status=status)
-    now = time.time()
-    rows = sorted(summaries, key=lambda s: s.updated_at, reverse=True)
-    if args.json:
-        for summary in rows:
-            print(json.dumps(_summary_dict(summary), ensure_ascii=False))
-        return EXIT_OK
-    out = sys.stdout
-    if out.isatty():
-        header = ("ID", "STATUS", "AGE", "PROVIDER", "MODEL", "CHARS", "LAST ERROR")
-        print("  ".join(header))
-    for summary in rows:
-        error = summary.error.type + ": " + summary.error.message if summary.error else ""
-        fields = (
-            summary.id,
-            summary.status,
-            _age(now - summary.updated_at),
-            summary.provider,
-            summary.model,
-            str(summary.text_length),
-            error.replace("\t", " ").replace("\n", " ")[:120],
-        )
-        print(("  " if out.isatty() else "\t").join(fields))
-    if out.isatty() and not rows:
-        print("no recoverable streams" if not args.all else "no stored streams")
-    return EXIT_OK
-
-
-def _summary_dict(summary: Any) -> dict[str, Any]:
-    return {
-        "id": summary.id,
-        "status": summary.status,
-        "provider": summary.provider,
-        "model": summary.model,
-        "chars": summary.text_length,
-        "created_at": summary.created_at,
-        "updated_at": summary.updated_at,
-        "error": summary.error.to_dict() if summary.error else None,
-    }
-
-
-def _cmd_show(args: argparse.Namespace) -> int:
-    with _open(args, read_only=True) as storage:
-        record = storage.get(args.id)
-    if args.json:
-        print(json.dumps({**record.to_dict(), "text": record.text}, ensure_ascii=False))
-        return EXIT_OK
-    lines = [
-        ("id", record.id),
-        ("status", record.status),
-        ("provider", record.provider),
-        ("model", record.model),
-        ("base_url", record.base_url),
-        ("attempts", str(record.attempts)),
-        ("resumes", str(record.resumes)),
-        ("created", time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.created_at))),
-        ("updated", time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.updated_at))),
-        ("chars", str(len(record.text))),
-        (
-            "error",
-            f"{record.error.type}: {record.error.message} (recoverable: "
-            f"{'yes' if record.error.recoverable else 'no'})"
-            if record.error
-            else "",
-        ),
-    ]
-    for key, value in lines:
-        print(f"{key}: {value}")
-    print("---")
-    print(record.text)
-    return EXIT_OK
-
-
-def _cmd_resume(args: argparse.Namespace) -> int:
-    from streamrecover.client import Client
-
-    storage = _open(args)
-    try:
-        record = storage.get(args.id)
-        _require_api_key(record.provider)
-        options: dict[str, Any] = {"storage": storage}
-        base_url = args.base_url or record.base_url
-        if base_url:
-            options["base_url"] = base_url
-        client = Client(record.provider, **options)
-        out = sys.stdout
-        with client.resume(
-            args.id, strategy=args.strategy, replay=args.replay, force=args.force
-        ) as stream:
-            for text in stream.text_stream:
-                out.write(text)
-                out.flush()
-        out.write("\n")
-        print(
-            f"completed: {stream.attempts} attempt(s), {stream.resumes} resume(s)",
-            file=sys.stderr,
-        )
-        return EXIT_OK
-    finally:
-        storage.close()
-
-
-def _require_api_key(provider: str) -> None:
-    # Credentials are never stored. Without one, a real provider answers 401,
-    # which is final: the stream would be marked failed for a missing export.
-    # (The official SDKs refuse to start without a key for the same reason.)
-    from streamrecover.providers.registry import provider_class
-
-    names = provider_class(provider).api_key_env
-    if names and not any(os.environ.get(name) for name in names):
-        raise _usage(
-            f"no API key for provider {provider!r}: set {' or '.join(names)} "
-            "(credentials are never stored with a stream)"
-        )
-
-
-def _cmd_cleanup(args: argparse.Namespace) -> int:
-    with _open(args) as storage:
-        removed = storage.cleanup(args.ttl)
-    print(f"removed {removed} stream(s) older than {args.ttl:g} s")
-    return EXIT_OK
-
-
-def _cmd_clear(args: argparse.Namespace) -> int:
-    with _open(args) as storage:
-        existed = storage.delete(args.id)
-    if not existed:
-        from streamrecover.storage.errors import RecordNotFoundError
-
-        _error(str(RecordNotFoundError(args.id)))
-        return EXIT_NOT_FOUND
-    print(f"removed {args.id}")
-    return EXIT_OK
-
-
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from streamrecover.demo import run_demo
-
-    storage = args.storage or default_storage_url()
-    faults = [name.strip() for name in args.faults.split(",") if name.strip()]
-    color = not args.no_color and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    ok = run_demo(
-        provider=args.provider,
-        strategy=args.strategy,
-        faults=faults,
-        seed=args.seed,
-        storage=storage,
-        color=color,
-        as_json=args.json,
-        out=sys.stdout,
-    )
-    return EXIT_OK if ok else EXIT_FAILED
-
-
-def _cmd_conformance(args: argparse.Namespace) -> int:
-    from streamrecover.testing.conformance import format_matrix, run_matrix
-
-    options: dict[str, Any] = {}
-    if args.storage:
-        options["storage_urls"] = args.storage
-    if args.adapter:
-        options["adapters"] = args.adapter
-    if args.provider:
-        options["providers"] = args.provider
-    if args.filter:
-        options["scenario_filter"] = args.filter
-    if args.transport:
-        options["transport_factory"] = _load_factory(args.transport)
-    progress = _ProgressLine.for_stream(sys.stderr)
-    try:
-        results = run_matrix(**options, progress=progress)
-    finally:
-        if progress is not None:
-            progress.clear()
-    if not results:
-        # A typo in -k must not pass CI with an empty table.
-        raise _usage("no scenario matched the filters; nothing was run")
-    print(format_matrix(results))
-    return EXIT_OK if all(result.passed for result in results) else EXIT_FAILED
-
-
-class _ProgressLine:
-    """A ``done/total runs`` counter that rewrites one terminal line in place.
-
-    Only for a terminal: :meth:`for_stream` returns None for a pipe or a file,
-    so that captured output stays plain and parseable.
-    """
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self._width = 0
-
-    @classmethod
-    def for_stream(cls, stream: TextIO | None) -> _ProgressLine | None:
-        """A progress line on ``stream`` if it is a terminal, else None."""
-        isatty: Callable[[], bool] | None = getattr(stream, "isatty", None)
-        try:
-            interactive = isatty is not None and isatty()
-        except (OSError, ValueError):  # a closed or detached stream
-            interactive = False
-        return cls(stream) if interactive and stream is not None else None
-
-    def __call__(self, done: int, total: int) -> None:
-        line = f"  {done}/{total} runs"
-        # Pad over a longer previous line; \r returns to its start.
-        self.stream.write("\r" + line.ljust(self._width))
-        self.stream.flush()
-        self._width = max(self._width, len(line))
-
-    def clear(self) -> None:
-        """Blank the line, so that what is printed next starts clean."""
-        if self._width:
-            self.stream.write("\r" + " " * self._width + "\r")
-            self.stream.flush()
-            self._width = 0
-
-
-def _load_factory(spec: str) -> Any:
-    import importlib
-
-    module_name, _, attribute = spec.partition(":")
-    if not module_name or not attribute:
-        raise _usage(f"--transport must be MODULE:FACTORY, got {spec!r}")
-    try:
-        return getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as exc:
-        raise _usage(f"cannot load transport factory {spec!r}: {exc}") from exc
-
-
-def _usage(message: str) -> StreamRecoverError:
-    from streamrecover.core.errors import UsageError
-
-    return UsageError(message)
-
-
 _HANDLERS = {
-    "demo": _cmd_demo,
-    "list": _cmd_list,
-    "show": _cmd_show,
-    "resume": _cmd_resume,
-    "cleanup": _cmd_cleanup,
-    "clear": _cmd_clear,
-    "conformance": _cmd_conformance,
+    "demo": _cli_tools.cmd_demo,
+    "list": _cli_records.cmd_list,
+    "show": _cli_records.cmd_show,
+    "resume": _cli_records.cmd_resume,
+    "cleanup": _cli_records.cmd_cleanup,
+    "clear": _cli_records.cmd_clear,
+    "conformance": _cli_tools.cmd_conformance,
 }
 
 

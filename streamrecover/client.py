@@ -18,16 +18,20 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from streamrecover.core.errors import StreamInterrupted, UsageError
-from streamrecover.core.events import Resumed, Retrying
+from streamrecover.core.events import FellBack, Resumed, Retrying
 from streamrecover.core.policy import RetryBudget, RetryPolicy
 from streamrecover.core.redact import redact
 from streamrecover.core.resume import STRATEGIES, Strategy
 from streamrecover.core.session import RecoverySession
+from streamrecover.fallback import Fallback
+from streamrecover.fallback_chain import FallbackChain, SessionFactory
+from streamrecover.fallback_setup import DEFAULT as _OWN_FALLBACKS
+from streamrecover.fallback_setup import ClientFallbacks
 from streamrecover.observe import Hooks, StreamObserver
 from streamrecover.providers.base import Provider, ResumePoint
 from streamrecover.providers.registry import get_provider, provider_class
@@ -59,6 +63,7 @@ class _Setup(NamedTuple):
     timeouts: Timeouts
     safe_mode: str
     replay: str = ""
+    fallbacks: FallbackChain | None = None
 
 
 class _ClientBase:
@@ -89,6 +94,8 @@ class _ClientBase:
         meter_provider: Any = None,
         progress_timeout: float | None = None,
         renew_interval: float = DEFAULT_RENEW_INTERVAL,
+        fallbacks: Sequence[Fallback] | None = None,
+        on_fallback: Callable[[FellBack, str | None], object] | None = None,
     ) -> None:
         if not isinstance(renew_interval, int | float) or not 0 < renew_interval < 1e9:
             raise UsageError(f"renew_interval must be a positive number, got {renew_interval!r}")
@@ -112,7 +119,11 @@ class _ClientBase:
         self.budget: RetryBudget | None = (
             RetryBudget() if budget is _DEFAULT else budget  # type: ignore[assignment]
         )
-        self.hooks = Hooks(on_retry=on_retry, on_resume=on_resume, on_give_up=on_give_up)
+        self.hooks = Hooks(on_retry=on_retry, on_resume=on_resume, on_give_up=on_give_up,
+                           on_fallback=on_fallback)
+        self._fallbacks = ClientFallbacks(fallbacks, budgets=self.budget is not None)
+        #: Where a stream goes on when this client's provider gives up, in order.
+        self.fallbacks: tuple[Fallback, ...] = self._fallbacks.fallbacks
         self.checkpoint_interval = checkpoint_interval
         self._rng = rng if rng is not None else random.Random()
         self._summarizer = summarizer
@@ -142,11 +153,23 @@ class _ClientBase:
         text = f"{type(self).__name__}({self.provider!r}, strategy={self.strategy!r})"
         return redact(text, secrets=self.provider.secrets)
 
-    def _timeouts_for(self, body: Mapping[str, Any]) -> Timeouts:
+    def _timeouts_for(self, body: Mapping[str, Any], provider: Provider | None = None) -> Timeouts:
         if self.timeouts is not None:
             return self.timeouts
         # The idle timeout follows the request: a thinking model pauses for longer.
-        return Timeouts(idle=self.provider.default_idle_timeout(body))
+        return Timeouts(idle=(provider or self.provider).default_idle_timeout(body))
+
+    def _session_factory(self, strategy: Strategy) -> SessionFactory:
+        """Builds a fallback's session with this client's settings."""
+
+        def make_session(
+            provider: Provider, body: dict[str, Any], policy: RetryPolicy | None,
+            committed: str, budget: RetryBudget | None,
+        ) -> RecoverySession:
+            return self._session(body, retry=policy, strategy=strategy,
+                                 committed=committed, provider=provider, budget=budget)
+
+        return make_session
 
     def _prepare(
         self,
@@ -154,9 +177,15 @@ class _ClientBase:
         *,
         retry: RetryPolicy | None,
         strategy: Strategy | None,
+        fallbacks: object = _OWN_FALLBACKS,
     ) -> _Setup:
         chosen: Strategy = strategy if strategy is not None else self.strategy
         self.provider.build_request(body)  # a body the provider cannot send fails here
+        chain = self._fallbacks.chain(
+            body, fallbacks, source=self.provider.name, serving=self.provider,
+            model=self.provider.model(body), make_session=self._session_factory(chosen),
+            timeouts_for=self._timeouts_for,
+        )
         session = self._session(body, retry=retry, strategy=chosen)
         checkpointer = None
         recovery_id = None
@@ -200,6 +229,7 @@ class _ClientBase:
             observer=observer,
             timeouts=self._timeouts_for(body),
             safe_mode=self._safe_mode(body, chosen),
+            fallbacks=chain,
         )
 
     def _prepare_resume(
@@ -219,7 +249,8 @@ class _ClientBase:
         record = self.storage.get(recovery_id)
         if record.status == "completed":
             raise UsageError(f"stream {recovery_id} is already complete; nothing to resume")
-        if record.provider != self.provider.name:
+        serving = self._fallbacks.last_server(record)
+        if serving is None and record.provider != self.provider.name:
             raise UsageError(
                 f"stream {recovery_id} was recorded for {record.provider!r}, "
                 f"this client speaks {self.provider.name!r}"
@@ -234,7 +265,7 @@ class _ClientBase:
             recovery_id, force=force, lease=lease_for(self.renew_interval)
         )
         try:
-            return self._resume_setup(record, policy, strategy, replay)
+            return self._resume_setup(record, policy, strategy, replay, serving)
         except BaseException:
             give_back(self.storage, record, before)
             raise
@@ -245,6 +276,7 @@ class _ClientBase:
         policy: RetryPolicy,
         strategy: Strategy | None,
         replay: bool,
+        serving: Fallback | None = None,
     ) -> _Setup:
         from streamrecover.storage.lease import start_writing
 
@@ -255,13 +287,35 @@ class _ClientBase:
             strategy if strategy is not None else stored if stored in STRATEGIES else self.strategy
         )
         body = dict(record.request)
+        provider = self.provider
+        if serving is not None:
+            # The stream fell back: it goes on where it was last served, with the
+            # credentials of this client's Fallback (never from storage), and may
+            # fall back further to the fallbacks configured after that one.
+            provider = serving.provider
+            if policy is self.retry and serving.retry is not None:
+                policy = serving.retry
+        chain = self._fallbacks.chain(
+            body,
+            _OWN_FALLBACKS if serving is None else self._fallbacks.after(serving),
+            source=record.provider,
+            serving=provider,
+            model=provider.model(body) if serving is None else serving.model,
+            make_session=self._session_factory(chosen),
+            timeouts_for=self._timeouts_for,
+            providers=record.providers,
+        )
+        if serving is not None:
+            body = serving.request_body(record.request, record.provider)
         point = ResumePoint(
             last_event_id=record.last_event_id or "",
             response_id=record.response_id or "",
             sequence_number=record.sequence_number,
         )
         session = self._session(
-            body, retry=policy, strategy=chosen, committed=record.text, point=point
+            body, retry=policy, strategy=chosen, committed=record.text, point=point,
+            provider=provider,
+            budget=self._fallbacks.budget_for(serving) if serving is not None else _DEFAULT,
         )
         # The record's counters go on: the earlier attempts happened, and picking
         # the stream up again is itself a resume.
@@ -282,12 +336,15 @@ class _ClientBase:
             hooks=self.hooks,
             telemetry=telemetry,
         )
+        if chain is not None and chain.fell_back:
+            observer.providers = tuple(chain.providers)
         return _Setup(
             session=session,
             observer=observer,
-            timeouts=self._timeouts_for(body),
-            safe_mode=self._safe_mode(body, chosen),
+            timeouts=self._timeouts_for(body, provider),
+            safe_mode=self._safe_mode(body, chosen, provider),
             replay=record.text if replay else "",
+            fallbacks=chain,
         )
 
     def _start_telemetry(
@@ -318,16 +375,18 @@ class _ClientBase:
         strategy: Strategy,
         committed: str = "",
         point: ResumePoint | None = None,
+        provider: Provider | None = None,
+        budget: RetryBudget | object | None = _DEFAULT,
     ) -> RecoverySession:
         return RecoverySession(
-            self.provider,
+            provider if provider is not None else self.provider,
             body,
             policy=retry if retry is not None else self.retry,
             strategy=strategy,
             rng=self._rng,
             clock=time.monotonic,
             wall_clock=time.time,
-            budget=self.budget,
+            budget=self.budget if budget is _DEFAULT else budget,  # type: ignore[arg-type]
             committed_text=committed,
             resume_point=point,
             summarizer=self._summarizer,
@@ -335,9 +394,11 @@ class _ClientBase:
             progress_timeout=self.progress_timeout,
         )
 
-    def _safe_mode(self, body: Mapping[str, Any], strategy: Strategy) -> str:
+    def _safe_mode(
+        self, body: Mapping[str, Any], strategy: Strategy, provider: Provider | None = None
+    ) -> str:
         # A structured answer always restarts, whatever the strategy says.
-        return "restart" if self.provider.structured_output(body) else strategy
+        return "restart" if (provider or self.provider).structured_output(body) else strategy
 
     def _watched_storage(self) -> Storage:
         if self.storage is None:
@@ -387,6 +448,11 @@ class Client(_ClientBase):
             900 s with thinking); ``math.inf`` turns it off.
         renew_interval: how often a stream renews its lease on its record while
             it writes nothing (seconds); the lease lasts five intervals.
+        fallbacks: ``[Fallback(provider, model, api_key=..., ...), ...]``: where
+            a stream goes on, in order, when this provider gives up for a
+            reason another could fix (see :mod:`streamrecover.fallback_chain`);
+            ``stream(fallbacks=...)`` overrides it per call.
+        on_fallback: hook called with the ``FellBack`` event and the recovery id.
 
     Raises:
         UsageError: unknown provider or strategy, contradictory arguments.
@@ -412,14 +478,21 @@ class Client(_ClientBase):
         *,
         retry: RetryPolicy | None = None,
         strategy: Strategy | None = None,
+        fallbacks: Sequence[Fallback] | object | None = _OWN_FALLBACKS,
         **body: Any,
     ) -> Stream:
         """Open a recovering stream for the provider's JSON ``body``.
 
-        ``retry`` and ``strategy`` override the client's for this call. Returns a
-        :class:`Stream`; nothing is sent until it is iterated.
+        ``retry``, ``strategy`` and ``fallbacks`` override the client's for this
+        call (``fallbacks=[]`` or None: none). Returns a :class:`Stream`;
+        nothing is sent until it is iterated.
+
+        Raises:
+            UntranslatableError: a field of ``body`` cannot be carried to a
+                fallback's format (named, with the fallback); nothing was sent.
+            UsageError: the provider cannot send ``body``.
         """
-        setup = self._prepare(body, retry=retry, strategy=strategy)
+        setup = self._prepare(body, retry=retry, strategy=strategy, fallbacks=fallbacks)
         return Stream(transport=self.transport, **setup._asdict())
 
     def resume(
@@ -521,10 +594,11 @@ class AsyncClient(_ClientBase):
         *,
         retry: RetryPolicy | None = None,
         strategy: Strategy | None = None,
+        fallbacks: Sequence[Fallback] | object | None = _OWN_FALLBACKS,
         **body: Any,
     ) -> AsyncStream:
         """Open a recovering stream; see :meth:`Client.stream`."""
-        setup = self._prepare(body, retry=retry, strategy=strategy)
+        setup = self._prepare(body, retry=retry, strategy=strategy, fallbacks=fallbacks)
         return AsyncStream(transport=self.transport, **setup._asdict())
 
     def resume(

@@ -7,13 +7,14 @@ wire translation lives in :mod:`streamrecover.providers.translate`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from streamrecover.core.errors import UsageError
 from streamrecover.core.policy import RetryPolicy
 from streamrecover.providers.base import Provider
-from streamrecover.providers.registry import get_provider
+from streamrecover.providers.registry import get_provider, provider_class
 from streamrecover.providers.translate import translate_body
 
 __all__ = ["Fallback", "TranslateBody"]
@@ -29,9 +30,15 @@ class Fallback:
         provider: a wire-format name (``"openai"``, ``"anthropic"``,
             ``"gemini"``, ``"openai-responses"``) or a configured ``Provider``.
         model: the model the fallback answers with.
-        api_key: its own key (never shown in ``repr``); ignored with a
+        api_key: its own key (never shown in ``repr``); by default read, when
+            the Fallback is built, from the provider's usual environment
+            variable (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``, ``GEMINI_API_KEY``
+            or ``GOOGLE_API_KEY``), as the client does; ignored with a
             ``Provider`` instance, which carries its own.
         base_url: its own endpoint; ignored with a ``Provider`` instance.
+        prefill: override whether its model accepts an assistant prefill (as
+            ``Client(prefill=...)``); ignored with a ``Provider`` instance.
+        headers: extra request headers of its own; ignored with a ``Provider``.
         retry: its own retry policy; None keeps the client's.
         translate: build the fallback's body yourself from the original body
             and the original provider's name, instead of the built-in
@@ -52,11 +59,21 @@ class Fallback:
         base_url: str | None = None,
         retry: RetryPolicy | None = None,
         translate: TranslateBody | None = None,
+        prefill: bool | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         if not isinstance(model, str) or not model:
             raise UsageError("Fallback needs a model, a non-empty string")
         if isinstance(provider, str):
-            provider = get_provider(provider, api_key=api_key, base_url=base_url)
+            if api_key is None:
+                api_key = next(
+                    (os.environ[name] for name in provider_class(provider).api_key_env
+                     if os.environ.get(name)),
+                    None,
+                )
+            provider = get_provider(
+                provider, api_key=api_key, base_url=base_url, prefill=prefill, headers=headers
+            )
         self.provider: Provider = provider
         self.model = model
         self.retry = retry

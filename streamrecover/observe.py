@@ -9,14 +9,23 @@ character twice. Both are shared by the sync and the async stream.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from streamrecover._logging import logger
 from streamrecover.core.classify import is_recoverable
 from streamrecover.core.errors import StorageError, StreamInterrupted
-from streamrecover.core.events import Completed, Event, Resumed, Retrying, Rewind, TextDelta, Usage
+from streamrecover.core.events import (
+    Completed,
+    Event,
+    FellBack,
+    Resumed,
+    Retrying,
+    Rewind,
+    TextDelta,
+    Usage,
+)
 from streamrecover.core.redact import redact
 from streamrecover.core.resume import Strategy, last_paragraph_end
 from streamrecover.core.session import GiveUp, SessionState
@@ -27,7 +36,8 @@ if TYPE_CHECKING:
     from streamrecover.core.session import Decision, RecoverySession
     from streamrecover.integrations.otel import StreamTelemetry
     from streamrecover.storage.checkpoint import Checkpointer
-    from streamrecover.storage.record import Status
+    from streamrecover.storage.contribution import Contribution
+    from streamrecover.storage.record import ProgressChanges, Status
 
 __all__ = ["Hooks", "SafeText", "StreamObserver"]
 
@@ -43,6 +53,7 @@ class Hooks:
     on_retry: Callable[[Retrying, str | None], object] | None = None
     on_resume: Callable[[Resumed, str | None], object] | None = None
     on_give_up: Callable[[StreamInterrupted, str | None], object] | None = None
+    on_fallback: Callable[[FellBack, str | None], object] | None = None
 
 
 class SafeText:
@@ -151,6 +162,8 @@ class StreamObserver:
         #: Spans and metrics of this stream (None: OpenTelemetry is not set up).
         self.telemetry = telemetry
         self.usage: Usage | None = None
+        #: Every provider that served the stream, once it fell back (stored with each mark).
+        self.providers: tuple[Contribution, ...] = ()
 
     def attempt_started(self, request: HTTPRequest) -> None:
         """The session built the request of a new attempt; it is about to be sent."""
@@ -215,6 +228,37 @@ class StreamObserver:
                 checkpointer.end()
             if self.telemetry is not None:
                 self.telemetry.finish(self.session, None)
+
+    def fell_back(
+        self, event: FellBack, session: RecoverySession, providers: Sequence[Contribution]
+    ) -> None:
+        """A fallback took the stream over with ``session``: log, record, call the hook.
+
+        ``providers`` is everyone who served the stream, the new one last.
+        Raises StreamInterrupted if another process took the record over.
+        """
+        previous, self.session = self.session, session
+        self.providers = tuple(providers)
+        taken = self.providers[-1]
+        logger.warning(
+            "stream %s: %s gave up (%s); the answer goes on with %s (%s) from character %d",
+            self.recovery_id,
+            event.from_provider,
+            taken.cause,
+            event.to_provider,
+            event.model,
+            event.offset,
+            extra={**self._log_fields(previous.attempts, event.cause),
+                   "fallback_from": event.from_provider, "fallback_to": event.to_provider},
+        )
+        if self.checkpointer is not None:
+            try:
+                self.checkpointer.flush()
+                self._mark("active", error=event.cause)
+            except StaleWriterError as exc:
+                raise self._taken_over(exc) from exc
+        if self.hooks.on_fallback is not None:
+            self.hooks.on_fallback(event, self.recovery_id)
 
     def heartbeat(self) -> None:
         """Called after every read of the body: flush due text, or touch the record.
@@ -354,17 +398,22 @@ class StreamObserver:
         assert self.checkpointer is not None
         session = self.session
         point = session.resume_point
+        changes: ProgressChanges = {
+            "attempts": session.attempts,
+            "resumes": session.resumes,
+            "usage": _usage_dict(session.usage),
+            "last_event_id": point.last_event_id if point else "",
+            "sequence_number": point.sequence_number if point else None,
+            "response_id": point.response_id if point else "",
+        }
+        if self.providers:
+            changes["providers"] = self.providers
         self.checkpointer.mark(
             status,
             error=None
             if error is None
             else RecordedError.from_exception(error, recoverable=is_recoverable(error)),
-            attempts=session.attempts,
-            resumes=session.resumes,
-            usage=_usage_dict(session.usage),
-            last_event_id=point.last_event_id if point else "",
-            sequence_number=point.sequence_number if point else None,
-            response_id=point.response_id if point else "",
+            **changes,
         )
 
 

@@ -15,12 +15,14 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from streamrecover.core.errors import Fault, StorageError, StreamInterrupted
-from streamrecover.core.events import Event, TextDelta, Usage
+from streamrecover.core.events import Event, FellBack, TextDelta, Usage
 from streamrecover.core.redact import redact
 from streamrecover.core.session import Done, GiveUp, RecoverySession, Retry, SessionState
 from streamrecover.observe import SafeText, StreamObserver
 
 if TYPE_CHECKING:
+    from streamrecover.fallback_chain import FallbackChain
+    from streamrecover.storage.contribution import Contribution
     from streamrecover.transport.base import (
         AsyncHTTPTransport,
         SyncHTTPTransport,
@@ -44,9 +46,11 @@ class _StreamBase:
         timeouts: Timeouts,
         safe_mode: str,
         replay: str = "",
+        fallbacks: FallbackChain | None = None,
     ) -> None:
         self.session = session
         self._observer = observer
+        self._fallbacks = fallbacks
         self._timeouts = timeouts
         self._safe_mode = safe_mode
         self._replay = replay
@@ -71,18 +75,36 @@ class _StreamBase:
 
     @property
     def attempts(self) -> int:
-        """Requests sent, the first included."""
+        """Requests sent, the first included (to every provider, when it fell back)."""
         return self.session.attempts
 
     @property
     def resumes(self) -> int:
-        """Continuations of a half-delivered answer."""
-        return self.session.resumes
+        """Continuations of a half-delivered answer (a fallback's first one included)."""
+        chain = self._fallbacks
+        return self.session.resumes + (chain.resumes if chain is not None else 0)
 
     @property
     def usage(self) -> Usage:
-        """Token usage summed across every attempt."""
-        return self.session.usage
+        """Token usage summed across every attempt (of every provider that served it)."""
+        chain = self._fallbacks
+        return self.session.usage if chain is None else chain.usage + self.session.usage
+
+    @property
+    def provider(self) -> str:
+        """The provider serving the stream: the one that finished the answer, once done."""
+        return self.session.provider.name
+
+    @property
+    def model(self) -> str:
+        """The model serving the stream (a fallback's, once one took over)."""
+        return self.session.provider.model(self.session.body)
+
+    @property
+    def providers(self) -> tuple[Contribution, ...]:
+        """Every provider that served the stream, in order, when it fell back; else empty."""
+        chain = self._fallbacks
+        return tuple(chain.providers) if chain is not None and chain.fell_back else ()
 
     @property
     def finish_reason(self) -> str | None:
@@ -92,7 +114,8 @@ class _StreamBase:
     @property
     def overlap_removed(self) -> int:
         """Characters of continuation text dropped because they repeated delivered text."""
-        return self.session.overlap_removed
+        chain = self._fallbacks
+        return self.session.overlap_removed + (chain.overlap_removed if chain else 0)
 
     @property
     def storage_error(self) -> StorageError | None:
@@ -102,7 +125,8 @@ class _StreamBase:
     @property
     def surrogates_replaced(self) -> int:
         """Lone UTF-16 surrogates in the provider's text, delivered as U+FFFD."""
-        return self.session.surrogates_replaced
+        chain = self._fallbacks
+        return self.session.surrogates_replaced + (chain.surrogates_replaced if chain else 0)
 
     @property
     def completed(self) -> bool:
@@ -128,6 +152,28 @@ class _StreamBase:
     def _give_up(self, error: StreamInterrupted) -> StreamInterrupted:
         self._observer.gave_up(error)
         return error
+
+    def _fall_back(self, error: StreamInterrupted) -> list[Event] | None:
+        """The session gave up: the events of a fallback taking over, or None (raise ``error``).
+
+        Raises the chain's StreamInterrupted (every provider's cause) when none is left.
+        """
+        chain = self._fallbacks
+        if chain is None:
+            return None
+        try:
+            takeover = chain.take_over(self.session, error)
+        except StreamInterrupted as exhausted:
+            raise self._give_up(exhausted) from None
+        if takeover is None:
+            return None
+        self.session = takeover.session
+        if takeover.timeouts is not None:
+            self._timeouts = takeover.timeouts
+        fell_back = takeover.events[0]
+        assert isinstance(fell_back, FellBack)
+        self._observer.fell_back(fell_back, takeover.session, chain.providers)
+        return takeover.events
 
     def _cancel(self) -> None:
         """Mark an unfinished stream cancelled (the consumer left early)."""
@@ -156,8 +202,10 @@ class Stream(_StreamBase):
         timeouts: Timeouts,
         safe_mode: str,
         replay: str = "",
+        fallbacks: FallbackChain | None = None,
     ) -> None:
-        super().__init__(session, observer, timeouts=timeouts, safe_mode=safe_mode, replay=replay)
+        super().__init__(session, observer, timeouts=timeouts, safe_mode=safe_mode, replay=replay,
+                         fallbacks=fallbacks)
         self._transport = transport
         self._events = self._run()
 
@@ -232,7 +280,12 @@ class Stream(_StreamBase):
             if isinstance(decision, Done):
                 return
             if isinstance(decision, GiveUp):
-                raise self._give_up(decision.error)
+                takeover = self._fall_back(decision.error)
+                if takeover is None:
+                    raise self._give_up(decision.error)
+                session = self.session
+                yield from self._deliver(takeover)
+                continue
             assert isinstance(decision, Retry)
             if decision.delay > 0:
                 time.sleep(decision.delay)
@@ -250,8 +303,10 @@ class AsyncStream(_StreamBase):
         timeouts: Timeouts,
         safe_mode: str,
         replay: str = "",
+        fallbacks: FallbackChain | None = None,
     ) -> None:
-        super().__init__(session, observer, timeouts=timeouts, safe_mode=safe_mode, replay=replay)
+        super().__init__(session, observer, timeouts=timeouts, safe_mode=safe_mode, replay=replay,
+                         fallbacks=fallbacks)
         self._transport = transport
         self._events = self._run()
         self._text_generators: list[AsyncGenerator[str, None]] = []
@@ -357,7 +412,13 @@ class AsyncStream(_StreamBase):
             if isinstance(decision, Done):
                 return
             if isinstance(decision, GiveUp):
-                raise self._give_up(decision.error)
+                takeover = self._fall_back(decision.error)
+                if takeover is None:
+                    raise self._give_up(decision.error)
+                session = self.session
+                for event in self._deliver(takeover):
+                    yield event
+                continue
             assert isinstance(decision, Retry)
             if decision.delay > 0:
                 await anyio.sleep(decision.delay)

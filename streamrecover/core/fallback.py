@@ -9,6 +9,7 @@ the caller must see the real error at once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from streamrecover.core.classify import classify
@@ -18,7 +19,7 @@ from streamrecover.core.errors import (
     StreamInterrupted,
 )
 
-__all__ = ["FALLBACK_REASONS", "FallbackVerdict", "fallback_verdict"]
+__all__ = ["FALLBACK_REASONS", "FallbackVerdict", "FallbacksExhausted", "fallback_verdict"]
 
 #: Policy give-up reasons after which another provider may succeed.
 FALLBACK_REASONS = frozenset(
@@ -64,3 +65,36 @@ def fallback_verdict(interrupted: StreamInterrupted) -> FallbackVerdict:
         verdict = classify(interrupted.cause)
         return FallbackVerdict(fall_back=False, reason=verdict.reason)
     return FallbackVerdict(fall_back=False, reason=reason or "final")
+
+
+class FallbacksExhausted(StreamInterrupted):
+    """Every provider of a stream gave up: the primary and each fallback tried.
+
+    ``failures`` holds ``(provider, model, why)`` for each, in order (``why``
+    is that provider's own ``StreamInterrupted`` message, redacted); the
+    message names them all. ``cause`` is the last provider's last fault,
+    ``recoverable`` whether a later ``Client.resume`` may succeed, ``reason``
+    is ``"fallbacks_exhausted"``.
+    """
+
+    def __init__(
+        self,
+        failures: Sequence[tuple[str, str, str]],
+        *,
+        cause: BaseException | None,
+        committed_text: str = "",
+        recovery_id: str | None = None,
+        recoverable: bool = False,
+        attempts: int = 0,
+    ) -> None:
+        named = "; ".join(f"{provider} ({model}): {why}" for provider, model, why in failures)
+        super().__init__(
+            f"every provider gave up after {attempts} attempt(s): {named}",
+            cause=cause,
+            committed_text=committed_text,
+            recovery_id=recovery_id,
+            recoverable=recoverable,
+            attempts=attempts,
+            reason="fallbacks_exhausted",
+        )
+        self.failures = tuple(failures)

@@ -308,6 +308,11 @@ class RecoverySession:
         return self._usage_total + self._attempt_usage
 
     @property
+    def reasoning_delivered(self) -> int:
+        """Characters of reasoning the consumer holds (after every Rewind)."""
+        return self._reasoning_length
+
+    @property
     def resume_point(self) -> ResumePoint | None:
         """Where the current or last stream stood, for native resume."""
         if self._parser is not None:

@@ -11,6 +11,7 @@ from streamrecover.core.errors import StreamInterrupted
 from streamrecover.core.events import (
     Completed,
     Event,
+    FellBack,
     ReasoningDelta,
     Resumed,
     Retrying,
@@ -131,6 +132,23 @@ class StreamTelemetry:
                 self._event("streamrecover.rewind", {"streamrecover.rewind.to": event.to})  # type: ignore[attr-defined]
             elif kind is Completed:
                 self.watching = False
+            elif kind is FellBack:
+                self._fell_back(event)  # type: ignore[arg-type]
+
+    def _fell_back(self, event: FellBack) -> None:
+        # On the stream span: the attempt that failed is over, the next one not started.
+        attributes: dict[str, Any] = {
+            "streamrecover.fallback.from": event.from_provider,
+            "streamrecover.fallback.to": event.to_provider,
+            "streamrecover.fallback.model": event.model,
+            "streamrecover.fallback.offset": event.offset,
+        }
+        if event.cause is not None:
+            attributes["streamrecover.cause"] = _cause_name(event.cause)
+        self.span.add_event("streamrecover.fell_back", attributes)
+        self.span.set_attribute("streamrecover.fallback.provider", event.to_provider)
+        self.span.set_attribute("streamrecover.fallback.model", event.model)
+        self.watching = True
 
     def _chunk(self) -> None:
         now = time.monotonic()

@@ -1,4 +1,4 @@
-"""The storage interface every backend implements, and the URL rules they share.
+"""The storage interface every backend implements.
 
 A storage keeps :class:`~streamrecover.storage.record.StreamRecord` objects by id.
 It is synchronous and thread-safe; the built-in SQLite and disk backends are
@@ -61,15 +61,13 @@ import builtins
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
-from urllib.parse import unquote, urlsplit
 
 from streamrecover.core.errors import StorageError, UsageError
 from streamrecover.core.surrogates import replace_lone_surrogates
 from streamrecover.storage._defaults import DEFAULT_RENEW_INTERVAL as _DEFAULT_RENEW_INTERVAL
-from streamrecover.storage.errors import RecordNotFoundError, StorageURLError
+from streamrecover.storage.errors import RecordNotFoundError
 from streamrecover.storage.log import LogRead, check_after, check_timeout, poll_tail, thread_tail
 from streamrecover.storage.owner import Owner, current_owner
 from streamrecover.storage.record import (
@@ -82,6 +80,9 @@ from streamrecover.storage.record import (
     StreamSummary,
     validate_changes,
 )
+
+# The URL rules of the file-backed storages, re-exported from their own module.
+from streamrecover.storage.urls import file_url, path_from_url
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -530,44 +531,3 @@ def check_truncate(length: int, current: int) -> None:
 def closed_error() -> StorageError:
     """The error every operation on a closed storage raises."""
     return StorageError("the storage is closed")
-
-
-def path_from_url(url: str, scheme: str) -> Path:
-    """Return the filesystem path in ``scheme:///relative`` or ``scheme:////absolute``.
-
-    The rule is SQLAlchemy's: after ``scheme://`` comes an empty host, a ``/``,
-    then the path, so three slashes begin a relative path and four an absolute
-    one. Percent-escapes are decoded. Raises StorageURLError for another
-    scheme, a host, a query or fragment, or an empty path.
-    """
-    parts = urlsplit(url)
-    if parts.scheme.lower() != scheme or not url.lower().startswith(f"{scheme}://"):
-        raise StorageURLError(f"expected a {scheme}:// URL, got {url!r}")
-    if parts.netloc:
-        raise StorageURLError(
-            f"{url!r} has a host part {parts.netloc!r}; write {scheme}:///relative/path "
-            f"or {scheme}:////absolute/path"
-        )
-    if parts.query or parts.fragment:
-        raise StorageURLError(f"{url!r}: a {scheme} URL takes no query or fragment")
-    path = unquote(parts.path[1:])
-    if not path:
-        raise StorageURLError(f"{url!r} names no path; write {scheme}:///relative/path")
-    return Path(path)
-
-
-def file_url(url: str, scheme: str) -> tuple[Path, bool]:
-    """Return the path of a file storage URL and whether it asks for read-only use.
-
-    As :func:`path_from_url`, plus one optional query: ``?mode=ro`` (SQLite's
-    own name for it) opens the storage read-only, ``?mode=rw`` (the default)
-    read-write. Raises StorageURLError for any other query.
-    """
-    base, _, query = url.partition("?")
-    if not query:
-        return path_from_url(url, scheme), False
-    if query not in ("mode=ro", "mode=rw"):
-        raise StorageURLError(
-            f"{url!r}: a {scheme} URL takes one query, ?mode=ro or ?mode=rw, got {query!r}"
-        )
-    return path_from_url(base, scheme), query == "mode=ro"

@@ -43,7 +43,6 @@ import builtins
 import os
 import sqlite3
 import time
-import urllib.parse
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,6 +55,8 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     raise MissingExtraError("the disk storage (disk://)", "disk", "diskcache") from exc
 
+from streamrecover.storage._dbfile import _create_if_absent, _file_identity
+from streamrecover.storage._disk_cache import JSONOnlyDisk, _ReadOnlyCache
 from streamrecover.storage.base import (
     Clock,
     Storage,
@@ -88,35 +89,6 @@ _UPGRADABLE_LAYOUTS = ("1",)
 _LAYOUT_KEY = "streamrecover:layout"
 _INDEX_KEY = "streamrecover:index"
 _DB_NAME = "cache.db"  # diskcache's file name (diskcache.core.DBNAME)
-
-
-class JSONOnlyDisk(diskcache.Disk):  # type: ignore[misc]
-    """A diskcache ``Disk`` that stores ``str`` keys and values inline and never pickles."""
-
-    def put(self, key: Any) -> tuple[Any, bool]:
-        """Accept ``str`` keys only (stored raw)."""
-        if type(key) is not str:
-            raise StorageError(f"disk storage keys are str, got {type(key).__name__}")
-        return key, True
-
-    def get(self, key: Any, raw: bool) -> Any:
-        """Return a raw ``str`` key; refuse to unpickle anything else."""
-        if not raw or type(key) is not str:
-            raise StorageError("disk storage found a non-text key; refusing to unpickle it")
-        return key
-
-    def store(self, value: Any, read: bool, key: Any = diskcache.core.UNKNOWN) -> tuple[Any, ...]:
-        """Store a ``str`` value inline in the database (never a pickle, never a side file)."""
-        if type(value) is not str or read:
-            raise StorageError(f"disk storage values are str, got {type(value).__name__}")
-        return 0, diskcache.core.MODE_RAW, None, value
-
-    def fetch(self, mode: int, filename: str | None, value: Any, read: bool) -> Any:
-        """Return an inline ``str`` value; refuse pickles and side files."""
-        if mode != diskcache.core.MODE_RAW or filename is not None or type(value) is not str:
-            raise StorageError("disk storage found a value that is not inline text; "
-                               "refusing to read it (it may be a pickle)")
-        return value
 
 
 class DiskStorage(Storage):
@@ -441,70 +413,6 @@ class DiskStorage(Storage):
         cache, self._cache = self._cache, None
         if cache is not None:
             cache.close()
-
-
-class _ReadOnlyCache:
-    """The part of ``diskcache.Cache`` that reading needs, over a ``mode=ro`` connection.
-
-    diskcache itself opens its database read-write and creates its tables, so
-    read-only use reads diskcache's ``Cache`` table directly: with
-    :class:`JSONOnlyDisk`, a key is stored as is with ``raw = 1`` and a value
-    inline in ``value`` with mode ``MODE_RAW``. Every write raises StorageError.
-    """
-
-    def __init__(self, database: Path, timeout: float) -> None:
-        if not database.is_file():
-            raise StorageError(f"no disk storage at {database.parent}")
-        uri = f"file:{urllib.parse.quote(str(database.absolute()))}?mode=ro"
-        self._connection = sqlite3.connect(
-            uri, uri=True, timeout=timeout, isolation_level=None, check_same_thread=False
-        )
-
-    def get(self, key: str) -> Any:
-        row = self._connection.execute(
-            "SELECT mode, filename, value FROM Cache WHERE key = ? AND raw = 1"
-            " AND (expire_time IS NULL OR expire_time > ?)",
-            (key, time.time()),
-        ).fetchone()
-        if row is None:
-            return None
-        return JSONOnlyDisk.fetch(None, row[0], row[1], row[2], False)  # type: ignore[arg-type]
-
-    def set(self, key: str, value: str) -> None:
-        raise StorageError("this disk storage is open read-only")
-
-    def delete(self, key: str) -> None:
-        raise StorageError("this disk storage is open read-only")
-
-    @contextmanager
-    def transact(self) -> Iterator[None]:
-        self._connection.execute("BEGIN")
-        try:
-            yield
-        finally:
-            self._connection.execute("COMMIT")
-
-    def close(self) -> None:
-        self._connection.close()
-
-
-def _create_if_absent(path: Path) -> None:
-    # O_EXCL: an existing (possibly live) database is never opened here.
-    if os.path.lexists(path):  # a stat: an existing file is never opened
-        return
-    try:
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # created by someone else since the stat
-        return
-    os.close(descriptor)
-
-
-def _file_identity(path: Path) -> tuple[int, int] | None:
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return info.st_dev, info.st_ino
 
 
 def _epoch(state: dict[str, Any]) -> int:

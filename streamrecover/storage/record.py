@@ -1,4 +1,4 @@
-"""The stored form of one stream: :class:`StreamRecord`, its JSON codec and its status table.
+"""The stored form of one stream: :class:`StreamRecord`, its JSON form and its changes.
 
 A record is what survives a crash: who was asked (provider, model, base URL),
 what was asked (the sanitized request body), how to continue (options such as
@@ -10,26 +10,61 @@ Backends keep records however they like, but a backend that writes bytes uses
 :meth:`StreamRecord.to_dict` / :meth:`StreamRecord.from_dict` (or their JSON
 forms) so that every value read back is validated in one place: a corrupted or
 foreign value raises :class:`~streamrecover.core.errors.StorageError`, never a
-``KeyError`` or ``TypeError``. Nothing is ever pickled.
+``KeyError`` or ``TypeError`` (the validators are in
+:mod:`streamrecover.storage.stored_json`). Nothing is ever pickled. The status
+table and the checks backends make before writing are in
+:mod:`streamrecover.storage.status`, re-exported here.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypedDict, cast, get_args
+from typing import Any, TypedDict, cast
 
 from streamrecover.core.errors import StorageError, UsageError
 from streamrecover.core.redact import redact
 from streamrecover.core.surrogates import replace_lone_surrogates
-from streamrecover.storage.errors import StaleWriterError, StatusConflictError
-from streamrecover.storage.owner import Owner, owner_is_gone
+from streamrecover.storage.contribution import (
+    Contribution,
+    contributions_from_json,
+    contributions_to_json,
+)
+from streamrecover.storage.owner import Owner
 from streamrecover.storage.sanitize import redact_text, sanitize_mapping, sanitize_url
+
+# The status table and the write checks live in storage.status; they are
+# re-exported here, where backends and users have always imported them from.
+from streamrecover.storage.status import (
+    CLAIMABLE,
+    STATUSES,
+    TRANSITIONS,
+    UNRENEWED_LEASE,
+    Status,
+    check_claim,
+    check_epoch,
+    check_transition,
+)
+from streamrecover.storage.stored_json import (
+    JSONObject,
+    _count,
+    _field,
+    _is_count,
+    _is_int,
+    _is_lease,
+    _json_copy,
+    _optional,
+    _optional_int,
+    _reject_unknown,
+    _timestamp,
+    _usage,
+    decode_json,
+    encode_json,
+)
 
 __all__ = [
     "CLAIMABLE",
@@ -47,43 +82,17 @@ __all__ = [
     "check_claim",
     "check_epoch",
     "check_transition",
+    "decode_json",
+    "encode_json",
     "new_record",
     "validate_changes",
 ]
-
-#: Where a stream stands.
-Status = Literal["active", "interrupted", "completed", "failed", "cancelled"]
-STATUSES: tuple[Status, ...] = get_args(Status)
-
-#: Allowed status changes (current -> allowed next). Marking a record with its
-#: current status is always allowed, so a repeated ``mark`` is harmless.
-#: ``completed`` and ``cancelled`` are final; ``failed`` and ``interrupted`` may
-#: go back to ``active`` when someone resumes them.
-TRANSITIONS: Mapping[Status, frozenset[Status]] = {
-    "active": frozenset({"active", "interrupted", "completed", "failed", "cancelled"}),
-    "interrupted": frozenset({"interrupted", "active", "failed", "cancelled"}),
-    "failed": frozenset({"failed", "active", "cancelled"}),
-    "completed": frozenset({"completed"}),
-    "cancelled": frozenset({"cancelled"}),
-}
-
-#: Statuses a resumer may claim whatever the record's age (see ``Storage.claim``):
-#: the stream stopped and nobody is writing it. An ``active`` record is claimable
-#: only once it is stale; ``completed`` and ``cancelled`` never are.
-CLAIMABLE: frozenset[Status] = frozenset({"interrupted", "failed"})
-
-#: The lease, in seconds, of a record whose writer stated none (``lease`` is None):
-#: one written by streamrecover 0.1 or by a tool that does not renew a lease.
-#: Such an active record is presumed abandoned after this long without an update.
-UNRENEWED_LEASE = 300.0
 
 #: Marker written by :meth:`StreamRecord.to_json`; a document without it is foreign.
 RECORD_FORMAT = "streamrecover.record/1"
 
 _ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _MAX_ERROR_MESSAGE = 2000
-
-JSONObject = dict[str, Any]
 
 
 class ProgressChanges(TypedDict, total=False):
@@ -95,6 +104,7 @@ class ProgressChanges(TypedDict, total=False):
     sequence_number: int | None
     response_id: str | None
     usage: Mapping[str, int]
+    providers: tuple[Contribution, ...]
 
 
 class RecordChanges(ProgressChanges, total=False):
@@ -188,6 +198,9 @@ class StreamRecord:
     lease: float | None = None
     epoch: int = 0
     storage_error: RecordedError | None = None
+    #: Every provider that served the stream, when it fell back (see
+    #: :mod:`streamrecover.storage.contribution`); empty when only ``provider`` did.
+    providers: tuple[Contribution, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not _ID_PATTERN.fullmatch(self.id):
@@ -271,6 +284,7 @@ class StreamRecord:
             "lease": self.lease,
             "epoch": self.epoch,
             "storage_error": None if self.storage_error is None else self.storage_error.to_dict(),
+            "providers": contributions_to_json(self.providers),
         }
 
     @classmethod
@@ -318,6 +332,8 @@ class StreamRecord:
                 epoch=_count(data, "epoch") if "epoch" in data else 0,
                 storage_error=None if storage_error is None
                 else RecordedError.from_dict(storage_error),
+                # Added with fallbacks: a record from before has none.
+                providers=contributions_from_json(data.get("providers")),
             )
         except UsageError as exc:  # an invalid id or status read from storage
             raise StorageError(f"stored record is invalid: {exc}") from exc
@@ -404,88 +420,6 @@ def new_record(
     )
 
 
-def check_transition(record_id: str, current: str, requested: Status,
-                     expected: frozenset[str] | None) -> None:
-    """Raise StatusConflictError unless ``current -> requested`` is allowed.
-
-    ``expected``, when given, is the set of statuses the caller believes the
-    record has (a compare-and-set); a mismatch is a conflict too. Backends call
-    this inside the transaction that writes the new status.
-    """
-    if expected is not None and current not in expected:
-        raise StatusConflictError(record_id, current, requested,
-                                  f"expected one of {sorted(expected)}")
-    allowed = TRANSITIONS.get(cast(Status, current))
-    if allowed is None:
-        raise StorageError(f"stream {record_id!r} has an unknown stored status {current!r}")
-    if requested not in allowed:
-        raise StatusConflictError(record_id, current, requested,
-                                  f"allowed: {sorted(allowed)}")
-
-
-def check_claim(
-    record_id: str,
-    current: str,
-    updated_at: float,
-    now: float,
-    *,
-    owner: Owner | None,
-    lease: float | None,
-    force: bool,
-) -> str:
-    """Raise StatusConflictError unless a resumer may claim a record now (``Storage.claim``).
-
-    ``current``, ``updated_at``, ``owner`` and ``lease`` are the record as
-    stored, ``now`` the storage clock. Claimable, and the reason returned:
-
-    * ``"stopped"``: the record is ``interrupted`` or ``failed``;
-    * ``"forced"``: it is ``active`` and ``force`` is set;
-    * ``"owner gone"``: it is ``active`` and its owner's process is certainly
-      gone (:func:`~streamrecover.storage.owner.owner_is_gone`: same host, and
-      the pid is free, reused or from before a reboot);
-    * ``"lease expired"``: it is ``active`` and was not updated for ``lease``
-      seconds (:data:`UNRENEWED_LEASE` when the lease is None). A timestamp in
-      the future (clock skew) counts as "just updated".
-
-    ``completed`` and ``cancelled`` are never claimable. Backends call this
-    inside the transaction that writes the claim.
-    """
-    if current in CLAIMABLE:
-        return "stopped"
-    if current == "active":
-        if force:
-            return "forced"
-        if owner is not None and owner_is_gone(owner):
-            return "owner gone"
-        held_for = UNRENEWED_LEASE if lease is None else lease
-        silent_for = max(0.0, now - updated_at)
-        if silent_for >= held_for:
-            return "lease expired"
-        who = f" ({owner})" if owner is not None else ""
-        raise StatusConflictError(
-            record_id, current, "active",
-            f"another process{who} owns it: it was updated {silent_for:.3g} s ago and its "
-            f"lease runs {held_for:.3g} s (resume with force if you know its writer is dead)",
-        )
-    if current not in TRANSITIONS:
-        raise StorageError(f"stream {record_id!r} has an unknown stored status {current!r}")
-    raise StatusConflictError(
-        record_id, current, "active",
-        f"only {sorted(CLAIMABLE)} or abandoned 'active' streams can be resumed",
-    )
-
-
-def check_epoch(record_id: str, stored: int, epoch: int | None) -> None:
-    """Raise StaleWriterError if a write carrying ``epoch`` must be refused.
-
-    ``stored`` is the record's epoch; ``epoch`` the writer's (None: a write
-    that claims no ownership, always accepted). Backends call this inside the
-    transaction that writes, before writing anything.
-    """
-    if epoch is not None and epoch != stored:
-        raise StaleWriterError(record_id, epoch, stored)
-
-
 def validate_changes(changes: Mapping[str, object]) -> RecordChanges:
     """Check the keyword arguments of ``Storage.update`` and return them normalized.
 
@@ -504,17 +438,6 @@ def validate_changes(changes: Mapping[str, object]) -> RecordChanges:
     return cast(RecordChanges, clean)
 
 
-def _is_count(value: object) -> bool:
-    return _is_int(value) and cast(int, value) >= 0
-
-
-def _is_lease(value: object) -> bool:
-    return value is None or (
-        isinstance(value, int | float) and not isinstance(value, bool)
-        and 0 < value < 1e18  # finite, and a float (an int of 400 digits is not)
-    )
-
-
 # field -> (accepts the value?, what it expects): the runtime side of RecordChanges.
 _CHANGE_CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
     "status": (lambda value: value in STATUSES, f"one of {STATUSES}"),
@@ -530,6 +453,9 @@ _CHANGE_CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
     "lease": (_is_lease, "a positive number of seconds or None"),
     "storage_error": (lambda value: value is None or isinstance(value, RecordedError),
                       "a RecordedError or None"),
+    "providers": (lambda value: isinstance(value, tuple)
+                  and all(isinstance(item, Contribution) for item in value),
+                  "a tuple of Contributions"),
 }
 
 
@@ -540,92 +466,8 @@ def changes_to_json(changes: RecordChanges) -> JSONObject:
         if name in data:
             value = data[name]
             data[name] = None if value is None else value.to_dict()
+    if "providers" in data:
+        data["providers"] = contributions_to_json(data["providers"])
     if data.get("lease") is not None:
         data["lease"] = float(data["lease"])
     return data
-
-
-def decode_json(document: str | bytes, what: str) -> Any:
-    """``json.loads`` that raises StorageError (naming ``what``) instead of ValueError."""
-    try:
-        return json.loads(document)
-    except (ValueError, TypeError) as exc:  # JSONDecodeError, UnicodeDecodeError
-        raise StorageError(f"{what} is not valid JSON: {exc}") from exc
-
-
-def encode_json(value: Any) -> str:
-    """``json.dumps`` for storage: compact, UTF-8 text, no NaN (not JSON)."""
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-
-
-# -- validation helpers ------------------------------------------------------------------
-
-
-def _json_copy(value: Mapping[str, Any], what: str) -> JSONObject:
-    try:
-        # A lone surrogate in the request (a pasted half of an emoji) would make
-        # the record unstorable as UTF-8: it becomes U+FFFD, like any text.
-        copied = json.loads(replace_lone_surrogates(encode_json(value))[0])
-    except (TypeError, ValueError) as exc:
-        raise UsageError(f"{what} must be a JSON-able object: {exc}") from exc
-    if not isinstance(copied, dict):
-        raise UsageError(f"{what} must be a JSON object, got {type(value).__name__}")
-    return copied
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _reject_unknown(data: Mapping[str, object], known: Iterable[str], what: str) -> None:
-    unknown = set(data).difference(known)
-    if unknown:
-        raise StorageError(f"{what} has unknown fields {sorted(unknown)}")
-
-
-def _field(data: Mapping[str, object], name: str, kind: type[Any]) -> Any:
-    if name not in data:
-        raise StorageError(f"stored record lacks field {name!r}")
-    value = data[name]
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        raise StorageError(
-            f"stored record field {name!r} should be {kind.__name__}, got {type(value).__name__}"
-        )
-    return value
-
-
-def _optional(data: Mapping[str, object], name: str, kind: type[Any]) -> Any:
-    # Present but possibly null: a missing key means the document is not ours.
-    if name not in data:
-        raise StorageError(f"stored record lacks field {name!r}")
-    return None if data[name] is None else _field(data, name, kind)
-
-
-def _optional_int(data: Mapping[str, object], name: str) -> int | None:
-    return cast("int | None", _optional(data, name, int))
-
-
-def _count(data: Mapping[str, object], name: str) -> int:
-    value = cast(int, _field(data, name, int))
-    if value < 0:
-        raise StorageError(f"stored record field {name!r} is negative")
-    return value
-
-
-def _timestamp(data: Mapping[str, object], name: str) -> float:
-    value = data.get(name)
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        raise StorageError(f"stored record field {name!r} should be a number, got {value!r}")
-    if not math.isfinite(value):
-        raise StorageError(f"stored record field {name!r} is not finite")
-    return float(value)
-
-
-def _usage(value: object, error: type[Exception]) -> dict[str, int]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping) or not all(
-        isinstance(name, str) and _is_int(count) for name, count in value.items()
-    ):
-        raise error(f"usage must map token-count names to ints, got {value!r}")
-    return dict(value)

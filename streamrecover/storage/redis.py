@@ -71,7 +71,7 @@ _T = TypeVar("_T")
 # The epoch is a hash field of its own, so that the scripts can fence writes with it.
 _STATE_FIELDS = (
     "error", "attempts", "resumes", "last_event_id", "sequence_number", "response_id", "usage",
-    "owner", "lease", "storage_error",
+    "owner", "lease", "storage_error", "providers",
 )
 _HEAD_FIELDS = ("id", "provider", "model", "base_url", "created_at")
 #: The longest one XREAD BLOCK waits before tail() looks again (below the socket timeout).

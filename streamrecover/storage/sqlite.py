@@ -46,13 +46,23 @@ import os
 import sqlite3
 import threading
 import time
-import urllib.parse
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from streamrecover.core.errors import StorageError, UsageError
+from streamrecover.core.errors import StorageError
+from streamrecover.storage._dbfile import _connect_read_only, _create_if_absent, _file_identity
+from streamrecover.storage._sqlite_rows import (
+    _INSERT_CHUNK,
+    _INSERT_REWIND,
+    _SUMMARY_COLUMNS,
+    _epoch,
+    _json_object,
+    _log_entries,
+    _read_record,
+    _row_to_dict,
+)
+from streamrecover.storage._sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 from streamrecover.storage.base import (
     Clock,
     Storage,
@@ -62,7 +72,7 @@ from streamrecover.storage.base import (
     status_set,
 )
 from streamrecover.storage.errors import RecordExistsError, RecordNotFoundError
-from streamrecover.storage.log import LogEntry, LogRead, apply_entries, check_after, log_read
+from streamrecover.storage.log import LogRead, check_after, log_read
 from streamrecover.storage.owner import Owner
 from streamrecover.storage.record import (
     RecordChanges,
@@ -73,7 +83,6 @@ from streamrecover.storage.record import (
     check_claim,
     check_epoch,
     check_transition,
-    decode_json,
     encode_json,
 )
 
@@ -85,57 +94,8 @@ __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStorage"]
 # an unstated lease and epoch 0.
 _STATE_FIELDS = (
     "error", "attempts", "resumes", "last_event_id", "sequence_number", "response_id", "usage",
-    "owner", "lease", "epoch", "storage_error",
+    "owner", "lease", "epoch", "storage_error", "providers",
 )
-
-
-def _create_schema_v1(connection: sqlite3.Connection) -> None:
-    connection.execute(
-        """CREATE TABLE streams (
-            id TEXT PRIMARY KEY,
-            provider TEXT NOT NULL,
-            model TEXT NOT NULL,
-            base_url TEXT NOT NULL,
-            status TEXT NOT NULL,
-            created_at REAL NOT NULL,
-            updated_at REAL NOT NULL,
-            text_length INTEGER NOT NULL,
-            chunk_count INTEGER NOT NULL,
-            state TEXT NOT NULL
-        )"""
-    )
-    connection.execute("CREATE INDEX streams_by_update ON streams (updated_at)")
-    connection.execute("CREATE INDEX streams_by_status ON streams (status, updated_at)")
-    connection.execute(
-        """CREATE TABLE stream_bodies (
-            id TEXT PRIMARY KEY,
-            request TEXT NOT NULL,
-            options TEXT NOT NULL
-        )"""
-    )
-    connection.execute(
-        """CREATE TABLE stream_chunks (
-            stream_id TEXT NOT NULL,
-            seq INTEGER NOT NULL,
-            text TEXT NOT NULL,
-            PRIMARY KEY (stream_id, seq)
-        )"""
-    )
-
-
-def _log_rewinds_v2(connection: sqlite3.Connection) -> None:
-    # Version 2 keeps a rewind as a row of its own (text '' and rewind_to set)
-    # instead of deleting rows, so that a row's seq is a stable log offset
-    # (offset = seq + 1). Version-1 rows are all text, numbered 0..n-1 with no
-    # gap (a v1 truncate deleted the tail), so they are already a valid log.
-    connection.execute("ALTER TABLE stream_chunks ADD COLUMN rewind_to INTEGER")
-
-
-#: ``MIGRATIONS[n]`` turns a schema-version-``n`` database into version ``n + 1``.
-#: Version 0 is an empty database.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_create_schema_v1, _log_rewinds_v2]
-#: The schema version this code writes (``PRAGMA user_version``).
-SCHEMA_VERSION = 2
 
 
 class SQLiteStorage(Storage):
@@ -495,134 +455,6 @@ class SQLiteStorage(Storage):
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
-
-
-# Columns are always named: a later migration may add some.
-_INSERT_CHUNK = "INSERT INTO stream_chunks (stream_id, seq, text) VALUES (?, ?, ?)"
-_INSERT_REWIND = (
-    "INSERT INTO stream_chunks (stream_id, seq, text, rewind_to) VALUES (?, ?, '', ?)"
-)
-
-
-def _log_entries(db: sqlite3.Connection, record_id: str, after: int) -> tuple[LogEntry, ...]:
-    """The log entries of a record after offset ``after`` (offset = seq + 1)."""
-    entries = []
-    for seq, text, rewind_to in db.execute(
-        "SELECT seq, text, rewind_to FROM stream_chunks WHERE stream_id = ? AND seq >= ?"
-        " ORDER BY seq",
-        (record_id, after),
-    ):
-        if not isinstance(text, str) or not (rewind_to is None or isinstance(rewind_to, int)):
-            raise StorageError(f"stored stream {record_id!r} has a corrupt log entry")
-        entries.append(LogEntry(offset=seq + 1, text=text, rewind_to=rewind_to))
-    return tuple(entries)
-_SUMMARY_COLUMNS = "id, provider, model, status, created_at, updated_at, text_length, state"
-
-
-def _read_record(db: sqlite3.Connection, record_id: str) -> StreamRecord:
-    """Read one whole record within the caller's transaction (a consistent snapshot)."""
-    row = db.execute(
-        f"SELECT {_SUMMARY_COLUMNS}, base_url FROM streams WHERE id = ?",  # noqa: S608
-        (record_id,),
-    ).fetchone()
-    if row is None:
-        raise RecordNotFoundError(record_id)
-    body = db.execute(
-        "SELECT request, options FROM stream_bodies WHERE id = ?", (record_id,)
-    ).fetchone()
-    try:
-        chunks = apply_entries([], _log_entries(db, record_id, 0))
-    except UsageError as exc:
-        raise StorageError(f"stored stream {record_id!r} has a corrupt log: {exc}") from exc
-    if body is None:
-        raise StorageError(f"stored stream {record_id!r} has no request body row")
-    data = _row_to_dict(row[:-1])
-    text_length = data.pop("text_length")
-    data.update(
-        base_url=row[-1],
-        request=_json_object(body[0], "stored request"),
-        options=_json_object(body[1], "stored options"),
-        chunks=chunks,
-    )
-    record = StreamRecord.from_dict(data)
-    if sum(len(chunk) for chunk in record.chunks) != text_length:
-        raise StorageError(
-            f"stored stream {record_id!r} is corrupt: its chunks do not add up to "
-            f"{text_length!r} characters"
-        )
-    return record
-
-
-def _epoch(state: dict[str, Any], record_id: str) -> int:
-    epoch = state.get("epoch", 0)
-    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
-        raise StorageError(f"stored stream {record_id!r} has a bad epoch {epoch!r}")
-    return epoch
-
-
-def _connect_read_only(path: Path, timeout: float) -> sqlite3.Connection:
-    """Open ``path`` with SQLite's ``mode=ro`` (a missing file is an error, never created)."""
-    uri = f"file:{urllib.parse.quote(str(path.absolute()))}?mode=ro"
-    connection = sqlite3.connect(
-        uri, uri=True, timeout=timeout, isolation_level=None, check_same_thread=False
-    )
-    try:
-        connection.execute("PRAGMA user_version").fetchone()
-    except sqlite3.OperationalError:
-        connection.close()
-        if not path.is_file():
-            raise
-        # A WAL database whose -shm file is missing, in a directory this process
-        # cannot write: SQLite reads it only as immutable
-        # (https://www.sqlite.org/wal.html, "Read-Only Databases").
-        connection = sqlite3.connect(
-            f"{uri}&immutable=1", uri=True, timeout=timeout, isolation_level=None,
-            check_same_thread=False,
-        )
-    return connection
-
-
-def _create_if_absent(path: Path) -> None:
-    """Create ``path`` empty with mode 0600 if, and only if, no such file exists.
-
-    ``O_EXCL`` makes the creation fail on an existing file, so a live database
-    is never opened (and its locks never dropped) here. The descriptor closed
-    belongs to a file that existed for no one else an instant ago.
-    """
-    if os.path.lexists(path):  # a stat: an existing file is never opened
-        return
-    try:
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # created by someone else since the stat
-        return
-    os.close(descriptor)
-
-
-def _file_identity(path: Path) -> tuple[int, int] | None:
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return info.st_dev, info.st_ino
-
-
-def _row_to_dict(row: Sequence[Any]) -> dict[str, Any]:
-    record_id, provider, model, status, created_at, updated_at, text_length, state = row
-    data = _json_object(state, "stored state")
-    data.update(
-        id=record_id, provider=provider, model=model, status=status,
-        created_at=created_at, updated_at=updated_at, text_length=text_length,
-    )
-    return data
-
-
-def _json_object(document: object, what: str) -> dict[str, Any]:
-    if not isinstance(document, str | bytes):
-        raise StorageError(f"{what} is not text: {type(document).__name__}")
-    value = decode_json(document, what)
-    if not isinstance(value, dict):
-        raise StorageError(f"{what} is not a JSON object")
-    return value
 
 
 @contextmanager

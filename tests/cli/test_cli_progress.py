@@ -8,7 +8,7 @@ from pathlib import Path
 
 from cli_helpers import no_traceback, run_cli, run_on_terminal
 
-from streamrecover.cli import _ProgressLine
+from streamrecover._cli_tools import ProgressLine as _ProgressLine
 from streamrecover.testing.conformance import run_matrix
 
 #: A small slice of the matrix: 6 scenarios x 4 providers, sync adapter, memory storage.
