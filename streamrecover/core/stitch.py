@@ -36,10 +36,14 @@ Rules, in the order they are applied to the continuation ``X``:
    twice; 16 when the committed text ends a line, or a sentence with
    whitespace at the seam, where a new sentence may open the same way; not
    when the continuation is glued to the punctuation: ``"| 3."`` + ``"To
-   install"``) and then diverges is a restart and is
+   install"``; 8 again when a prefill's seam ends in the indentation of a new
+   line, as without prefill) and then diverges is a restart and is
    rewound the same way, provided that opening occurs nowhere else in
    ``stripped`` (a parallel construction, "You can retry. You can resume",
    is not a restart) and it is longer than the overlap rule 2 would remove.
+   A heading or a code fence (``"#"``, three backquotes) reproduced from the
+   opening for 3 characters and glued in the middle of a line is a restart too
+   (:mod:`~streamrecover.core.earlyrestart`).
 
 2. **Overlap.** Take the candidates ``L1 > L2 > ... > Ln`` (and ``0``). Walking
    down from the longest, remove the first ``Li`` with ``Li - L(i+1) >=
@@ -50,28 +54,59 @@ Rules, in the order they are applied to the continuation ``X``:
    (``"ha ha ha "``, ``"-----"``, ``"0000"``) cannot win. Otherwise:
 
    * **2b. Word repeat.** The *shortest candidate that starts a word* (a word
-     character after a boundary, punctuation after whitespace, or token-style
-     a space before a word: ``" worst"`` + ``" worst moment"``) is removed
+     character after a boundary, digits after letters as in ``"p99"``,
+     punctuation after whitespace, or token-style a space before a word:
+     ``" worst"`` + ``" worst moment"``) is removed
      when it holds a letter ("asks ag" + "again", "that" + "that it works",
-     "f" + "façade"), or two or more digits of one number ("15,4" + "15,433";
-     not digits spread over table cells, "0 |\n| 0 | 0 | " + "0 |\n| 0 | 0 |
-     1 |" is the table going on), or is one digit that is a whole cell ("| 0" +
-     "0 |"), or one digit and its separator followed by a digit ("0." + "0.4
-     ms"). When several candidates start a word, the longest wins if it is
-     neither periodic (a period at most half its length: "la la l") nor
-     repeated just before it, nor a table run (" the t" + " the table", not
-     " t"). A token-style candidate
-     that ends at a word end in the continuation needs three letters
-     (" is" + " is unclear" stays "is is"). Not removed when the text already
-     repeats the candidate just before it ("yes yes" + " yes") unless keeping
-     it would glue two words together ("ha ha" + "ha ha" must not give "haha").
+     "f" + "façade"), or two or more digits of one number ("15,4" + "15,433",
+     "p99" + "99 latency"; not digits spread over table cells, "0 |\n| 0 | 0 | "
+     + "0 |\n| 0 | 0 | 1 |" is the table going on), or is one digit that is a
+     whole cell ("| 0" + "0 |"), or one digit and its separator followed by a
+     digit ("0." + "0.4 ms"). When several candidates start a word, the longest
+     wins if it is neither periodic (a period at most half its length: "la la
+     l") nor repeated just before it, nor a table run (" the t" + " the table",
+     not " t"). A token-style candidate that is a whole word of one or two
+     characters (``" I"`` + ``" I know"``, ``" ms"`` + ``" ms,"``) is removed
+     unless the continuation goes on repeating it (``"ha"`` + ``" ha ha ha"``:
+     the text's own run reads the same, keeping it loses nothing; the stitcher
+     holds the few characters needed to see it), or it is a number followed by
+     a space (``"[[1 0"`` + ``" 0 1]]"``, ``"XX 00"`` + ``" 00 XX"``: in rows of
+     numbers they recur; ``"> 0"`` + ``" 0:"`` is removed). Not removed when the text
+     already repeats the candidate just before it ("yes yes" + " yes") unless
+     keeping it would glue two words together ("ha ha" + "ha ha" must not give
+     "haha").
    * **2c. Lone in-word repeat.** Failing that, a candidate that is the only
      one, not periodic, with at least three non-space characters including a
-     letter or digit (or a line end with indentation, or the end of a word and
-     the space the model saw after it: ``"per "`` + ``"er month"``), is
-     removed: ``"middle of answ"`` + ``"f answers"``.
-   * Otherwise nothing is removed: one or two letters inside a word
-     ("bal" + "loon") are a doubled letter far more often than a repeat.
+     letter or digit is removed: ``"middle of answ"`` + ``"f answers"``. So is
+     the end of a word and the space the model saw after it (``"per "`` +
+     ``"er month"``), and the end of a line with its line break and the
+     indentation after it (``"items:\n    "`` + ``":\n        if"``, ``"m)\n"``
+     + ``"m)\n\n    def"``: kept, the next line would open with the last one's
+     end; ``":\n    "`` recurring in code is no table run).
+   * **2d. One or two letters inside a word.** The shortest candidate, of two
+     different letters between letters, is removed (``"tota"`` + ``"tal"``:
+     kept, the word would hold a doubled letter pair, "tatal"), and so is one
+     letter whose keeping would write it three times (``"instal"`` + ``"ll"``,
+     ``"goo"`` + ``"od"``), at a word's end too (``"seconds"`` + ``"ds"``). One
+     letter that makes a doubled letter (``"bal"`` + ``"loon"``) is kept: a
+     doubled letter is the word far more often. Not in numbers (``"0xdf"`` +
+     ``"ff"``). The words the answer already wrote decide first: of the two
+     readings of the word at the cut, the one written earlier wins (``"each
+     choice ... each choic"`` + ``"ce"``; a one-letter reading only from six
+     letters: ``"printed to"`` + ``"o)"`` is "too"). Likewise any repeat shorter
+     than ``min_overlap`` inside a word is kept when the kept word was written
+     before and the other not (``"the SSE decoder ... S"`` + ``"SE events"``).
+   * **2e. Table rows.** When the seam falls inside a markdown table row (a
+     line opening with ``|`` under another), the stitcher holds the rest of the
+     row and reads every candidate (and none) against the row above
+     (:mod:`~streamrecover.core.tablerows`): same number of cells, and in a
+     padded table every ``|`` under the row above's. If the reading chosen so
+     far breaks the table's shape and exactly one reading keeps it, that one
+     wins (``"| 1    | 0"`` + ``"| 0     | 0.00  |"``; the separator
+     ``"|--------|------"`` + ``"--------|"``). Where rows repeat (a table of
+     zeros), a letterless candidate across rows yields to a shorter one that
+     fits the row: the shorter reading loses nothing.
+   * Otherwise nothing is removed.
 
 3. **Seam whitespace.** Of what follows the removed overlap, let ``V`` be its
    leading whitespace. If ``V`` starts with ``seam`` (the model re-emitted the
@@ -98,37 +133,54 @@ Whitespace the model saw. With ``seam_whitespace=""`` (no prefill: the
 model saw the committed text whole) nothing is stripped, and whitespace the
 continuation writes after the cut is kept: ``"def f():\n"`` + ``"    return 1"``.
 
-Residual ambiguity, by design (measured frequencies: ``benchmarks/bench_seams.py``,
-benchmarks/README.md "Seams"):
+Residual ambiguity, by design. Frequencies measured on the project's seam
+corpus (``python benchmarks/bench_seams.py --in-process``, seed 11, 1,113 seams
+x 4 providers; benchmarks/README.md "Seams") unless said otherwise:
 
 * a space the model silently dropped where the cut fell just before it
-  (``"the error rate"`` + ``"is 0.002"``) cannot be seen by anyone; about 95%
-  of such seams keep the words glued;
-* a 1-2 letter repeat inside a word (``"Usag"`` + ``"age grew"``) reads the
-  same as a doubled letter (``"bal"`` + ``"loon"``) and is kept: such seams
-  are duplicated;
-* a one-digit number repeated (``"count": 4`` + ``"42"``) is kept (as often
-  ``442``); a two-digit number at a cut is read as a repeat, so ``"in the
-  year 20"`` + ``"20 we met"`` gives "20", not "2020"; a word whose start is
-  its whole partial ("the cat" + "cats") is read as a repeat, "coco" +
-  "conut" loses "co";
-* the text itself doubling a word at the cut (``"She said that "`` +
-  ``"that was fine"``) is read as a repeat; a short period across the seam
-  ("ha ha ha", "0000 0000") may be duplicated by up to one period plus
-  ``min_overlap``; a repeated table cell of one digit (``"| 0     |"`` +
-  ``"0     | 0.00"``) is kept;
-* a word of one or two characters re-sent token-style with its space
-  (``"from 340 ms to 118 ms"`` + ``" ms, and"``, ``"overloaded. I"`` + ``" I
-  know"``) is kept (a doubled short word can be the text itself); so is a lone
-  ``"_"`` or one-digit token (``"> 0"`` + ``" 0:"``);
+  (``"the error rate"`` + ``"is 0.002"``) cannot be seen by anyone: every such
+  seam keeps the words glued ("rateis"; 0 of 152 exact);
+* one letter repeated inside a word where it makes a doubled letter
+  (``"wha"`` + ``"atever"``, ``"choic"`` + ``"cce"``) reads the same as an exact
+  continuation of a doubled letter (``"bal"`` + ``"loon"``; 2.6% of the cuts
+  inside words of English text fall between doubled letters) and is kept
+  unless the answer wrote the one-letter reading before (a word of six letters
+  or more): 32 of 40 one-letter repeats are duplicated ("repeats 1-2 characters
+  inside a word": 50.0%; two letters are always removed). Conversely rule 2d reads a cut
+  in the middle of a doubled letter pair (``"contain"`` + ``"ing"``,
+  ``"need"`` + ``"eded"``) as a repeat and loses the pair: 0.055% of the cuts
+  inside words (measured on 2.4 million in-word positions of CPython's
+  docstrings; one in the 54,000 exact continuations of a scan of this
+  project's READMEs and stdlib modules), none in the corpus, and not when the
+  answer wrote the word before ("containing");
+* a one-digit number repeated (``"code": 5`` + ``"529}"``) is kept (``"4"`` +
+  ``"42"`` is as often 442); a two-digit number at a cut is read as a repeat, so
+  ``"in the year 20"`` + ``"20 we met"`` gives "20", not "2020"; a word whose
+  start is its whole partial ("the cat" + "cats") is read as a repeat, "coco" +
+  "conut" loses "co" ("repeats a number": 20 of 22 exact);
+* the text itself doubling a word at the cut (``"She said that "`` + ``"that was
+  fine"``, ``"What it is "`` + ``" is unclear"``) is read as a repeat and loses
+  the second word (no such seam in the corpus);
+* periodic text: across a short period at the seam ("ha ha ha", "la la la",
+  "0000 0000", "Yes yes yes") the number of periods repeated cannot be told; the
+  reading that loses nothing wins, so such seams may be duplicated by a few
+  periods (42 of the 72 remaining failures outside the two behaviours above);
+* a lone ``"_"`` re-sent token-style (``"def _"`` + ``" __init__"``) is kept;
 * a restart that diverges within 8 characters, or within 16 at a sentence or
-  line end (``"...storage.\n"`` + ``"## Steps to follow"``), is duplicated,
-  not rewound;
+  line end (``"...storage.\n"`` + ``"## Steps to follow"``, ``"run:\n\n"`` +
+  ``"To install, use pip"``), is duplicated, not rewound: a list or a
+  parallel sentence may open a line the way the answer opened ("restarts the
+  answer and diverges early": 96.2% exact; 75.2% on the holdout corpus, whose
+  restarts often share under 8 characters, "Here is" / "Here's"). Only a
+  heading or a code fence glued in the middle of a line needs no more than 3
+  characters of the opening (``"may incl"`` + ``"## How configuration"``);
 * conversely, an exact continuation that itself begins with 8 or more
   characters of the answer's opening (``"Retry later. Then "`` + ``"Retry
   later, or give up"``) reads as an early restart (rule 1b) and is rewound;
-* scripts written without spaces (CJK) have no word starts inside a run, so
-  there a repeat is removed after punctuation or from three characters.
+* a table whose rows do not line up and have the same number of cells gives
+  rule 2e nothing to read; scripts written without spaces (CJK) have no word
+  starts inside a run, so there a repeat is removed after punctuation or from
+  three characters.
 
 Grapheme clusters are approximated (marks, ZWJ sequences, emoji modifiers,
 tags, regional-indicator pairs, CR LF); Hangul jamo sequences are not
@@ -137,17 +189,14 @@ recognised.
 
 from __future__ import annotations
 
+from streamrecover.core.earlyrestart import EARLY_RESTART_MIN, is_early_restart
 from streamrecover.core.errors import UsageError
+from streamrecover.core.overlap import HOLD, OverlapChooser
 from streamrecover.core.textshape import (
-    WORD,
-    char_class,
     common_prefix_length,
     has_short_period,
-    has_table_cells,
-    is_boundary,
     is_cluster_start,
     is_extender,
-    is_wide,
 )
 
 __all__ = ["Stitcher"]
@@ -158,16 +207,6 @@ _TRACKING = 1  # a restart is certain; following it through the committed text
 _SEAM = 2  # the overlap is known; settling the whitespace at the seam
 _PASSING = 3  # decided; every delta passes through unchanged
 _FINISHED = 4
-
-#: A lone candidate inside a word is removed from this many letters or digits on.
-_IN_WORD_MIN = 3
-#: A restart that diverges early must reproduce at least this much of the opening
-#: (CJK characters count twice); more when the cut fell at a sentence or line end.
-_EARLY_RESTART_MIN = 8
-_EARLY_RESTART_AT_END = 16
-#: A token-style repeat (" worst" + " worst moment") needs a word this long.
-_TOKEN_WORD_MIN = 3
-_SENTENCE_ENDS = frozenset(".!?:;\n\u3002\uff01\uff1f")
 
 
 class Stitcher:
@@ -202,8 +241,8 @@ class Stitcher:
     """
 
     __slots__ = (
+        "_chooser",
         "_held",
-        "_min_overlap",
         "_opening_tracked",
         "_probe",
         "_restart_matched",
@@ -267,14 +306,20 @@ class Stitcher:
         self._seam = committed[len(stripped) :][:window]
         self._seam_newlines = self._seam.count("\n")
         self._window = window
-        self._min_overlap = min_overlap
         self._restart_threshold = restart_threshold
         self._tail_start = max(0, len(stripped) - window)
+        self._chooser = OverlapChooser(
+            stripped,
+            self._seam,
+            tail_start=self._tail_start,
+            min_overlap=min_overlap,
+            window=window,
+        )
         self._restart_possible = len(stripped) >= restart_threshold and not has_short_period(
             stripped[:restart_threshold], min_overlap
         )
         self._opening_tracked = self._restart_possible or (
-            len(stripped) > _EARLY_RESTART_MIN
+            len(stripped) > EARLY_RESTART_MIN
             and not has_short_period(stripped[:restart_threshold], min_overlap)
         )
         self._held = ""
@@ -384,8 +429,12 @@ class Stitcher:
 
     def _decide(self, held: str, *, at_end: bool) -> str:
         """Apply rules 1 and 2 to everything held (and rule 3 through the seam)."""
+        overlap = self._chooser.choose(held, at_end=at_end)
+        if overlap == HOLD:
+            # A rule needs a few more characters of the continuation to decide.
+            self._held = held
+            return ""
         self._held = ""
-        overlap = self._choose_overlap(held, at_end=at_end)
         matched = self._restart_matched
         stripped_length = len(self._stripped)
         if matched >= self._restart_threshold and (matched > overlap or matched == stripped_length):
@@ -393,177 +442,11 @@ class Stitcher:
             if matched == stripped_length:
                 return self._begin_seam(matched, held[matched:], at_end=at_end)
             return self._rewind_restart(matched, held[matched:])
-        if matched > overlap and self._is_early_restart(matched, held):
+        if matched > overlap and is_early_restart(self._stripped, self._seam, matched, held):
             self.restarted = True
             return self._rewind_restart(matched, held[matched:])
         self.restarted = overlap > 0 and overlap == stripped_length
         return self._begin_seam(overlap, held[overlap:], at_end=at_end)
-
-    def _choose_overlap(self, held: str, *, at_end: bool) -> int:
-        """Rule 2: the length of the committed tail to remove from ``held``."""
-        if not held:
-            return 0
-        stripped = self._stripped
-        # Before the end, a candidate as long as everything held would still
-        # be "live" (the caller only decides once none is), so it is excluded.
-        longest = len(held) if at_end else len(held) - 1
-        position = stripped.find(held[0], max(self._tail_start, len(stripped) - longest))
-        lengths: list[int] = []
-        while position >= 0:
-            if is_cluster_start(stripped, position) and held.startswith(stripped[position:]):
-                lengths.append(len(stripped) - position)
-            position = stripped.find(held[0], position + 1)
-        for index, length in enumerate(lengths):
-            shorter = lengths[index + 1] if index + 1 < len(lengths) else 0
-            if length - shorter >= self._min_overlap and not self._is_table_like(length):
-                return length
-        if not lengths:
-            return 0
-        # Rule 2b: the shortest candidate that starts a word ("that" rather than
-        # its last letter "t") decides whether a short repeat is a word repeated;
-        # a longer one that starts a word too wins when the text does not repeat
-        # itself there (" the t" + " the table", not " t").
-        starting = [length for length in lengths if self._starts_word(length)]
-        if len(starting) > 1:
-            longest_start = starting[0]
-            if (
-                not self._repeats_before(longest_start)
-                and not has_short_period(
-                    self._stripped[len(self._stripped) - longest_start :], longest_start // 2 + 1
-                )
-                and not self._is_table_like(longest_start)
-                and self._is_word_repeat(longest_start, held, at_end=at_end)
-            ):
-                return longest_start
-        for length in reversed(lengths):
-            if self._starts_word(length):
-                if self._is_word_repeat(length, held, at_end=at_end):
-                    return length
-                break
-        # Rule 2c: a lone candidate inside a word ("f answ" + "f answers").
-        if len(lengths) == 1 and self._is_lone_in_word_repeat(lengths[0]):
-            return lengths[0]
-        return 0
-
-    def _is_table_like(self, length: int) -> bool:
-        """Whether a letterless candidate may just be the table going on.
-
-        Cells shorter than ``2 * min_overlap`` (" 0     |"), or a run that already
-        occurs earlier in the committed text: in a table of zeros the next cells
-        read like the last ones repeated.
-        """
-        stripped = self._stripped
-        text = stripped[len(stripped) - length :]
-        if any(ch.isalpha() for ch in text):
-            return False
-        if stripped.find(text, self._tail_start) < len(stripped) - length:
-            return True
-        # Short runs of cells ("0 |\n| 0 | 0 | " in a table of zeros) likewise.
-        return length < 2 * self._min_overlap and "|" in text
-
-    def _starts_word(self, length: int) -> bool:
-        """Whether the candidate starts at a word (or, token-style, at the space before one)."""
-        stripped = self._stripped
-        start = len(stripped) - length
-        first = stripped[start]
-        if first.isspace():
-            # A token-style repeat: " worst" re-sent with the space before it.
-            return first == " " and length > 1 and char_class(stripped[start + 1]) == WORD
-        if start == 0:
-            return True
-        before = stripped[start - 1]
-        if char_class(first) == WORD:
-            return is_boundary(before, first)
-        # Punctuation that opens a line or follows a space ("**Note", "| 2").
-        return before.isspace()
-
-    def _is_word_repeat(self, length: int, held: str, *, at_end: bool) -> bool:
-        stripped = self._stripped
-        text = stripped[len(stripped) - length :]
-        core = text.strip()
-        if not core:
-            return False
-        glued = length < len(held) or not at_end
-        if not (glued and char_class(stripped[-1]) == WORD == char_class(held[0])):  # noqa: SIM102 (two reasons, two comments)
-            # Keeping everything would not glue two words together ("yes yes" +
-            # " yes, no"): in text that repeats itself there, keep it.
-            if self._repeats_before(length):
-                return False
-        whole = is_boundary(stripped[-1], held[length]) if length < len(held) else at_end
-        if text[0].isspace() and whole and sum(ch.isalnum() for ch in core) < _TOKEN_WORD_MIN:
-            # " is" + " is unclear" is as often "is is": a short word re-sent
-            # whole counts only from three characters (" i" + " is" always does).
-            return False
-        letters = sum(ch.isalpha() for ch in core)
-        digits = sum(ch.isdigit() for ch in core)
-        if letters:
-            # A word restarted from its first letter ("f" + "façade", "ag" +
-            # "again"): an exact continuation would start with that letter only
-            # for a word with a doubled first letter ("aardvark", "llama").
-            return True
-        if digits >= 2 and (letters or not has_table_cells(core)):
-            return True  # numbers of two or more digits are words ("15,4" + "15,433")
-        if (
-            digits == 1
-            and core[-1] in ".,"
-            and length < len(held)
-            and held[length].isdigit()
-            and text.endswith(core)
-        ):
-            return True  # a number re-sent from its separator on ("0." + "0.4 ms"): not "0.0.4"
-        # A lone digit only as the whole candidate and a whole word ("| 0" +
-        # "0 |"): "0 | " + "0 | 0 |" is a table of zeros going on, and "4" +
-        # "42" is as often the number 442.
-        return digits == 1 and whole and len(core) == 1
-
-    def _is_lone_in_word_repeat(self, length: int) -> bool:
-        stripped = self._stripped
-        text = stripped[len(stripped) - length :]
-        if text[0].isspace() or not any(ch.isalnum() for ch in text):  # noqa: SIM102 (two reasons, two comments)
-            if not ("\n" in text and text.strip()):
-                return False  # ":\n    " + ":\n        if": a line repeated with its indentation
-        if sum(not ch.isspace() for ch in text) < _IN_WORD_MIN and not (
-            # The end of a word and the space the model saw after it ("per " +
-            # "er month"): an exact continuation does not open with "er ".
-            len(text) >= _IN_WORD_MIN
-            and text[-1] == " "
-            and sum(ch.isalpha() for ch in text) >= 2
-            and text[:-1].isalpha()
-        ):
-            return False
-        if self._repeats_before(length) or self._is_table_like(length):
-            return False
-        return not has_short_period(text, len(text))
-
-    def _repeats_before(self, length: int) -> bool:
-        """Whether the candidate's text also ends the committed text just before it.
-
-        Then the text repeats itself there ("ha ha ha", "0000 0000", "that that"),
-        and "the model repeated it" reads the same as "the model wrote more of
-        it": the shorter reading, which loses nothing, wins.
-        """
-        stripped = self._stripped
-        core = stripped[len(stripped) - length :].strip().casefold()
-        before = stripped[: len(stripped) - length].rstrip().casefold()
-        return bool(core) and before.endswith(core)
-
-    def _is_early_restart(self, matched: int, held: str) -> bool:
-        """Rule 1b: a restart that diverged before ``restart_threshold`` characters."""
-        stripped = self._stripped
-        if matched >= len(stripped) or matched >= len(held):
-            return False
-        opening = stripped[:matched]
-        weight = sum(2 if is_wide(ch) else 1 for ch in opening)
-        if weight < _EARLY_RESTART_MIN or not any(ch.isalnum() for ch in opening):
-            return False
-        if stripped.find(opening, 1) >= 0:
-            return False  # the answer repeats its opening: a parallel sentence, maybe
-        last = stripped[-1]
-        if "\n" in self._seam or last == "\n" or (last in _SENTENCE_ENDS and self._seam):
-            # At a sentence or line end a new sentence may open the same way
-            # (not glued to the punctuation: "| 3." + "To install" is a restart).
-            return weight >= _EARLY_RESTART_AT_END
-        return True
 
     # -- restart ------------------------------------------------------------------------
 

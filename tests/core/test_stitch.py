@@ -113,14 +113,20 @@ def test_word_overlap_with_the_seam_whitespace_in_between() -> None:
         ("Example:\n``", "`python\nprint(1)", "Example:\n```python\nprint(1)"),
         ("This is *", "*important**", "This is **important**"),
         ("I like pizza", "a lot", "I like pizzaa lot"),
-        # A doubled word that follows the stripped space is the answer, not a repeat.
-        ("What it is ", " is unclear", "What it is is unclear"),
     ],
 )
 def test_short_coincidental_overlap_is_not_removed(
     committed: str, continuation: str, final: str
 ) -> None:
     assert stitch_every_way(committed, continuation).final == final
+
+
+def test_text_doubling_a_short_word_at_the_cut_reads_as_a_token_repeat() -> None:
+    # Documented ambiguity: " is" re-sent with its space reads the same as the
+    # text's own "is is"; a model re-sending its last token is the likelier one
+    # (" a" + " a cost" is never right doubled).
+    assert stitch_every_way("What it is ", " is unclear").final == "What it is unclear"
+    assert stitch_every_way("Each choice has a ", " a cost").final == "Each choice has a cost"
 
 
 def test_single_letter_word_repeated_is_removed() -> None:
@@ -149,6 +155,174 @@ def test_ambiguous_short_repeats_are_read_as_repeats(
     committed: str, continuation: str, final: str
 ) -> None:
     assert stitch_every_way(committed, continuation).final == final
+
+
+@pytest.mark.parametrize(
+    ("committed", "continuation", "seam", "final"),
+    [
+        # A short word re-sent whole with its space (rule 2b, token style).
+        (
+            "the server is overloaded. I",
+            " I know that",
+            None,
+            "the server is overloaded. I know that",
+        ),
+        ("from 340 ms to 118 ms", " ms, and", None, "from 340 ms to 118 ms, and"),
+        ("Each choice has a ", " a cost;", "", "Each choice has a cost;"),
+        ("if item.price > 0", " 0:\n", None, "if item.price > 0:\n"),
+        # A number inside a word ("p99"): digits after letters start a word.
+        ("The p99", "99 latency fell", None, "The p99 latency fell"),
+        # Rule 2d: two letters repeated inside a word would double a letter pair;
+        # one letter would triple it.
+        ("def tota", "tal(items):", None, "def total(items):"),
+        ("raise Inde", "dexError", None, "raise IndexError"),
+        ("and a faç", "açade stays", None, "and a façade stays"),
+        ("    pip instal", "ll 'streamrecover'", None, "    pip install 'streamrecover'"),
+        ("It is a goo", "od day", None, "It is a good day"),
+        # ... and at a word's end ("secondsds").
+        ("after 60 seconds", "ds, it closes", None, "after 60 seconds, it closes"),
+        # Rule 2c: the end of a line, its line break and the indentation the
+        # model saw after it (no prefill).
+        (
+            "    for item in items:\n    ",
+            ":\n        if item",
+            "",
+            "    for item in items:\n        if item",
+        ),
+        (
+            "    def pop(self):\n      ",
+            "):\n        if not",
+            "",
+            "    def pop(self):\n        if not",
+        ),
+        (
+            "        self.items.append(item)\n",
+            "m)\n\n    def pop",
+            "",
+            "        self.items.append(item)\n\n    def pop",
+        ),
+    ],
+)
+def test_repeats_read_from_the_shape_of_the_joined_text(
+    committed: str, continuation: str, seam: str | None, final: str
+) -> None:
+    outcome = stitch_every_way(committed, continuation, seam_whitespace=seam)  # type: ignore[arg-type]
+    assert outcome.final == final
+
+
+@pytest.mark.parametrize(
+    ("committed", "continuation", "final"),
+    [
+        # Kept: the continuation goes on repeating the short word ("ha ha ha").
+        ("He laughed: ha", " ha ha ha. Then", "He laughed: ha ha ha ha. Then"),
+        # Kept: in a row of numbers a digit recurs by nature.
+        ("m = [[1 0", " 0 1]]", "m = [[1 0 0 1]]"),
+        # Kept: a doubled letter is far more often the word ("bal" + "loon").
+        ("We need a bal", "loon", "We need a balloon"),
+        # Kept: a pair of equal letters inside a word reads as a doubled letter.
+        ("a gree", "eeting", "a greeeeting"),
+    ],
+)
+def test_short_in_word_readings_that_stay(committed: str, continuation: str, final: str) -> None:
+    assert stitch_every_way(committed, continuation).final == final
+
+
+def test_doubled_letter_pair_in_the_text_is_read_as_a_repeat() -> None:
+    # Documented ambiguity of rule 2d: about one cut inside a word in two thousand
+    # falls in the middle of a doubled pair ("contain" + "ing", "need" + "eded").
+    assert stitch_every_way("a list contain", "ing it").final == "a list containg it"
+
+
+def test_words_the_answer_already_wrote_decide_a_short_in_word_repeat() -> None:
+    # Of the two readings of the word at the cut, the one written earlier wins.
+    committed = "Each choice has a cost; each choic"
+    assert stitch_every_way(committed, "ce has a place.").final == (
+        "Each choice has a cost; each choice has a place."
+    )
+    committed = "Lists containing lists; a list contain"
+    assert stitch_every_way(committed, "ing it").final == (
+        "Lists containing lists; a list containing it"
+    )
+    # A word start repeated is kept when the answer already wrote the kept word.
+    committed = "The SSE decoder reads 40,000 S"
+    assert stitch_every_way(committed, "SE events").final == committed + "SE events"
+    assert stitch_every_way("def dedent(text): ... def de", "dent(").final == (
+        "def dedent(text): ... def dedent("
+    )
+    # A short word written before proves nothing ("to" + "o)" is "too)").
+    assert stitch_every_way("it goes to the log, printed to", "o).").final == (
+        "it goes to the log, printed too)."
+    )
+    # Neither written before: the default reading (a doubled letter is kept).
+    assert stitch_every_way("It skips the choic", "ce").final == "It skips the choicce"
+
+
+@pytest.mark.parametrize(
+    ("committed", "continuation", "final"),
+    [
+        # Padded table: the row's cells must end under the row above's "|".
+        (
+            "| step | count |\n|------|-------|\n| 1    | 0",
+            "| 0     |\n| 2",
+            "| step | count |\n|------|-------|\n| 1    | 0     |\n| 2",
+        ),
+        # The separator row ends under the header's "|": four dashes repeated.
+        (
+            "| mode   | overhead |\n|--------|------",
+            "--------|\n| memory",
+            "| mode   | overhead |\n|--------|----------|\n| memory",
+        ),
+        # The line end and the "| " of the next row repeated.
+        (
+            "| a | b |\n|---|---|\n| 1 | 2 |\n| ",
+            "|\n| 3 | 4 |\n",
+            "| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |\n",
+        ),
+        # A table of zeros: the shorter reading that fits the row wins.
+        (
+            "| a | b | c |\n|---|---|---|\n| 0 | 0 | 0 |\n| 0 | 0 | ",
+            " 0 | 0 |\n| 0 | 0 | 1 |\n",
+            "| a | b | c |\n|---|---|---|\n| 0 | 0 | 0 |\n| 0 | 0 | 0 |\n| 0 | 0 | 1 |\n",
+        ),
+        # An exact continuation of a table is left alone.
+        (
+            "| a | b |\n|---|---|\n| 0 | 0 |\n| 0 | ",
+            "0 |\n| 1 | 0 |\n",
+            "| a | b |\n|---|---|\n| 0 | 0 |\n| 0 | 0 |\n| 1 | 0 |\n",
+        ),
+    ],
+)
+def test_table_rows_keep_the_tables_shape(committed: str, continuation: str, final: str) -> None:
+    assert stitch_every_way(committed, continuation, seam_whitespace="").final == final  # type: ignore[arg-type]
+
+
+def test_prefill_that_stripped_a_rows_line_end_reads_the_next_row() -> None:
+    committed = "| step | count | ratio |\n|------|-------|-------|\n| 3    | 10    | 0.25  |\n"
+    outcome = stitch_every_way(committed, "10    | 0.25  |\n| 4    | 0     | 0.00  |\n")
+    assert outcome.final == committed + "| 4    | 0     | 0.00  |\n"
+    # The exact continuation, with or without the line end re-sent, is left alone.
+    for continuation in ("\n| 4    | 0     | 0.00  |\n", "| 4    | 0     | 0.00  |\n"):
+        outcome = stitch_every_way(committed, continuation)
+        assert outcome.final == committed + "| 4    | 0     | 0.00  |\n"
+
+
+def test_restart_that_glues_a_heading_mid_line_is_rewound() -> None:
+    committed = "## Configuration\n\nThe loader reads:\n\n- defaults\n- may incl"
+    outcome = stitch_every_way(committed, "## How configuration is loaded\n\n1. Defaults")
+    assert outcome.final == "## How configuration is loaded\n\n1. Defaults"
+    # At a line start a new heading may open like the first one: not a restart.
+    committed = "## Configuration\n\nThe loader reads files.\n\n"
+    outcome = stitch_every_way(committed, "## Usage\n\nRun it.")
+    assert outcome.final == committed + "## Usage\n\nRun it."
+
+
+def test_restart_after_the_indentation_of_a_new_line_is_rewound_with_or_without_prefill() -> None:
+    committed = "## Steps\n\n1. Install it.\n2. Choose a storage.\n  "
+    for seam in (None, ""):
+        outcome = stitch_every_way(
+            committed, "## Steps to follow\n\nInstall it.", seam_whitespace=seam
+        )  # type: ignore[arg-type]
+        assert outcome.final == "## Steps to follow\n\nInstall it."
 
 
 def test_periodic_words_are_under_removed_not_over_removed() -> None:

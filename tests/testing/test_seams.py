@@ -33,15 +33,31 @@ from streamrecover.testing.seams.tokens import deltas, tokens
 FLOORS = {
     "exact": 1.0,
     "exact_in_whitespace": 1.0,
-    "partial_word": 0.95,
-    "whole_words": 0.95,
-    "token_repeat": 0.92,
-    "number": 0.70,
-    "restart_sentence": 0.96,
+    "partial_word": 1.0,
+    "whole_words": 1.0,
+    "token_repeat": 1.0,
+    "number": 0.75,
+    "restart_sentence": 0.97,
     "restart_answer": 1.0,
-    "restart_diverge": 0.90,
-    "overlap": 0.93,
-    "short_overlap": 0.0,
+    "restart_diverge": 0.92,
+    "overlap": 0.96,
+    "short_overlap": 0.33,
+    "dropped_space": 0.0,
+}
+
+#: The same on the full benchmark corpus (``per_kind=3``), played in process.
+FULL_FLOORS = {
+    "exact": 1.0,
+    "exact_in_whitespace": 1.0,
+    "partial_word": 1.0,
+    "whole_words": 0.98,
+    "token_repeat": 0.96,
+    "number": 0.90,
+    "restart_sentence": 0.99,
+    "restart_answer": 1.0,
+    "restart_diverge": 0.96,
+    "overlap": 0.97,
+    "short_overlap": 0.5,
     "dropped_space": 0.0,
 }
 
@@ -202,7 +218,8 @@ def test_corpus_floor_overall_and_nothing_lost_on_exact_continuations(
     corpus_results: list[SeamResult],
 ) -> None:
     clear = [r for r in corpus_results if r.case.behaviour not in AMBIGUOUS]
-    assert sum(r.outcome == "exact" for r in clear) / len(clear) >= 0.95
+    assert sum(r.outcome == "exact" for r in clear) / len(clear) >= 0.965
+    assert sum(r.outcome == "exact" for r in corpus_results) / len(corpus_results) >= 0.935
     exact_rows = [r for r in corpus_results if r.case.behaviour.startswith("exact")]
     assert sum(r.lost for r in exact_rows) == 0
     assert all(r.outcome == "exact" for r in exact_rows)
@@ -240,11 +257,11 @@ def test_in_process_corpus_agrees_with_the_floors() -> None:
 
     results = list(play_in_process(build_cases(per_kind=3), ("openai", "anthropic")))
     clear = [r for r in results if r.case.behaviour not in AMBIGUOUS]
-    assert sum(r.outcome == "exact" for r in clear) / len(clear) >= 0.95
+    assert sum(r.outcome == "exact" for r in clear) / len(clear) >= 0.975
     for behaviour in BEHAVIOURS:
         rows = [r for r in results if r.case.behaviour == behaviour]
         exact = sum(r.outcome == "exact" for r in rows) / len(rows)
-        assert exact >= FLOORS[behaviour] - 0.03, (behaviour, exact)
+        assert exact >= FULL_FLOORS[behaviour], (behaviour, exact)
 
 
 @pytest.mark.parametrize("saw_whitespace", [False, True])

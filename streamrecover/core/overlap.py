@@ -1,0 +1,384 @@
+"""Which overlap to remove: rule 2 of the stitcher, on the candidates a continuation offers.
+
+A *candidate* of length ``L`` is a suffix ``stripped[-L:]`` of the text the
+model saw (starting on a grapheme-cluster boundary) with which the
+continuation starts. :class:`OverlapChooser` reads the held continuation and
+answers how many of its characters repeat the committed text (``0``: none), or
+:data:`HOLD` when a rule needs a few more characters to tell. The rules, with
+their examples and the ambiguities they leave, are listed in
+:mod:`streamrecover.core.stitch`; this module holds only the reading.
+"""
+
+from __future__ import annotations
+
+from streamrecover.core.tablerows import TableRow, table_row_after, table_row_at_end
+from streamrecover.core.textshape import (
+    WORD,
+    char_class,
+    has_short_period,
+    has_table_cells,
+    is_boundary,
+    is_cluster_start,
+)
+
+__all__ = ["HOLD", "OverlapChooser"]
+
+#: What :meth:`OverlapChooser.choose` answers when it needs more characters.
+HOLD = -1
+#: A lone candidate inside a word is removed from this many letters or digits on.
+_IN_WORD_MIN = 3
+#: A token-style repeat of a word this short is removed only when the run stops.
+_TOKEN_WORD_MIN = 3
+#: A word the answer wrote before decides a doubled letter from this length on.
+_WRITTEN_WORD_MIN = 6
+
+
+class OverlapChooser:
+    """Rule 2 for one seam: the committed tail, and how a continuation's start reads against it."""
+
+    __slots__ = ("_min_overlap", "_seam", "_stripped", "_table", "_tail_start", "_window")
+
+    def __init__(
+        self, stripped: str, seam: str, *, tail_start: int, min_overlap: int, window: int
+    ) -> None:
+        """Read continuations against ``stripped`` (what the model saw) and ``seam``.
+
+        Args:
+            stripped: the committed text as the model saw it.
+            seam: the whitespace a prefill cut off after it (``""`` when none).
+            tail_start: where the examined tail of ``stripped`` starts.
+            min_overlap: an overlap at least this long (not periodic) is removed
+                whatever its boundaries.
+            window: the most characters the stitcher holds.
+        """
+        self._stripped = stripped
+        self._seam = seam
+        self._tail_start = tail_start
+        self._min_overlap = min_overlap
+        self._window = window
+        # A seam with a line end closed the row: the continuation opens the next one.
+        self._table: TableRow | None = None
+        if "\n" not in seam:
+            self._table = table_row_at_end(stripped[tail_start:])
+        elif seam.count("\n") == 1 and not seam.strip(" \t\r\n"):
+            self._table = table_row_after(stripped[tail_start:])
+
+    def choose(self, held: str, *, at_end: bool) -> int:
+        """Rule 2: the length of the committed tail to remove from ``held``, or ``HOLD``."""
+        if not held:
+            return 0
+        stripped = self._stripped
+        # Before the end, a candidate as long as everything held would still
+        # be "live" (the caller only decides once none is), so it is excluded.
+        longest = len(held) if at_end else len(held) - 1
+        position = stripped.find(held[0], max(self._tail_start, len(stripped) - longest))
+        lengths: list[int] = []
+        while position >= 0:
+            if is_cluster_start(stripped, position) and held.startswith(stripped[position:]):
+                lengths.append(len(stripped) - position)
+            position = stripped.find(held[0], position + 1)
+        chosen = self._choose_by_words(held, lengths, at_end=at_end)
+        if 0 < chosen < self._min_overlap:
+            chosen = self._unless_written(chosen, held, at_end=at_end)
+        if chosen < 0 or not lengths or self._table is None:
+            return chosen
+        return self._choose_by_table(held, lengths, chosen, at_end=at_end)
+
+    def _unless_written(self, chosen: int, held: str, *, at_end: bool) -> int:
+        """A short repeat inside a word is kept when the answer wrote the kept word before.
+
+        "the SSE decoder ... 40,000 S" + "SE events": removing "S" would write "SE",
+        keeping it "SSE", which the answer already wrote (and "SE" not): kept.
+        """
+        stripped = self._stripped
+        start = _partial_word_start(stripped)
+        if start == len(stripped) or not held[:1].isalpha():
+            return chosen  # not glued inside a word
+        word_end = 0
+        while word_end < len(held) and held[word_end].isalpha():
+            word_end += 1
+        if word_end == len(held) and not at_end and len(held) < self._window:
+            return HOLD
+        if word_end <= chosen:
+            return chosen
+        kept = stripped[start:] + held[:word_end]
+        removed = stripped[start:] + held[chosen:word_end]
+        if _has_word(stripped, kept, start) and not _has_word(stripped, removed, start):
+            return 0
+        return chosen
+
+    def _choose_by_table(self, held: str, lengths: list[int], chosen: int, *, at_end: bool) -> int:
+        """Rule 2e: inside a table row, the one reading that keeps the table's shape wins."""
+        table = self._table
+        assert table is not None
+        # After a prefill stripped the row's line end, the continuation opens the next row.
+        skip = len(self._seam) if table.new_row else 0
+        readings = []
+        for length in [*lengths, 0]:
+            rest = held[length:]
+            if not rest.startswith(self._seam):
+                rest = self._seam + rest.lstrip(" \t")  # rule 3: the consumer keeps its seam
+            row = rest[skip:]
+            line_end = row.find("\n")
+            if line_end < 0 and not at_end and len(held) < self._window:
+                return HOLD  # the row's end shows how many cells it has
+            readings.append((length, row if line_end < 0 else row[:line_end], line_end >= 0))
+        fitting = [
+            length for length, row, ended in readings if table.fits(row, complete=ended or at_end)
+        ]
+        if chosen in fitting:
+            # A candidate across rows competes with a shorter one inside this row
+            # only where rows repeat (a table of zeros): the shorter loses nothing.
+            shorter = [length for length in fitting if 0 < length < chosen]
+            text = self._stripped[len(self._stripped) - chosen :]
+            if shorter and "\n" in text and not any(ch.isalpha() for ch in text):
+                return shorter[-1]
+            return chosen
+        return fitting[0] if len(fitting) == 1 else chosen
+
+    def _choose_by_words(self, held: str, lengths: list[int], *, at_end: bool) -> int:
+        """Rules 2 to 2d on the candidates ``lengths`` (longest first)."""
+        for index, length in enumerate(lengths):
+            shorter = lengths[index + 1] if index + 1 < len(lengths) else 0
+            if length - shorter >= self._min_overlap and not self._is_table_like(length):
+                return length
+        if not lengths:
+            return 0
+        # Rule 2b: the shortest candidate that starts a word ("that" rather than
+        # its last letter "t") decides whether a short repeat is a word repeated;
+        # a longer one that starts a word too wins when the text does not repeat
+        # itself there (" the t" + " the table", not " t").
+        starting = [length for length in lengths if self._starts_word(length)]
+        if len(starting) > 1:
+            longest_start = starting[0]
+            if (
+                not self._repeats_before(longest_start)
+                and not has_short_period(
+                    self._stripped[len(self._stripped) - longest_start :], longest_start // 2 + 1
+                )
+                and not self._is_table_like(longest_start)
+            ):
+                verdict = self._is_word_repeat(longest_start, held, at_end=at_end)
+                if verdict is None:
+                    return HOLD
+                if verdict:
+                    return longest_start
+        for length in reversed(lengths):
+            if self._starts_word(length):
+                verdict = self._is_word_repeat(length, held, at_end=at_end)
+                if verdict is None:
+                    return HOLD
+                if verdict:
+                    return length
+                break
+        # Rule 2c: a lone candidate inside a word ("f answ" + "f answers").
+        if len(lengths) == 1 and self._is_lone_in_word_repeat(lengths[0]):
+            return lengths[0]
+        # Rule 2d: a repeat of one or two letters inside a word, where keeping it
+        # would write what words almost never hold.
+        return self._short_in_word_repeat(lengths[-1], held, at_end=at_end)
+
+    def _short_in_word_repeat(self, length: int, held: str, *, at_end: bool) -> int:
+        """Rule 2d: ``length`` if the shortest candidate is a 1-2 letter repeat inside a word.
+
+        Two distinct letters ("tota" + "tal", "Inde" + "dex") would write a doubled
+        pair of letters ("tatal"), which about one in two thousand cuts inside a
+        word meets in real text ("contai" + "ining"); one letter only when keeping it
+        would write the same letter three times ("instal" + "ll" gives "installl").
+        Either way the words the answer already wrote decide first: of the two
+        readings of the word at the cut, the one written earlier wins ("Each
+        choice ... each choic" + "ce"). ``HOLD`` when the continuation must show
+        more of the word first.
+        """
+        stripped = self._stripped
+        if length > 2 or length >= len(stripped):
+            return 0
+        text = stripped[len(stripped) - length :]
+        before = stripped[len(stripped) - length - 1]
+        start = _partial_word_start(stripped)
+        if not (text.isalpha() and before.isalpha()) or (
+            start > 0 and (stripped[start - 1].isdigit() or stripped[start - 1] == "_")
+        ):
+            return 0  # not letters of a word: "0xdf" + "ff" is a hex number going on
+        word_end = length
+        while word_end < len(held) and held[word_end].isalpha():
+            word_end += 1
+        if word_end == len(held) and not at_end and len(held) < self._window:
+            return HOLD  # the word's end shows which reading the answer wrote before
+        if length == 2:
+            if text[0] == text[1] or self._repeats_before(length):
+                return 0  # "ll" + "llama": periodic, a doubled letter reads the same
+            verdict = length
+        else:
+            run_before = len(stripped) - len(stripped.rstrip(text))
+            run_after = len(held) - len(held.lstrip(text))
+            verdict = length if run_before + run_after == 3 and run_before < 3 else 0
+        kept = stripped[start:] + held[:word_end]
+        removed = stripped[start:] + held[length:word_end]
+        if verdict and _has_word(stripped, kept, start) and not _has_word(stripped, removed, start):
+            return 0
+        if (
+            not verdict
+            and len(removed) >= _WRITTEN_WORD_MIN
+            and _has_word(stripped, removed, start)
+            and not _has_word(stripped, kept, start)
+        ):
+            return length  # a short word written before proves nothing ("to" + "o)": "too")
+        return verdict
+
+    def _is_table_like(self, length: int) -> bool:
+        """Whether a letterless candidate may just be the table going on.
+
+        Cells shorter than ``2 * min_overlap`` (" 0     |"), or a run that already
+        occurs earlier in the committed text: in a table of zeros the next cells
+        read like the last ones repeated.
+        """
+        stripped = self._stripped
+        text = stripped[len(stripped) - length :]
+        if any(ch.isalpha() for ch in text):
+            return False
+        if stripped.find(text, self._tail_start) < len(stripped) - length:
+            return True
+        # Short runs of cells ("0 |\n| 0 | 0 | " in a table of zeros) likewise.
+        return length < 2 * self._min_overlap and "|" in text
+
+    def _starts_word(self, length: int) -> bool:
+        """Whether the candidate starts at a word (or, token-style, at the space before one)."""
+        stripped = self._stripped
+        start = len(stripped) - length
+        first = stripped[start]
+        if first.isspace():
+            # A token-style repeat: " worst" re-sent with the space before it.
+            return first == " " and length > 1 and char_class(stripped[start + 1]) == WORD
+        if start == 0:
+            return True
+        before = stripped[start - 1]
+        if char_class(first) == WORD:
+            if (
+                first.isdigit()
+                and before.isalpha()
+                and length >= 2
+                and stripped[start + 1].isdigit()
+            ):
+                return True  # a number inside a word ("p99" + "99 latency", "H100")
+            return is_boundary(before, first)
+        # Punctuation that opens a line or follows a space ("**Note", "| 2").
+        return before.isspace()
+
+    def _is_word_repeat(self, length: int, held: str, *, at_end: bool) -> bool | None:
+        """Rule 2b for one candidate; ``None`` when more of ``held`` is needed to tell."""
+        stripped = self._stripped
+        text = stripped[len(stripped) - length :]
+        core = text.strip()
+        if not core:
+            return False
+        glued = length < len(held) or not at_end
+        if not (glued and char_class(stripped[-1]) == WORD == char_class(held[0])):  # noqa: SIM102 (two reasons, two comments)
+            # Keeping everything would not glue two words together ("yes yes" +
+            # " yes, no"): in text that repeats itself there, keep it.
+            if self._repeats_before(length):
+                return False
+        whole = is_boundary(stripped[-1], held[length]) if length < len(held) else at_end
+        if text[0].isspace() and whole and sum(ch.isalnum() for ch in core) < _TOKEN_WORD_MIN:
+            # A short word re-sent whole with its space (" I" + " I know", " ms" +
+            # " ms,"), unless the continuation goes on repeating it: "ha" + " ha ha
+            # ha" is the text's own run as often as a repeat; keeping loses nothing.
+            after = held[length : length + len(text)]
+            if len(after) < len(text) and not at_end:
+                return None
+            if after == text:
+                return False
+            if not any(ch.isalpha() for ch in core) and after[:1].isspace():
+                # "[[1 0" + " 0 1]]", "XX 00" + " 00 XX": in a row of numbers or
+                # bytes a number recurs by nature ("> 0" + " 0:" is a repeat).
+                return False
+        letters = sum(ch.isalpha() for ch in core)
+        digits = sum(ch.isdigit() for ch in core)
+        if letters:
+            # A word restarted from its first letter ("f" + "façade", "ag" +
+            # "again"): an exact continuation would start with that letter only
+            # for a word with a doubled first letter ("aardvark", "llama").
+            return True
+        if digits >= 2 and (letters or not has_table_cells(core)):
+            return True  # numbers of two or more digits are words ("15,4" + "15,433")
+        if (
+            digits == 1
+            and core[-1] in ".,"
+            and length < len(held)
+            and held[length].isdigit()
+            and text.endswith(core)
+        ):
+            return True  # a number re-sent from its separator on ("0." + "0.4 ms"): not "0.0.4"
+        # A lone digit only as the whole candidate and a whole word ("| 0" +
+        # "0 |"): "0 | " + "0 | 0 |" is a table of zeros going on, and "4" +
+        # "42" is as often the number 442.
+        return digits == 1 and whole and len(core) == 1
+
+    def _is_lone_in_word_repeat(self, length: int) -> bool:
+        stripped = self._stripped
+        text = stripped[len(stripped) - length :]
+        if text[0].isspace() or not any(ch.isalnum() for ch in text):  # noqa: SIM102 (two reasons, two comments)
+            if not ("\n" in text and text.strip()):
+                return False  # ":\n    " + ":\n        if": a line repeated with its indentation
+        line_end = text.find("\n")
+        if (
+            sum(not ch.isspace() for ch in text) < _IN_WORD_MIN
+            and not (
+                # The end of a word and the space the model saw after it ("per " +
+                # "er month"): an exact continuation does not open with "er ".
+                len(text) >= _IN_WORD_MIN
+                and text[-1] == " "
+                and sum(ch.isalpha() for ch in text) >= 2
+                and text[:-1].isalpha()
+            )
+            and not (
+                # The end of a line, its line break and the indentation the model
+                # saw after it ("s:\n    " + "s:\n        if", "m)\n" + "m)\n\n    def"):
+                # kept, the next line would open with the last one's end.
+                len(text) >= _IN_WORD_MIN and line_end > 0 and text[:line_end].strip()
+            )
+        ):
+            return False
+        if self._repeats_before(length):
+            return False
+        if (line_end < 0 or "|" in text) and self._is_table_like(length):
+            # (A line end in code, ":\n    ", recurs there by nature: no table run.)
+            return False
+        return not has_short_period(text, len(text))
+
+    def _repeats_before(self, length: int) -> bool:
+        """Whether the candidate's text also ends the committed text just before it.
+
+        Then the text repeats itself there ("ha ha ha", "0000 0000", "that that"),
+        and "the model repeated it" reads the same as "the model wrote more of
+        it": the shorter reading, which loses nothing, wins.
+        """
+        stripped = self._stripped
+        core = stripped[len(stripped) - length :].strip().casefold()
+        before = stripped[: len(stripped) - length].rstrip().casefold()
+        return bool(core) and before.endswith(core)
+
+
+def _partial_word_start(text: str) -> int:
+    """Where the letters that end ``text`` (the partial word at the cut) start."""
+    start = len(text)
+    while start > 0 and text[start - 1].isalpha():
+        start -= 1
+    return start
+
+
+def _has_word(text: str, word: str, end: int) -> bool:
+    """Whether ``word`` occurs as a whole word in ``text[:end]`` (letter case aside)."""
+    if not word:
+        return False
+    haystack = text[:end].casefold()
+    needle = word.casefold()
+    position = haystack.find(needle)
+    while position >= 0:
+        after = position + len(needle)
+        if (position == 0 or not haystack[position - 1].isalpha()) and (
+            after == len(haystack) or not haystack[after].isalpha()
+        ):
+            return True
+        position = haystack.find(needle, position + 1)
+    return False
