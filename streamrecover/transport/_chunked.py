@@ -5,8 +5,10 @@ chunked``, :class:`~streamrecover.transport._exchange.Exchange` hands the rest
 of the bytes to a :class:`ChunkedDecoder` instead of h11. A server that
 flushes every SSE event sends one chunk per event, and h11 spends a pass of its
 state machine, a regular expression and an event object on each; here a
-chunk costs one ``bytes.find``, a check of its size digits and one slice. The
-pieces are the ones h11 gave: one per chunk, or the part of a chunk at hand.
+chunk costs one ``bytes.find``, a check of its size digits and one slice.
+:meth:`ChunkedDecoder.next_body` gives the pieces h11 gave: one per chunk, or
+the part of a chunk at hand; :meth:`ChunkedDecoder.body_at_hand` (what the
+transports use) gives the same bytes joined, one piece per read.
 
 The decoder accepts what h11 accepted and refuses what it refused, with tighter
 bounds on what it buffers:
