@@ -9,7 +9,7 @@ character twice. Both are shared by the sync and the async stream.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -40,6 +40,9 @@ if TYPE_CHECKING:
     from streamrecover.storage.record import ProgressChanges, Status
 
 __all__ = ["Hooks", "SafeText", "StreamObserver"]
+
+# Strategies that never roll delivered text back: SafeText passes their text on at once.
+_IMMEDIATE = ("exact", "native", "summarize")
 
 
 
@@ -72,7 +75,7 @@ class SafeText:
     def feed(self, event: Event) -> str:
         """Return the text that became safe with ``event`` (often empty)."""
         if type(event) is TextDelta:
-            if self._mode in ("exact", "native", "summarize"):
+            if self._mode in _IMMEDIATE:
                 self._shown += len(event.text)
                 return event.text
             self._pending += event.text
@@ -97,6 +100,42 @@ class SafeText:
         if type(event) is Completed:
             return self._show(len(self._pending))
         return ""
+
+    def texts(self, events: Iterator[Event]) -> Iterator[str]:
+        """Yield the non-empty results of :meth:`feed` for each of ``events``."""
+        feed = self.feed
+        if self._mode in _IMMEDIATE:
+            # Every delta is safe at once: the common event needs no call.
+            for event in events:
+                if type(event) is TextDelta:
+                    text = event.text
+                    self._shown += len(text)
+                    if text:
+                        yield text
+                else:
+                    chunk = feed(event)
+                    if chunk:
+                        yield chunk
+        else:
+            for event in events:
+                chunk = feed(event)
+                if chunk:
+                    yield chunk
+
+    async def atexts(self, events: AsyncIterator[Event]) -> AsyncGenerator[str, None]:
+        """The asynchronous counterpart of :meth:`texts`."""
+        feed = self.feed
+        immediate = self._mode in _IMMEDIATE
+        async for event in events:
+            if immediate and type(event) is TextDelta:
+                text = event.text
+                self._shown += len(text)
+                if text:
+                    yield text
+            else:
+                chunk = feed(event)
+                if chunk:
+                    yield chunk
 
     def _show(self, length: int) -> str:
         shown, self._pending = self._pending[:length], self._pending[length:]
@@ -152,41 +191,43 @@ class StreamObserver:
             telemetry.watching or len(events) != 1 or type(events[0]) is not TextDelta
         ):
             telemetry.observe(events)
+        checkpointer = self.checkpointer
         try:
-            self._observe(events)
+            for event in events:
+                if type(event) is TextDelta:
+                    # The common event, handled here rather than in a call.
+                    if checkpointer is not None:
+                        checkpointer.append(event.text)
+                else:
+                    self._observe_other(event, checkpointer)
         except StaleWriterError as exc:
             raise self._taken_over(exc) from exc
 
-    def _observe(self, events: list[Event]) -> None:
-        checkpointer = self.checkpointer
-        for event in events:
-            kind = type(event)
-            if kind is TextDelta:
-                if checkpointer is not None:
-                    checkpointer.append(event.text)  # type: ignore[attr-defined]
-            elif kind is Rewind:
-                if checkpointer is not None:
-                    checkpointer.truncate(event.to)  # type: ignore[attr-defined]
-            elif kind is Retrying:
-                self._on_retry(event)  # type: ignore[arg-type]
-            elif kind is Resumed:
-                logger.info(
-                    "stream %s: resuming with strategy %s (attempt %d)",
-                    self.recovery_id,
-                    event.strategy,  # type: ignore[attr-defined]
-                    event.attempt,  # type: ignore[attr-defined]
-                    extra=self._log_fields(event.attempt, None),  # type: ignore[attr-defined]
-                )
-                if self.hooks.on_resume is not None:
-                    self.hooks.on_resume(event, self.recovery_id)  # type: ignore[arg-type]
-            elif kind is Completed:
-                self.usage = event.usage  # type: ignore[attr-defined]
-                if checkpointer is not None:
-                    checkpointer.flush()
-                    self._mark("completed")
-                    checkpointer.end()
-                if self.telemetry is not None:
-                    self.telemetry.finish(self.session, None)
+    def _observe_other(self, event: Event, checkpointer: Checkpointer | None) -> None:
+        kind = type(event)
+        if kind is Rewind:
+            if checkpointer is not None:
+                checkpointer.truncate(event.to)  # type: ignore[attr-defined]
+        elif kind is Retrying:
+            self._on_retry(event)  # type: ignore[arg-type]
+        elif kind is Resumed:
+            logger.info(
+                "stream %s: resuming with strategy %s (attempt %d)",
+                self.recovery_id,
+                event.strategy,  # type: ignore[attr-defined]
+                event.attempt,  # type: ignore[attr-defined]
+                extra=self._log_fields(event.attempt, None),  # type: ignore[attr-defined]
+            )
+            if self.hooks.on_resume is not None:
+                self.hooks.on_resume(event, self.recovery_id)  # type: ignore[arg-type]
+        elif kind is Completed:
+            self.usage = event.usage  # type: ignore[attr-defined]
+            if checkpointer is not None:
+                checkpointer.flush()
+                self._mark("completed")
+                checkpointer.end()
+            if self.telemetry is not None:
+                self.telemetry.finish(self.session, None)
 
     def fell_back(
         self, event: FellBack, session: RecoverySession, providers: Sequence[Contribution]

@@ -216,10 +216,7 @@ class Stream(_StreamBase):
     def text_stream(self) -> Iterator[str]:
         """The answer text, only as it becomes safe from any rollback (see SafeText)."""
         safe = SafeText(self._safe_mode, already_shown=self._already_shown)  # type: ignore[arg-type]
-        for event in self._events:
-            chunk = safe.feed(event)
-            if chunk:
-                yield chunk
+        return safe.texts(self._events)
 
     def until_done(self) -> str:
         """Consume the stream and return the final text."""
@@ -255,15 +252,24 @@ class Stream(_StreamBase):
                 try:
                     session.response_started(response.status, response.headers)
                     self._observer.response_started(response.status)
+                    # One SSE event's worth at a time (see RecoverySession.queue_data):
+                    # a consumer that stops holds exactly the text stored and committed.
+                    queue_data = session.queue_data
+                    next_events = session.next_events
+                    observe = self._observer.observe
                     for data in response.iter_bytes():
-                        events = session.receive_data(data)
+                        queue_data(data)
+                        while (events := next_events()) is not None:
+                            if events:
+                                observe(events)
+                                yield from events
                         self._observer.heartbeat()
-                        if events:
-                            yield from self._deliver(events)
                         if session.state not in _READING:
                             break
                     else:
-                        yield from self._deliver(session.receive_data(b""))
+                        queue_data(b"")
+                        while (events := next_events()) is not None:
+                            yield from self._deliver(events)
                 finally:
                     response.close()
             except Fault as fault:
@@ -319,12 +325,9 @@ class AsyncStream(_StreamBase):
         self._text_generators.append(generator)
         return generator
 
-    async def _safe_text(self) -> AsyncGenerator[str, None]:
+    def _safe_text(self) -> AsyncGenerator[str, None]:
         safe = SafeText(self._safe_mode, already_shown=self._already_shown)  # type: ignore[arg-type]
-        async for event in self._events:
-            chunk = safe.feed(event)
-            if chunk:
-                yield chunk
+        return safe.atexts(self._events)
 
     async def until_done(self) -> str:
         """Consume the stream and return the final text."""
@@ -370,12 +373,18 @@ class AsyncStream(_StreamBase):
                     self._observer.response_started(response.status)
                     ended = False
                     body = response.aiter_bytes()
+                    queue_data = session.queue_data
+                    next_events = session.next_events
+                    observe = self._observer.observe
                     try:
                         async for data in body:
-                            events = session.receive_data(data)
+                            queue_data(data)
+                            while (events := next_events()) is not None:
+                                if events:
+                                    observe(events)
+                                    for event in events:
+                                        yield event
                             self._observer.heartbeat()
-                            for event in self._deliver(events):
-                                yield event
                             if session.state not in _READING:
                                 ended = True
                                 break
@@ -386,8 +395,10 @@ class AsyncStream(_StreamBase):
                             with anyio.CancelScope(shield=True):
                                 await closer()
                     if not ended:
-                        for event in self._deliver(session.receive_data(b"")):
-                            yield event
+                        queue_data(b"")
+                        while (events := next_events()) is not None:
+                            for event in self._deliver(events):
+                                yield event
                 finally:
                     # Closing must finish even when the task is being cancelled.
                     with anyio.CancelScope(shield=True):

@@ -70,7 +70,7 @@ from streamrecover.core.policy import RetryBudget, RetryPolicy
 from streamrecover.core.progress import ProgressTracker
 from streamrecover.core.redact import redact_exception
 from streamrecover.core.resume import STRATEGIES, ResumePlan, Strategy, plan_resume
-from streamrecover.core.sse import SSEDecoder
+from streamrecover.core.sse import ServerSentEvent, SSEDecoder
 from streamrecover.core.stitch import Stitcher
 from streamrecover.core.surrogates import SurrogateJoiner
 
@@ -81,6 +81,9 @@ __all__ = ["Decision", "Done", "GiveUp", "RecoverySession", "Retry", "SessionSta
 
 #: How much of a non-2xx response body is kept for the error message.
 MAX_ERROR_BODY = 8 * 1024
+
+# An empty queue (never appended to; a queue is replaced, not emptied).
+_NOTHING_QUEUED: list[ServerSentEvent] = []
 
 
 class SessionState(enum.Enum):
@@ -259,6 +262,12 @@ class RecoverySession:
         self.keep_delivered = False
 
         self._decoder: SSEDecoder | None = None
+        # SSE events of the last queue_data() not yet taken by next_events().
+        self._queue: list[ServerSentEvent] = _NOTHING_QUEUED
+        self._queue_position = 0
+        self._queue_open = False  # next_events() has the end of the data still to report
+        self._queue_eof = False
+        self._content_before = 0
         self._parser: StreamParser | None = None
         self._stitcher: Stitcher | None = None
         self._error_status = 0
@@ -342,6 +351,8 @@ class RecoverySession:
         self._error_body = []
         self._error_size = 0
         self._unexpected_type = None
+        self._drop_queue()
+        self._queue_open = False
         plan = self._plan
         self._plan = None
         if plan is None:
@@ -390,6 +401,26 @@ class RecoverySession:
 
         After the stream completes (the provider's terminal marker), the state is
         ``DONE`` and the caller should stop reading and close the connection.
+        The same as :meth:`queue_data` followed by :meth:`next_events` until it
+        returns None, with the events joined.
+        """
+        self.queue_data(data)
+        events: list[Event] = []
+        next_events = self.next_events
+        while (step := next_events()) is not None:
+            events += step
+        return events
+
+    def queue_data(self, data: bytes) -> None:
+        """Feed body bytes (``b""``: the body ended); take the events with :meth:`next_events`.
+
+        Nothing is delivered yet: the SSE events ``data`` completes are decoded
+        and held, and each call of :meth:`next_events` maps one of them to what
+        the consumer sees, commits its text, and returns it. A consumer that
+        stops half-way through one read therefore leaves the session's text
+        exactly at what it was handed. Call :meth:`next_events` until it returns
+        None before the next ``queue_data``; calling it earlier is a
+        :class:`UsageError` (and leaves the session in ``ERROR``).
         """
         # The hot path (a streaming body) skips the table lookup; every other
         # state goes through it, so an illegal call still fails the session.
@@ -398,6 +429,10 @@ class RecoverySession:
         if data.__class__ is not bytes and not isinstance(data, (bytearray, memoryview)):
             self.state = SessionState.ERROR
             raise UsageError(f"receive_data() takes bytes, got {type(data).__name__}")
+        if self._queue_open:
+            self.state = SessionState.ERROR
+            raise UsageError("queue_data() called before next_events() returned None")
+        self._queue_open = True
         if self.state is SessionState.ERROR_BODY:
             if data:
                 room = MAX_ERROR_BODY - self._error_size
@@ -405,42 +440,76 @@ class RecoverySession:
                     self._error_body.append(data[:room])
                     self._error_size += min(room, len(data))
                 self._leave("receive_data", SessionState.ERROR_BODY)
-                return self.take_events()
-            self._fail(self._error_fault())
-            return self.take_events()
+            else:
+                self._fail(self._error_fault())
+            return
         assert self._decoder is not None and self._parser is not None
-        content_before = self._content_events
+        self._queue_eof = not data
+        self._content_before = self._content_events
         try:
-            for sse in self._decoder.feed(data):
-                for event in self._parser.feed(sse):
+            self._queue = self._decoder.feed(data)
+        except Fault as fault:
+            self._fail(fault)
+            return
+        self._queue_position = 0
+
+    def next_events(self) -> list[Event] | None:
+        """Return the events of the next SSE event queued by :meth:`queue_data` (often one
+        TextDelta, sometimes none), then what the end of the data brings; None once
+        everything queued has been taken.
+        """
+        position = self._queue_position
+        queue = self._queue
+        if position < len(queue):
+            self._queue_position = position + 1
+            parser = self._parser
+            assert parser is not None
+            try:
+                for event in parser.feed(queue[position]):
                     self._accept(event)
-                if self._parser.complete:
-                    self._complete()
-                    return self.take_events()
-            if not data:
+            except Fault as fault:
+                self._fail(fault)
+                return self.take_events()
+            if parser.complete:
+                self._complete()
+                return self.take_events()
+            # Still STREAMING: no transition to record.
+            events, self._outbox = self._outbox, []
+            return events
+        if not self._queue_open:
+            return None
+        self._queue_open = False
+        self._queue = _NOTHING_QUEUED
+        self._queue_position = 0
+        if self.state is not SessionState.STREAMING:
+            return self.take_events()
+        assert self._parser is not None
+        if self._queue_eof:
+            try:
                 # Completeness first: what the stitcher holds from a truncated
                 # continuation may be overlap, and is never released.
                 self._parser.finish()
                 # A parser that is satisfied at EOF without its marker is complete.
                 self._complete()
-                return self.take_events()
-        except Fault as fault:
-            self._fail(fault)
+            except Fault as fault:
+                self._fail(fault)
             return self.take_events()
         progress = self._progress
         if progress.active:
             # ProgressTracker.check, inline: this runs on every read of the body.
             now = self._clock()
-            if self._content_events != content_before:
+            if self._content_events != self._content_before:
                 progress.last = now
                 if now >= progress.next_deposit:
                     progress.deposit(now)
             elif now - progress.last > progress.timeout:
                 self._fail(progress.fault())
-                return self.take_events()
-        # Still STREAMING: no transition to record.
-        events, self._outbox = self._outbox, []
-        return events
+        return self.take_events()
+
+    def _drop_queue(self) -> None:
+        # The attempt ended (complete, failed, cancelled): what it still held is not read.
+        self._queue = _NOTHING_QUEUED
+        self._queue_position = 0
 
     def connection_failed(self, fault: BaseException) -> None:
         """Report that the attempt failed outside the body (connect, reset, timeout...)."""
@@ -477,7 +546,9 @@ class RecoverySession:
     def _accept(self, event: Event) -> None:
         # The hot path: one call per content event.
         if type(event) is TextDelta:
-            if not event.text.isascii() or self._surrogates.holding:
+            if (not event.text.isascii() and _has_surrogate(event.text)) or (
+                self._surrogates.holding
+            ):
                 text = self._surrogates.feed(event.text)
                 if text is not event.text:
                     if not text:
@@ -539,6 +610,7 @@ class RecoverySession:
 
     def _complete(self) -> None:
         assert self._parser is not None
+        self._drop_queue()
         if self._surrogates.holding:
             self._accept(TextDelta(text=self._surrogates.finish()))
         if self._stitcher is not None:
@@ -575,6 +647,7 @@ class RecoverySession:
     def _fail(self, fault: BaseException) -> None:
         """An attempt ended with ``fault``: decide, and queue what the consumer must see."""
         redact_exception(fault, secrets=self._secrets)
+        self._drop_queue()
         self.last_fault = fault
         self._surrogates.reset()  # half a character from a failed attempt is regenerated
         if self._stitcher is not None:
@@ -690,6 +763,7 @@ class RecoverySession:
         )
 
     def _give_up(self, error: StreamInterrupted, *, target: str) -> None:
+        self._drop_queue()
         self._pending_tools = []
         self._decision = GiveUp(error=error)
         self._leave(target, SessionState.GAVE_UP)
@@ -709,6 +783,17 @@ def _protocol_error_identity(fault: BaseException) -> tuple[str, str] | None:
         message = message.removesuffix(f" (event: {fault.event})")
         return type(fault).__name__, f"{message} [{fault.event.partition(':')[0]}]"
     return type(fault).__name__, message
+
+
+def _has_surrogate(text: str) -> bool:
+    # UTF-8 encoding fails exactly on a surrogate code point (lone, or half of
+    # a pair split across JSON escapes), and costs less than a regular
+    # expression search.
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _still_clock() -> float:

@@ -15,9 +15,10 @@ from collections.abc import Callable
 from typing import Any
 
 from streamrecover.core.errors import ProviderProtocolError
+from streamrecover.core.events import TextDelta
 from streamrecover.providers.base import StreamParser
 
-__all__ = ["EXCERPT_CHARS", "JSONStreamParser", "excerpt"]
+__all__ = ["EXCERPT_CHARS", "JSONStreamParser", "excerpt", "new_event", "set_text"]
 
 #: How much of an offending event's data an error message quotes.
 EXCERPT_CHARS = 200
@@ -46,6 +47,17 @@ def _loads(data: str) -> Any:
     if end != len(data):
         return _json_loads(data)
     return value
+
+
+# A TextDelta built through its frozen dataclass __init__ costs a keyword
+# call and an object.__setattr__; one TextDelta is made per event, so the hot
+# paths make it from its parts: a bare instance and a store into its one slot
+# (the slot's own descriptor, which the frozen __setattr__ does not guard). The
+# result is an ordinary TextDelta (``event = new_event(TextDelta);
+# set_text(event, text)``); a test checks that it equals, hashes and
+# prints like one built by the constructor.
+new_event: Callable[[type[TextDelta]], TextDelta] = object.__new__
+set_text: Callable[[TextDelta, str], None] = TextDelta.__dict__["text"].__set__
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
@@ -78,7 +90,14 @@ class JSONStreamParser(StreamParser):
             ProviderProtocolError: malformed JSON, or JSON that is not an object.
         """
         try:
-            value = _loads(data)
+            # _loads, inline: this runs once per event.
+            try:
+                value, end = _scan_once(data, 0)
+            except StopIteration:
+                value = _json_loads(data)
+            else:
+                if end != len(data):
+                    value = _json_loads(data)
         except ValueError as exc:  # json.JSONDecodeError, or a bad surrogate
             raise self._bad(f"malformed JSON in data: {exc}") from exc
         except RecursionError as exc:

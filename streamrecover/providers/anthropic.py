@@ -44,7 +44,7 @@ from streamrecover.providers._body import (
     turns,
 )
 from streamrecover.providers._errors import ANTHROPIC_ERROR_STATUS
-from streamrecover.providers._json import JSONStreamParser, excerpt
+from streamrecover.providers._json import JSONStreamParser, excerpt, new_event, set_text
 from streamrecover.providers.base import JSONBody, Provider, StreamParser
 
 __all__ = ["ANTHROPIC_VERSION", "AnthropicParser", "AnthropicProvider", "claude_version"]
@@ -120,8 +120,14 @@ class AnthropicParser(JSONStreamParser):
             delta = self._dict(frame, "delta")
             delta_type = delta.get("type")
             if delta_type == "text_delta":
-                text = self._str(delta, "text")
-                return [TextDelta(text=text)] if text else []
+                text = delta.get("text")
+                if type(text) is not str:
+                    raise self._wrong(delta, "text", "a string")
+                if not text:
+                    return []
+                text_event = new_event(TextDelta)
+                set_text(text_event, text)
+                return [text_event]
             return self._other_delta(frame, delta, delta_type)
         if type(kind) is not str:
             raise self._wrong(frame, "type", "a string")

@@ -37,7 +37,7 @@ from streamrecover.core.http import HTTPRequest
 from streamrecover.core.sse import ServerSentEvent
 from streamrecover.providers._body import append_turns, extend_content, reduced_limit, turns
 from streamrecover.providers._errors import OPENAI_ERROR_STATUS, status_of
-from streamrecover.providers._json import JSONStreamParser, excerpt
+from streamrecover.providers._json import JSONStreamParser, excerpt, new_event, set_text
 from streamrecover.providers.base import JSONBody, Provider, StreamParser
 
 __all__ = ["OpenAIChatParser", "OpenAIChatProvider", "PrefillStyle"]
@@ -129,7 +129,11 @@ class OpenAIChatParser(JSONStreamParser):
                 if type(delta) is dict and len(delta) == 1 and choice.get("index", 0) == 0:
                     content = delta.get("content")
                     if type(content) is str:
-                        return [TextDelta(text=content)] if content else []
+                        if not content:
+                            return []
+                        text_event = new_event(TextDelta)
+                        set_text(text_event, content)
+                        return [text_event]
         events: list[Event] = []
         finished: Finished | None = None
         if choices:

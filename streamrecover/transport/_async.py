@@ -300,7 +300,7 @@ class AsyncResponse:
             raise UsageError(f"the response is {self._state}; its body cannot be read")
         try:
             while True:
-                piece = self._exchange.next_body()
+                piece = self._exchange.body_at_hand()
                 if piece == b"":
                     self._state = "done"
                     await self._release()

@@ -5,8 +5,10 @@ chunked``, :class:`~streamrecover.transport._exchange.Exchange` hands the rest
 of the bytes to a :class:`ChunkedDecoder` instead of h11. A server that
 flushes every SSE event sends one chunk per event, and h11 spends a pass of its
 state machine, a regular expression and an event object on each; here a
-chunk costs one ``bytes.find``, a check of its size digits and one slice. The
-pieces are the ones h11 gave: one per chunk, or the part of a chunk at hand.
+chunk costs one ``bytes.find``, a check of its size digits and one slice.
+:meth:`ChunkedDecoder.next_body` gives the pieces h11 gave: one per chunk, or
+the part of a chunk at hand; :meth:`ChunkedDecoder.body_at_hand` (what the
+transports use) gives the same bytes joined, one piece per read.
 
 The decoder accepts what h11 accepted and refuses what it refused, with tighter
 bounds on what it buffers:
@@ -226,6 +228,54 @@ class ChunkedDecoder:
                 ValueError("the chunked body ended before its last chunk"),
             )
         return None
+
+    def body_at_hand(self) -> bytes | None:
+        """Return all the body at hand: every whole chunk's data and the part of a begun one.
+
+        The same bytes as calls of :meth:`next_body` until it returns None or
+        ``b""``, joined: ``b""`` once the body has ended, None when more bytes
+        are needed. A server that flushes each SSE event sends a chunk per
+        event, and a read brings many; one call per read instead of one per
+        chunk is what this is for. Body before a fault is returned first; the
+        fault is raised by the next call (and every later one), as with
+        :meth:`next_body`.
+        """
+        pieces: list[bytes] = []
+        while True:
+            if self._stage == "size" and self._failure is None:
+                self._whole_chunks(pieces)
+            try:
+                piece = self.next_body()
+            except TransportError:
+                if pieces:
+                    return b"".join(pieces)
+                raise
+            if not piece:
+                if not pieces:
+                    return piece
+                return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+            pieces.append(piece)
+
+    def _whole_chunks(self, pieces: list[bytes]) -> None:
+        # The common run: whole chunks with plain hex sizes, each with its CRLF,
+        # appended to ``pieces``; anything else is left to next_body.
+        data = self._buffer
+        position = self._position
+        find = data.find
+        startswith = data.startswith
+        while True:
+            end = find(b"\r\n", position)
+            if end < 0:
+                break
+            line = data[position:end]
+            if not 0 < len(line) <= _MAX_SIZE_DIGITS or line.translate(None, _HEX_DIGITS):
+                break
+            stop = end + 2 + int(line, 16)
+            if stop == end + 2 or not startswith(b"\r\n", stop):
+                break  # the last chunk, or one not all here
+            pieces.append(data[end + 2 : stop])
+            position = stop + 2
+        self._position = position
 
     @staticmethod
     def _end_of_trailers(data: bytes, position: int) -> int:

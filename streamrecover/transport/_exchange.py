@@ -142,6 +142,12 @@ class Exchange:
                 return b""
             fail("other", self._what, RuntimeError(f"unexpected {type(event).__name__}"))
 
+    def body_at_hand(self) -> bytes | None:
+        """Like :meth:`next_body`, but every chunk of a chunked body at hand comes in one piece."""
+        if self._chunked is not None:
+            return self._chunked.body_at_hand()
+        return self.next_body()
+
     def leftover(self) -> bytes:
         """Bytes received after a tunnel was accepted (none, from a well-behaved proxy)."""
         data, _closed = self._connection.trailing_data

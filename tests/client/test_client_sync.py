@@ -329,6 +329,23 @@ def test_leaving_the_with_block_closes_the_connection_and_marks_cancelled() -> N
         assert len(server.connections) == 1
 
 
+def test_leaving_between_two_events_of_one_read_stores_exactly_what_was_taken() -> None:
+    # Five words arrive (mostly in one socket read) before the server stalls: the
+    # record and the stream's text hold the two the consumer took, not five.
+    stalled = answer("openai", cut_after=5, fault=Stall(max_seconds=10))
+    with ReferenceServer([[stalled]]) as server, client_for(server, "openai") as client:
+        taken = ""
+        with client.stream(**request_body("openai")) as stream:
+            for event in stream:
+                if isinstance(event, TextDelta):
+                    taken += event.text
+                    if taken == prefix(2):
+                        break
+        assert client.storage is not None and stream.recovery_id is not None
+        record = client.storage.get(stream.recovery_id)
+        assert (record.status, record.text, stream.text) == ("cancelled", prefix(2), prefix(2))
+
+
 def test_close_without_iterating_marks_cancelled() -> None:
     with ReferenceServer([[answer("openai")]]) as server, client_for(server, "openai") as client:
         stream = client.stream(**request_body("openai"))

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streamrecover.providers._json import _loads
+from streamrecover.core.errors import ProviderProtocolError
+from streamrecover.core.sse import ServerSentEvent
+from streamrecover.providers import get_provider
+from streamrecover.providers._json import JSONStreamParser, _loads
 
 JSON_TEXT = st.text(
     st.sampled_from(list('{}[]",:0123456789.eE+-truefalsnl \t\n\r\\u\ufeffé日🙂\x00\x1f')),
@@ -62,3 +66,47 @@ def test_any_text_matches_json_loads(text: str) -> None:
 def test_dumped_values_match_json_loads(value: object) -> None:
     text = json.dumps(value)
     assert outcome(_loads, text) == outcome(json.loads, text)
+
+
+def test_a_text_delta_made_from_its_parts_is_an_ordinary_text_delta() -> None:
+    from dataclasses import FrozenInstanceError
+
+    from streamrecover.core.events import TextDelta
+    from streamrecover.providers._json import new_event, set_text
+
+    event = new_event(TextDelta)
+    set_text(event, "héllo 🙂")
+    built = TextDelta(text="héllo 🙂")
+    assert type(event) is TextDelta
+    assert (event == built, hash(event) == hash(built), repr(event)) == (True, True, repr(built))
+    with pytest.raises(FrozenInstanceError):
+        event.text = "changed"  # type: ignore[misc]
+
+
+def decoded(text: str) -> tuple[str, object]:
+    # What a parser's _decode (which runs _loads inline) makes of ``text``.
+    parser = get_provider("openai").new_parser()
+    assert isinstance(parser, JSONStreamParser)
+    parser._event = ServerSentEvent(data=text)
+    try:
+        return ("value", repr(parser._decode(text)))
+    except ProviderProtocolError:
+        return ("refused", None)
+
+
+def expected(text: str) -> tuple[str, object]:
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return ("refused", None)
+    return ("value", repr(value)) if type(value) is dict else ("refused", None)
+
+
+@given(JSON_TEXT)
+def test_decode_is_json_loads_of_an_object(text: str) -> None:
+    assert decoded(text) == expected(text)
+
+
+def test_decode_edge_cases() -> None:
+    for text in EDGE_CASES:
+        assert decoded(text) == expected(text), text[:40]

@@ -289,3 +289,83 @@ TRAILER_BYTES = st.sampled_from(
 def test_trailer_sections_are_judged_as_h11_judged_them(parts: list[bytes]) -> None:
     wire = b"1\r\nz\r\n0\r\n" + b"".join(parts) + b"\r\n\r\n"
     assert we_accept(wire) == h11_accepts(wire)
+
+
+# -- body_at_hand: the same bytes as next_body, one piece per read
+
+
+def outcome(pieces: list[bytes], take: str) -> tuple[list[bytes], str]:
+    """Per feed, the body ``take`` (next_body or body_at_hand) gave, joined; how it ended."""
+    decoder = ChunkedDecoder("test")
+    per_feed: list[bytes] = []
+    try:
+        for piece in [*pieces, b""]:
+            decoder.receive_data(piece)
+            got = b""
+            while True:
+                body = getattr(decoder, take)()
+                if not body:
+                    break
+                got += body
+            per_feed.append(got)
+            if body == b"":
+                return per_feed, "done"
+    except TransportError as exc:
+        per_feed.append(got)
+        return per_feed, exc.kind
+    return per_feed, "open"
+
+
+@pytest.mark.parametrize("name", VALID)
+def test_body_at_hand_gives_what_next_body_gives_split_everywhere(name: str) -> None:
+    wire, _body = VALID[name]
+    for pieces in splits(wire):
+        assert outcome(pieces, "body_at_hand") == outcome(pieces, "next_body"), pieces
+
+
+def test_body_at_hand_joins_the_chunks_of_one_read() -> None:
+    wire = b"".join(b"5\r\nhello\r\n" for _ in range(100)) + b"0\r\n\r\n"
+    decoder = ChunkedDecoder("test")
+    decoder.receive_data(wire[:-5])
+    assert decoder.body_at_hand() == b"hello" * 100
+    assert decoder.body_at_hand() is None
+    decoder.receive_data(wire[-5:])
+    assert decoder.body_at_hand() == b""
+    assert decoder.finished
+
+
+def test_body_at_hand_gives_the_body_before_a_fault_then_the_fault() -> None:
+    decoder = ChunkedDecoder("peer:1")
+    decoder.receive_data(b"3\r\nabc\r\n2\r\nde\r\nzz\r\n")
+    assert decoder.body_at_hand() == b"abcde"
+    with pytest.raises(TransportError) as first:
+        decoder.body_at_hand()
+    assert first.value.kind == "other"
+    with pytest.raises(TransportError) as again:
+        decoder.body_at_hand()
+    assert again.value is first.value
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                b"3\r\nabc\r\n",
+                b"1\r\n\xff\r\n",
+                b"A\r\n0123456789\r\n",
+                b"2;x\r\nde\r\n",
+                b"0\r\n\r\n",
+            ]
+        ),
+        max_size=8,
+    ),
+    st.sets(st.integers(min_value=1, max_value=80)),
+    st.booleans(),
+)
+def test_body_at_hand_does_not_depend_on_splits(
+    chunks: list[bytes], cuts: set[int], garbage: bool
+) -> None:
+    wire = b"".join(chunks) + (b"zz\r\n" if garbage else b"")
+    points = [0, *sorted(c for c in cuts if c < len(wire)), len(wire)]
+    pieces = [wire[a:b] for a, b in itertools.pairwise(points)]
+    assert outcome(pieces, "body_at_hand") == outcome(pieces, "next_body")
