@@ -149,6 +149,17 @@ def _build_parser() -> argparse.ArgumentParser:
     conformance.add_argument(
         "--transport", metavar="MODULE:FACTORY", help="a third-party transport factory"
     )
+    conformance.add_argument(
+        "--seams",
+        choices=("main", "holdout", "both"),
+        help="instead, play a seam corpus (how models continue a cut-off answer) and print"
+        " exact / duplicated / lost per behaviour; fails if an exact continuation lost text",
+    )
+    conformance.add_argument(
+        "--loopback",
+        action="store_true",
+        help="with --seams: through the public Client over loopback (slower), not in process",
+    )
     return parser
 
 
