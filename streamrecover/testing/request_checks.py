@@ -230,7 +230,10 @@ def _auth_problems(provider: str, headers: Mapping[str, str], api_key: str) -> l
     else:
         name, wanted = "authorization", f"Bearer {api_key}"
     problems = []
-    if headers.get(name) != wanted:
+    # Anthropic also takes the key as a bearer token (the official SDK's
+    # auth_token, OAuth); either header carrying it is the request's key.
+    bearer_ok = provider == "anthropic" and headers.get("authorization") == f"Bearer {api_key}"
+    if headers.get(name) != wanted and not bearer_ok:
         problems.append(f"auth header {name!r} is missing or wrong")
     if provider == "anthropic" and not headers.get("anthropic-version"):
         problems.append("anthropic-version header is missing")

@@ -425,3 +425,17 @@ def test_continuation_answers() -> None:
     assert words.endswith(REFERENCE_TEXT[120:])
     assert len(words[: -len(REFERENCE_TEXT[120:])].split()) == 2
     assert continuation_answer(DEFAULT_ANSWER, seen, restart=True).text == REFERENCE_TEXT
+
+
+def _anthropic_with_headers(headers: list[tuple[str, str]]) -> Incoming:
+    request = incoming(get_provider("anthropic", api_key=KEY).build_request(BODIES["anthropic"]))
+    kept = [(n, v) for n, v in request.headers if n.lower() not in ("x-api-key", "authorization")]
+    return Incoming(request.method, request.path, (*kept, *headers), request.body)
+
+
+def test_anthropic_takes_the_key_as_x_api_key_or_as_a_bearer_token() -> None:
+    for headers in ([("x-api-key", KEY)], [("authorization", f"Bearer {KEY}")]):
+        request = _anthropic_with_headers(headers)
+        assert inspect_request("anthropic", BODIES["anthropic"], request, expect()).problems == ()
+    wrong = _anthropic_with_headers([("authorization", "Bearer sk-other")])
+    assert "auth header" in problems("anthropic", wrong)
