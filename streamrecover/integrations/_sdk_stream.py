@@ -167,7 +167,7 @@ class SDKFeed:
         end = start + len(text)
         self._shown = end
         if not self._queue:
-            return self.encoder.feed(TextDelta(text=text)) if text else b""
+            return self.encoder.text(text) if text else b""
         out = b""
         cursor = start
         kept: list[tuple[int, Event]] = []
@@ -176,12 +176,12 @@ class SDKFeed:
                 kept.append((position, queued))
                 continue
             if position > cursor:
-                out += self.encoder.feed(TextDelta(text=text[cursor - start : position - start]))
+                out += self.encoder.text(text[cursor - start : position - start])
                 cursor = position
             out += self.encoder.feed(queued)
         self._queue = kept
         if cursor < end:
-            out += self.encoder.feed(TextDelta(text=text[cursor - start :]))
+            out += self.encoder.text(text[cursor - start :])
         return out
 
     def fail(self, message: str, error_type: str) -> bytes:

@@ -270,9 +270,7 @@ def _more_queued(stream: Stream | AsyncStream) -> bool:
     (the chunk goes out before the session reads the network again).
     """
     session = stream.session
-    position: object = getattr(session, "_queue_position", None)
-    queue: object = getattr(session, "_queue", None)
-    return isinstance(position, int) and isinstance(queue, list) and position < len(queue)
+    return session._queue_position < len(session._queue)
 
 
 def _is_content(event: Event) -> bool:

@@ -120,6 +120,16 @@ class Encoder(ABC):
         self._trailers: list[tuple[Passthrough, bool]] = []
         self._usage_after_reason = False
 
+    def text(self, text: str) -> bytes:
+        """Return the bytes for ``TextDelta(text=text)`` (what :meth:`feed` gives it).
+
+        Raises:
+            UsageError: the stream already ended.
+        """
+        if self._finished:
+            raise UsageError("the stream was already finished")
+        return self._text(text)
+
     def feed(self, event: Event) -> bytes:
         """Return the bytes for ``event`` (often empty: usage and stop reason wait).
 
