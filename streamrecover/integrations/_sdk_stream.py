@@ -103,11 +103,21 @@ class SDKFeed:
         """
         kind = type(event)
         if kind is TextDelta:
-            assert isinstance(event, TextDelta)
-            self._received += len(event.text)
-            pending = self._held + self._safe.feed(event)
+            self._received += len(event.text)  # type: ignore[attr-defined]
+            pending = self._safe.feed(event)
+            if self._held:
+                pending = self._held + pending
             body = pending.rstrip()
-            self._held = pending[len(body) :]
+            if len(body) == len(pending):
+                self._held = ""
+                if not body:
+                    return b""
+                if not self._queue:
+                    # The common case: no queued frame to interleave.
+                    self._shown += len(body)
+                    return self.encoder.text(body)
+            else:
+                self._held = pending[len(body) :]
             return self._release(body, final=False) if body else b""
         if kind is ReasoningDelta or kind is Passthrough:
             if kind is Passthrough:
