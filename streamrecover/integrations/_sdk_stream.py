@@ -103,11 +103,21 @@ class SDKFeed:
         """
         kind = type(event)
         if kind is TextDelta:
-            assert isinstance(event, TextDelta)
-            self._received += len(event.text)
-            pending = self._held + self._safe.feed(event)
+            self._received += len(event.text)  # type: ignore[attr-defined]
+            pending = self._safe.feed(event)
+            if self._held:
+                pending = self._held + pending
             body = pending.rstrip()
-            self._held = pending[len(body) :]
+            if len(body) == len(pending):
+                self._held = ""
+                if not body:
+                    return b""
+                if not self._queue:
+                    # The common case: no queued frame to interleave.
+                    self._shown += len(body)
+                    return self.encoder.text(body)
+            else:
+                self._held = pending[len(body) :]
             return self._release(body, final=False) if body else b""
         if kind is ReasoningDelta or kind is Passthrough:
             if kind is Passthrough:
@@ -167,7 +177,7 @@ class SDKFeed:
         end = start + len(text)
         self._shown = end
         if not self._queue:
-            return self.encoder.feed(TextDelta(text=text)) if text else b""
+            return self.encoder.text(text) if text else b""
         out = b""
         cursor = start
         kept: list[tuple[int, Event]] = []
@@ -176,12 +186,12 @@ class SDKFeed:
                 kept.append((position, queued))
                 continue
             if position > cursor:
-                out += self.encoder.feed(TextDelta(text=text[cursor - start : position - start]))
+                out += self.encoder.text(text[cursor - start : position - start])
                 cursor = position
             out += self.encoder.feed(queued)
         self._queue = kept
         if cursor < end:
-            out += self.encoder.feed(TextDelta(text=text[cursor - start :]))
+            out += self.encoder.text(text[cursor - start :])
         return out
 
     def fail(self, message: str, error_type: str) -> bytes:

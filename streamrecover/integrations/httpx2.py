@@ -257,6 +257,22 @@ class _GaveUp:
             return self._errors.get(self._key(request))
 
 
+#: Past this many bytes, a chunk goes out even if more events are ready.
+_CHUNK = 65_536
+
+
+def _more_queued(stream: Stream | AsyncStream) -> bool:
+    """Whether the session still holds SSE events of the body read it decodes now.
+
+    The bytes of those events are joined into one chunk: they are ready without
+    reading the network again, and the SDK's decoder costs as much per chunk as
+    per event. What the session commits is still exactly what httpx2 was handed
+    (the chunk goes out before the session reads the network again).
+    """
+    session = stream.session
+    return session._queue_position < len(session._queue)
+
+
 def _is_content(event: Event) -> bool:
     return isinstance(event, _CONTENT_EVENTS)
 
@@ -330,7 +346,7 @@ class RecoveringTransport(httpx2.BaseTransport, _Adapter):
         except StreamInterrupted as error:
             stream.close()
             return self._before_content(error, request, feed)
-        chunks = self._chunks(first, events, feed)
+        chunks = self._chunks(first, events, feed, stream)
         return httpx2.Response(
             200,
             headers=self._head(stream.recovery_id),
@@ -339,21 +355,26 @@ class RecoveringTransport(httpx2.BaseTransport, _Adapter):
         )
 
     def _chunks(
-        self, first: list[Event], events: Iterator[Event], feed: SDKFeed
+        self, first: list[Event], events: Iterator[Event], feed: SDKFeed, stream: Stream
     ) -> Iterator[bytes]:
+        out = bytearray()
         try:
             for event in first:
-                data = feed.feed(event)
-                if data:
-                    yield data
+                out += feed.feed(event)
+            if out and not _more_queued(stream):
+                yield bytes(out)
+                out.clear()
             for event in events:
-                data = feed.feed(event)
-                if data:
-                    yield data
+                out += feed.feed(event)
+                if out and (len(out) >= _CHUNK or not _more_queued(stream)):
+                    yield bytes(out)
+                    out.clear()
         except StreamInterrupted as error:
-            yield feed.fail(str(error), self._error_type(error))
+            out += feed.fail(str(error), self._error_type(error))
         except StreamDiverged as error:
-            yield feed.fail(str(error), "api_error")
+            out += feed.fail(str(error), "api_error")
+        if out:
+            yield bytes(out)
 
     def close(self) -> None:
         self.client.close()
@@ -393,7 +414,7 @@ class AsyncRecoveringTransport(httpx2.AsyncBaseTransport, _Adapter):
         except StreamInterrupted as error:
             await stream.aclose()
             return self._before_content(error, request, feed)
-        chunks = self._chunks(first, events, feed)
+        chunks = self._chunks(first, events, feed, stream)
         return httpx2.Response(
             200,
             headers=self._head(stream.recovery_id),
@@ -402,21 +423,26 @@ class AsyncRecoveringTransport(httpx2.AsyncBaseTransport, _Adapter):
         )
 
     async def _chunks(
-        self, first: list[Event], events: AsyncIterator[Event], feed: SDKFeed
+        self, first: list[Event], events: AsyncIterator[Event], feed: SDKFeed, stream: AsyncStream
     ) -> AsyncIterator[bytes]:
+        out = bytearray()
         try:
             for event in first:
-                data = feed.feed(event)
-                if data:
-                    yield data
+                out += feed.feed(event)
+            if out and not _more_queued(stream):
+                yield bytes(out)
+                out.clear()
             async for event in events:
-                data = feed.feed(event)
-                if data:
-                    yield data
+                out += feed.feed(event)
+                if out and (len(out) >= _CHUNK or not _more_queued(stream)):
+                    yield bytes(out)
+                    out.clear()
         except StreamInterrupted as error:
-            yield feed.fail(str(error), self._error_type(error))
+            out += feed.fail(str(error), self._error_type(error))
         except StreamDiverged as error:
-            yield feed.fail(str(error), "api_error")
+            out += feed.fail(str(error), "api_error")
+        if out:
+            yield bytes(out)
 
     async def aclose(self) -> None:
         await self.client.aclose()

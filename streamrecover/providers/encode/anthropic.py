@@ -98,6 +98,10 @@ class AnthropicEncoder(Encoder):
         return self._frame("content_block_delta", {"index": self._index, "delta": delta})
 
     def _text(self, text: str) -> bytes:
+        if self._block == "text":
+            again = self._text_frames.again(self._index, text)
+            if again is not None:
+                return again
         out = b"" if self._block == "text" else self._open({"type": "text", "text": ""})
         frame = {
             "type": "content_block_delta",

@@ -50,6 +50,15 @@ class TextFrames:
         self._head = b""
         self._tail = b""
 
+    def again(self, key: object, text: str) -> bytes | None:
+        """The frame of the last :meth:`render` with ``text`` in it, or None if ``key`` changed.
+
+        Spares building ``frame`` for the thousands of deltas that share one.
+        """
+        if key != self._key:
+            return None
+        return self._head + _encode_string(text).encode() + self._tail
+
     def render(self, key: object, frame: Any, event: str, text: str) -> bytes:
         """Return the frame (``frame`` holds :data:`PLACEHOLDER` where the text goes).
 
@@ -119,6 +128,16 @@ class Encoder(ABC):
         #: whether the usage had come before it.
         self._trailers: list[tuple[Passthrough, bool]] = []
         self._usage_after_reason = False
+
+    def text(self, text: str) -> bytes:
+        """Return the bytes for ``TextDelta(text=text)`` (what :meth:`feed` gives it).
+
+        Raises:
+            UsageError: the stream already ended.
+        """
+        if self._finished:
+            raise UsageError("the stream was already finished")
+        return self._text(text)
 
     def feed(self, event: Event) -> bytes:
         """Return the bytes for ``event`` (often empty: usage and stop reason wait).

@@ -76,9 +76,13 @@ class OpenAIChatEncoder(Encoder):
         if not self._role_sent:
             return self._delta({field: text})
         extra = self._fields.get("chunk")
+        key = (field, id(extra))
+        again = self._text_frames.again(key, text)
+        if again is not None:
+            return again
         choice = {"index": 0, "delta": {field: PLACEHOLDER}, "finish_reason": None}
         frame = self._frame_of([choice])
-        return self._text_frames.render((field, id(extra)), frame, "", text)
+        return self._text_frames.render(key, frame, "", text)
 
     def _reasoning(self, event: ReasoningDelta) -> bytes:
         # Chat Completions has no signatures; compatible servers name reasoning
