@@ -12,18 +12,15 @@ model saw the way the resume planner tells it.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from streamrecover.testing.conformance.scenario import API_KEY
-from streamrecover.testing.fakeprovider import Answer, Expectations, inspect_request, render_frames
-from streamrecover.testing.scripts import build_script
 from streamrecover.testing.seams.holdout_answers import HOLDOUT_RESTARTS
 from streamrecover.testing.seams.holdout_behaviours import holdout_continuation, shared_prefix
 from streamrecover.testing.seams.holdout_cases import HoldoutCase, build_holdout_sweep
 from streamrecover.testing.seams.inprocess import PREFILL, stitch_pieces
 from streamrecover.testing.seams.player import SeamPlayer, SeamResult, _Handler, classify
-from streamrecover.testing.server import RecordedRequest, Step, http_response
 
 __all__ = [
     "DIVERGENCE_BUCKETS",
@@ -38,29 +35,23 @@ __all__ = [
 class _HoldoutHandler(_Handler):
     """The fake provider for holdout cases: their deltas, their continuations."""
 
-    def __call__(self, request: RecordedRequest, index: int) -> list[Step]:
-        with self.lock:
-            case = self.case
-            assert isinstance(case, HoldoutCase)
-            number = self.requests
-            self.requests += 1
-            if number == 0:
-                delivered, rest = case.streamed_deltas()
-                first = Answer(text=case.text, text_deltas=delivered + rest)
-                frames = render_frames(self.provider, first)
-                return build_script(
-                    self.provider, frames, {"fault": "close", "after_text": len(delivered)}
-                )
-            expect = Expectations(reference=case.text, api_key=API_KEY)
-            inspection = inspect_request(self.provider, self.body, request, expect)
-            if inspection.kind != "continuation" or number > 1:
-                self.problem = f"request {number}: {inspection.kind} {inspection.problems}"
-                return http_response(400, inspection.error_response())
-            self.prefill = inspection.prefill
-            continuation, self.expected = holdout_continuation(case, inspection.partial)
-            pieces = tuple(case.continuation_deltas(continuation))
-            answer = Answer(text=continuation, text_deltas=pieces, response_id="resp_fake_2")
-            return build_script(self.provider, render_frames(self.provider, answer), {})
+    def first_deltas(
+        self, case: Any, rng: random.Random
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The case's own deltas (its tokenizer), delivered and the rest."""
+        assert isinstance(case, HoldoutCase)
+        delivered, rest = case.streamed_deltas()
+        return tuple(delivered), tuple(rest)
+
+    def continuation(self, case: Any, partial: str) -> tuple[str, str]:
+        """:func:`holdout_continuation` of what the resume request showed."""
+        return holdout_continuation(case, partial)
+
+    def continuation_deltas(
+        self, case: Any, continuation: str, rng: random.Random
+    ) -> tuple[str, ...]:
+        """The case's own tokenizer on the continuation."""
+        return tuple(case.continuation_deltas(continuation))
 
 
 class HoldoutPlayer(SeamPlayer):

@@ -105,10 +105,7 @@ class _Handler:
             self.requests += 1
             rng = random.Random(case.seed * 4 + number)
             if number == 0:
-                pieces = tuple(deltas(case.committed, rng))
-                # The whole answer, cut after the committed deltas (Gemini sends its
-                # finish reason with the last text piece: it must not be sent).
-                rest = tuple(deltas(case.text[case.cut :], rng))
+                pieces, rest = self.first_deltas(case, rng)
                 first = Answer(text=case.text, text_deltas=pieces + rest)
                 frames = render_frames(self.provider, first)
                 return build_script(
@@ -120,10 +117,31 @@ class _Handler:
                 self.problem = f"request {number}: {inspection.kind} {inspection.problems}"
                 return http_response(400, inspection.error_response())
             self.prefill = inspection.prefill
-            continuation, self.expected = continuation_for(case, inspection.partial)
-            pieces = tuple(deltas(continuation, rng))
+            continuation, self.expected = self.continuation(case, inspection.partial)
+            pieces = self.continuation_deltas(case, continuation, rng)
             answer = Answer(text=continuation, text_deltas=pieces, response_id="resp_fake_2")
             return build_script(self.provider, render_frames(self.provider, answer), {})
+
+    # What a corpus changes: its deltas and how it derives the continuation.
+
+    def first_deltas(
+        self, case: Any, rng: random.Random
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The first attempt's deltas: those delivered before the cut, and the rest."""
+        pieces = tuple(deltas(case.committed, rng))
+        # The whole answer, cut after the committed deltas (Gemini sends its
+        # finish reason with the last text piece: it must not be sent).
+        return pieces, tuple(deltas(case.text[case.cut :], rng))
+
+    def continuation(self, case: Any, partial: str) -> tuple[str, str]:
+        """The continuation of what the resume request showed, and the answer expected."""
+        return continuation_for(case, partial)
+
+    def continuation_deltas(
+        self, case: Any, continuation: str, rng: random.Random
+    ) -> tuple[str, ...]:
+        """The continuation's deltas."""
+        return tuple(deltas(continuation, rng))
 
 
 class SeamPlayer:
