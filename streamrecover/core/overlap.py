@@ -11,6 +11,9 @@ their examples and the ambiguities they leave, are listed in
 
 from __future__ import annotations
 
+import re
+
+from streamrecover.core import lexicon
 from streamrecover.core.tablerows import TableRow, table_row_after, table_row_at_end
 from streamrecover.core.textshape import (
     WORD,
@@ -33,12 +36,28 @@ _IN_WORD_MIN = 3
 _TOKEN_WORD_MIN = 3
 #: A word the answer wrote before decides a doubled letter from this length on.
 _WRITTEN_WORD_MIN = 6
+#: What :meth:`OverlapChooser._known_reading` answers.
+_EITHER = 0
+_KEPT = 1
+_REMOVED = 2
+#: The words of a text, for :func:`lexicon.is_mostly_english`: runs of letters.
+_WORDS = re.compile(r"[^\W\d_]+")
+#: The last code point of the Latin script blocks the lexicon covers (Latin Extended-B).
+_LATIN_END = "\u024f"
 
 
 class OverlapChooser:
     """Rule 2 for one seam: the committed tail, and how a continuation's start reads against it."""
 
-    __slots__ = ("_min_overlap", "_seam", "_stripped", "_table", "_tail_start", "_window")
+    __slots__ = (
+        "_english",
+        "_min_overlap",
+        "_seam",
+        "_stripped",
+        "_table",
+        "_tail_start",
+        "_window",
+    )
 
     def __init__(
         self, stripped: str, seam: str, *, tail_start: int, min_overlap: int, window: int
@@ -58,6 +77,8 @@ class OverlapChooser:
         self._tail_start = tail_start
         self._min_overlap = min_overlap
         self._window = window
+        # Whether the answer reads as English prose the lexicon can judge (None: not asked yet).
+        self._english: bool | None = None
         # A seam with a line end closed the row: the continuation opens the next one.
         self._table: TableRow | None = None
         if "\n" not in seam:
@@ -135,6 +156,8 @@ class OverlapChooser:
         removed = stripped[start:] + held[chosen:word_end]
         if _has_word(stripped, kept, start) and not _has_word(stripped, removed, start):
             return 0
+        if self._known_reading(kept, removed) == _KEPT:
+            return 0  # "co" + "coconut": the word, not "conut"
         return chosen
 
     def _choose_by_table(self, held: str, lengths: list[int], chosen: int, *, at_end: bool) -> int:
@@ -226,16 +249,18 @@ class OverlapChooser:
         text = stripped[len(stripped) - length :]
         before = stripped[len(stripped) - length - 1]
         start = _partial_word_start(stripped)
-        if not (text.isalpha() and before.isalpha()) or (
-            start > 0 and (stripped[start - 1].isdigit() or stripped[start - 1] == "_")
-        ):
+        if not (text.isalpha() and before.isalpha()) or (start > 0 and stripped[start - 1].isdigit()):
             return 0  # not letters of a word: "0xdf" + "ff" is a hex number going on
+        # A snake_case piece ("cost_us" + "sd") is read by the lexicon only.
+        piece = start > 0 and stripped[start - 1] == "_"
         word_end = length
         while word_end < len(held) and held[word_end].isalpha():
             word_end += 1
         if word_end == len(held) and not at_end and len(held) < self._window:
             return HOLD  # the word's end shows which reading the answer wrote before
-        if length == 2:
+        if piece:
+            verdict = 0
+        elif length == 2:
             if text[0] == text[1] or self._repeats_before(length):
                 return 0  # "ll" + "llama": periodic, a doubled letter reads the same
             verdict = length
@@ -254,7 +279,33 @@ class OverlapChooser:
             and not _has_word(stripped, kept, start)
         ):
             return length  # a short word written before proves nothing ("to" + "o)": "too")
+        reading = self._known_reading(kept, removed)
+        if reading == _KEPT:
+            return 0  # "ban" + "ana": "banana", not "bana"
+        if reading == _REMOVED:
+            return length  # "wha" + "atever": "whatever", not "whaatever"
         return verdict
+
+    def _known_reading(self, kept: str, removed: str) -> int:
+        """Which of two readings of the word at the cut is an English word: ``_KEPT``...
+
+        ``_KEPT`` (keeping the repeat writes a word, removing it does not),
+        ``_REMOVED`` (the other way round), or ``_EITHER`` when both or neither
+        are words, when the word holds letters of another script than Latin,
+        or when the answer is not mostly English words (another language, code
+        whose names are not words): then the word-blind rules decide.
+        """
+        if not _is_latin(kept):
+            return _EITHER
+        kept_known = lexicon.is_word(kept)
+        if kept_known == lexicon.is_word(removed):
+            return _EITHER
+        if self._english is None:
+            tail = self._stripped[self._tail_start :]
+            self._english = lexicon.is_mostly_english(_WORDS.findall(tail))
+        if not self._english:
+            return _EITHER
+        return _KEPT if kept_known else _REMOVED
 
     def _is_table_like(self, length: int) -> bool:
         """Whether a letterless candidate may just be the table going on.
@@ -409,6 +460,11 @@ def _inside_indentation(stripped: str, position: int) -> bool:
         return False
     line_start = stripped.rfind("\n", 0, position) + 1
     return not stripped[line_start:position].strip(" \t")
+
+
+def _is_latin(word: str) -> bool:
+    """Whether every letter of ``word`` is of the Latin script (the lexicon's)."""
+    return all(ch <= _LATIN_END for ch in word)
 
 
 def _partial_word_start(text: str) -> int:
