@@ -28,21 +28,20 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["is_mostly_english", "is_word", "loaded"]
+__all__ = ["is_common", "is_mostly_english", "is_word", "loaded"]
 
 _DATA = "english-words.txt.gz"
-#: Each part of a compound read as two words ("streamrecover") has this many letters.
-_COMPOUND_PART_MIN = 4
 #: A text is English enough when this share of its words (3+ letters) is known.
 _ENGLISH_SHARE = 0.7
-#: ... and it has at least this many of them; fewer prove nothing.
-_ENGLISH_MIN_WORDS = 5
+#: ... and it has at least this many of them.
+_ENGLISH_MIN_WORDS = 2
 #: Apostrophes inside a word: ASCII and the typographic right quote.
 _APOSTROPHES = "'\u2019"
 
 _lock = threading.Lock()
 _words: frozenset[str] | None = None
 _technical: frozenset[str] = frozenset()
+_common: frozenset[str] = frozenset()
 
 
 def loaded() -> bool:
@@ -65,7 +64,7 @@ def _read_data() -> bytes:
 
 
 def _load() -> frozenset[str]:
-    global _words, _technical  # noqa: PLW0603 (a load-once cache)
+    global _words, _technical, _common  # noqa: PLW0603 (a load-once cache)
     with _lock:
         if _words is not None:
             return _words
@@ -75,6 +74,7 @@ def _load() -> frozenset[str]:
         except (OSError, EOFError, UnicodeDecodeError):
             text = ""  # a damaged list: every word is unknown
         head, _, tail = text.partition("\n#technical\n")
+        tail, _, common = tail.partition("\n#common\n")
         lines = head.split("\n")
         words = set(lines)
         # "#" lines (a comment, the section header) open the file; "" ends a section.
@@ -83,6 +83,7 @@ def _load() -> frozenset[str]:
                 words.discard(line)
         technical = set(tail.split("\n"))
         technical.discard("")
+        _common = frozenset(common.split("\n")) - {""}
         _technical = frozenset(technical)
         _words = frozenset(words | technical)
         return _words
@@ -148,9 +149,9 @@ def is_word(token: str) -> bool:
     Letter case aside; a possessive (``"stitcher's"``) is its word. An
     identifier reads as words when each of its camelCase pieces does
     (``"getUserName"``); snake_case and kebab-case pieces come apart at their
-    separators, which the caller does not pass. A lowercase run of two words of
-    four letters or more reads as words too (``"streamrecover"``,
-    ``"keepalive"``).
+    separators, which the caller does not pass. Words glued without a hump are
+    no words unless listed ("streamrecover" is, from the READMEs): splitting
+    them reads too much as words ("baalcony" would be "Baal" + "cony").
 
     Args:
         token: letters, possibly with apostrophes inside (no spaces, digits or
@@ -168,20 +169,26 @@ def is_word(token: str) -> bool:
     if _known(folded, words):
         return True
     pieces = _pieces(token)
-    if len(pieces) > 1:
-        return all(_known(piece.casefold(), words) for piece in pieces)
-    limit = len(folded) - _COMPOUND_PART_MIN
-    return any(
-        folded[:split] in words and folded[split:] in words
-        for split in range(_COMPOUND_PART_MIN, limit + 1)
-    )
+    return len(pieces) > 1 and all(_known(piece.casefold(), words) for piece in pieces)
+
+
+def is_common(word: str) -> bool:
+    """Whether ``word`` is one of the few thousand most common English words (SCOWL size 20).
+
+    Letter case aside. Short words are dense among all words ("ac", "cur",
+    "ms" are listed), so a reading of three letters proves a word only when it
+    is a common one ("key", "and", "has").
+    """
+    if _words is None:
+        _load()
+    return word.casefold() in _common
 
 
 def is_mostly_english(words: Iterable[str]) -> bool:
     """Whether most of ``words`` (those of three letters or more) are English words.
 
     The guard for prose the list cannot judge: another language, or code whose
-    names are not English. Fewer than five such words prove nothing: False.
+    names are not English. Fewer than two such words: False.
     """
     total = known = 0
     for word in words:

@@ -36,6 +36,8 @@ _IN_WORD_MIN = 3
 _TOKEN_WORD_MIN = 3
 #: A word the answer wrote before decides a doubled letter from this length on.
 _WRITTEN_WORD_MIN = 6
+#: A reading this short counts as a word only when it is a common one ("key", not "ac").
+_SHORT_WORD_MAX = 3
 #: What :meth:`OverlapChooser._known_reading` answers.
 _EITHER = 0
 _KEPT = 1
@@ -261,9 +263,12 @@ class OverlapChooser:
         if piece:
             verdict = 0
         elif length == 2:
-            if text[0] == text[1] or self._repeats_before(length):
-                return 0  # "ll" + "llama": periodic, a doubled letter reads the same
-            verdict = length
+            # "ll" + "llama": periodic, a doubled letter reads the same; "need" + "ed"
+            # repeats the text's own end. Only the lexicon may still remove them
+            # ("three" + "ee days", "needed" + "ed a"), when "needed" is a word
+            # and "neededed" none.
+            periodic = text[0] == text[1] or self._repeats_before(length)
+            verdict = 0 if periodic else length
         else:
             run_before = len(stripped) - len(stripped.rstrip(text))
             run_after = len(held) - len(held.lstrip(text))
@@ -279,7 +284,10 @@ class OverlapChooser:
             and not _has_word(stripped, kept, start)
         ):
             return length  # a short word written before proves nothing ("to" + "o)": "too")
+        after = held[word_end] if word_end < len(held) else ""
         reading = self._known_reading(kept, removed)
+        if reading == _REMOVED and _reads_as_code(stripped, self._tail_start, start, kept, after):
+            reading = _EITHER  # "acc" + "c = 0" is a name, "ac" no word of it
         if reading == _KEPT:
             return 0  # "ban" + "ana": "banana", not "bana"
         if reading == _REMOVED:
@@ -305,7 +313,11 @@ class OverlapChooser:
             self._english = lexicon.is_mostly_english(_WORDS.findall(tail))
         if not self._english:
             return _EITHER
-        return _KEPT if kept_known else _REMOVED
+        if kept_known:
+            return _KEPT
+        if len(removed) <= _SHORT_WORD_MAX and not lexicon.is_common(removed):
+            return _EITHER  # "ms" + "s": a rare short word is as likely a name ("mss")
+        return _REMOVED
 
     def _is_table_like(self, length: int) -> bool:
         """Whether a letterless candidate may just be the table going on.
@@ -460,6 +472,28 @@ def _inside_indentation(stripped: str, position: int) -> bool:
         return False
     line_start = stripped.rfind("\n", 0, position) + 1
     return not stripped[line_start:position].strip(" \t")
+
+
+def _reads_as_code(stripped: str, tail_start: int, start: int, word: str, after: str) -> bool:
+    """Whether the word at the cut is a name in code, an acronym or a constant.
+
+    There a word the lexicon lacks is the rule ("acc", "curr", "COMM", "vLLM"),
+    so a shorter reading that is a word ("ac", "cur", "COM") proves nothing:
+    inside a fenced code block or inline code, next to ``_ . / \\ @ $`` or a
+    digit before, ``_ ( [`` after; or with a capital past its first letter.
+    """
+    tail = stripped[tail_start:]
+    if tail.count("```") % 2:
+        return True
+    line = tail[tail.rfind("\n") + 1 :]
+    if line.count("`") % 2:
+        return True
+    before = stripped[start - 1] if start > 0 else ""
+    if before and (before in "_./\\@$" or before.isdigit()):
+        return True
+    if after in ("_", "(", "["):
+        return True
+    return any(ch.isupper() for ch in word[1:])
 
 
 def _is_latin(word: str) -> bool:
