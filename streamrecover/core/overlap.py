@@ -231,7 +231,12 @@ class OverlapChooser:
             return lengths[0]
         # Rule 2d: a repeat of one or two letters inside a word, where keeping it
         # would write what words almost never hold.
-        return self._short_in_word_repeat(lengths[-1], held, at_end=at_end)
+        chosen = self._short_in_word_repeat(lengths[-1], held, at_end=at_end)
+        if chosen == 0 and len(lengths) > 1 and lengths[-2] == 2:
+            # A doubled letter re-sent whole ("coffee" + "ee, a"): candidates "e" and
+            # "ee"; only the lexicon reads the longer one ("coffee", not "coffeeee").
+            chosen = self._short_in_word_repeat(lengths[-2], held, at_end=at_end)
+        return chosen
 
     def _short_in_word_repeat(self, length: int, held: str, *, at_end: bool) -> int:
         """Rule 2d: ``length`` if the shortest candidate is a 1-2 letter repeat inside a word.
@@ -286,7 +291,7 @@ class OverlapChooser:
             return length  # a short word written before proves nothing ("to" + "o)": "too")
         after = held[word_end] if word_end < len(held) else ""
         reading = self._known_reading(kept, removed)
-        if reading == _REMOVED and _reads_as_code(stripped, self._tail_start, start, kept, after):
+        if reading == _REMOVED and _reads_as_code(stripped, start, kept, after):
             reading = _EITHER  # "acc" + "c = 0" is a name, "ac" no word of it
         if reading == _KEPT:
             return 0  # "ban" + "ana": "banana", not "bana"
@@ -309,8 +314,10 @@ class OverlapChooser:
         if kept_known == lexicon.is_word(removed):
             return _EITHER
         if self._english is None:
-            tail = self._stripped[self._tail_start :]
-            self._english = lexicon.is_mostly_english(_WORDS.findall(tail))
+            # The distinct words the answer wrote, not the partial one at the cut.
+            stripped = self._stripped
+            tail = stripped[self._tail_start : _partial_word_start(stripped)]
+            self._english = lexicon.is_mostly_english(set(_WORDS.findall(tail)))
         if not self._english:
             return _EITHER
         if kept_known:
@@ -474,26 +481,23 @@ def _inside_indentation(stripped: str, position: int) -> bool:
     return not stripped[line_start:position].strip(" \t")
 
 
-def _reads_as_code(stripped: str, tail_start: int, start: int, word: str, after: str) -> bool:
-    """Whether the word at the cut is a name in code, an acronym or a constant.
+def _reads_as_code(stripped: str, start: int, word: str, after: str) -> bool:
+    """Whether the word at the cut is a name in code or an acronym.
 
-    There a word the lexicon lacks is the rule ("acc", "curr", "COMM", "vLLM"),
-    so a shorter reading that is a word ("ac", "cur", "COM") proves nothing:
-    inside a fenced code block or inline code, next to ``_ . / \\ @ $`` or a
-    digit before, ``_ ( [`` after; or with a capital past its first letter.
+    There a word the lexicon lacks is the rule ("self.acc", "curr_append",
+    "COMM", "vLLM"), so a shorter reading that is a word ("ac", "COM") proves
+    nothing: next to ``_ . / \\ @ $`` or a digit before, ``_ ( [`` after, or
+    with the cut in a run of capitals ("ReqLLM").
     """
-    tail = stripped[tail_start:]
-    if tail.count("```") % 2:
-        return True
-    line = tail[tail.rfind("\n") + 1 :]
-    if line.count("`") % 2:
-        return True
     before = stripped[start - 1] if start > 0 else ""
     if before and (before in "_./\\@$" or before.isdigit()):
         return True
     if after in ("_", "(", "["):
         return True
-    return any(ch.isupper() for ch in word[1:])
+    # The capitals around the cut: the last letters of the partial word, the
+    # first of the continuation (an acronym inside a name is all capitals).
+    cut = len(stripped) - start
+    return word[cut - 1 : cut + 1].isupper()
 
 
 def _is_latin(word: str) -> bool:
