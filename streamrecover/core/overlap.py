@@ -38,6 +38,12 @@ _TOKEN_WORD_MIN = 3
 _WRITTEN_WORD_MIN = 6
 #: A reading this short counts as a word only when it is a common one ("key", not "ac").
 _SHORT_WORD_MAX = 3
+#: What may follow a word's last letter re-sent alone ("index," + "x, so"). Not a
+#: space: a letter alone after a word ending in it is a name there ("value of f",
+#: "for r in rows").
+_LONE_SEPARATORS = frozenset("\n,;:`'\"")
+#: The English words of one letter.
+_ONE_LETTER_WORDS = frozenset("ai")
 #: What :meth:`OverlapChooser._known_reading` answers.
 _EITHER = 0
 _KEPT = 1
@@ -255,6 +261,8 @@ class OverlapChooser:
             return 0
         text = stripped[len(stripped) - length :]
         before = stripped[len(stripped) - length - 1]
+        if length == 2 and before.isalpha() and text[0].isalpha() and text[1] in _LONE_SEPARATORS:
+            return self._lone_letter_repeat(length, held)
         start = _partial_word_start(stripped)
         if not (text.isalpha() and before.isalpha()) or (start > 0 and stripped[start - 1].isdigit()):
             return 0  # not letters of a word: "0xdf" + "ff" is a hex number going on
@@ -299,6 +307,36 @@ class OverlapChooser:
             return length  # "wha" + "atever": "whatever", not "whaatever"
         return verdict
 
+    def _lone_letter_repeat(self, length: int, held: str) -> int:
+        """A word's last letter re-sent with the separator the model saw after it.
+
+        ``"index,"`` + ``"x, so"``, ``"import random\n"`` + ``"m\nimport"``: keeping
+        it would write the letter alone between two separators, which in English
+        is a word only as "a" or "I" (in other languages often: Spanish "hoy y"),
+        so only in an answer of English words, and not in a path or a name
+        (``"/var/"`` + ``"r/log"``). After a space the letter is as often a name
+        ("the value of f", "for r in rows"): kept.
+        """
+        stripped = self._stripped
+        letter = stripped[len(stripped) - length]
+        start = _partial_word_start(stripped[: len(stripped) - 1])
+        if letter.casefold() in _ONE_LETTER_WORDS or not _is_latin(letter):
+            return 0
+        if _reads_as_code(stripped, start, "", held[length : length + 1]):
+            return 0
+        if not self._is_english():
+            return 0
+        return length
+
+    def _is_english(self) -> bool:
+        """Whether the answer's words are mostly English ones (asked once per seam)."""
+        if self._english is None:
+            # The distinct words the answer wrote, not the partial one at the cut.
+            stripped = self._stripped
+            tail = stripped[self._tail_start : _partial_word_start(stripped)]
+            self._english = lexicon.is_mostly_english(set(_WORDS.findall(tail)))
+        return self._english
+
     def _known_reading(self, kept: str, removed: str) -> int:
         """Which of two readings of the word at the cut is an English word: ``_KEPT``...
 
@@ -313,12 +351,7 @@ class OverlapChooser:
         kept_known = lexicon.is_word(kept)
         if kept_known == lexicon.is_word(removed):
             return _EITHER
-        if self._english is None:
-            # The distinct words the answer wrote, not the partial one at the cut.
-            stripped = self._stripped
-            tail = stripped[self._tail_start : _partial_word_start(stripped)]
-            self._english = lexicon.is_mostly_english(set(_WORDS.findall(tail)))
-        if not self._english:
+        if not self._is_english():
             return _EITHER
         if kept_known:
             return _KEPT
