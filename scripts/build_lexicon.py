@@ -19,8 +19,8 @@ What goes in:
   comments that SCOWL lacks, used at least 20 times in at least 5 modules (so
   a typo or a one-module name does not become a word), with a vowel, and not
   hex-like (``xff``); and those of this repository's README files used at
-  least three times outside quotes and backquotes. The reader inflects these (``-s``, ``-ed``, ``-ing``...),
-  SCOWL's words come inflected already.
+  least three times outside quotes and backquotes. The reader inflects these
+  (``-s``, ``-ed``, ``-ing``...); SCOWL's words come inflected already.
 
 Format (read by :mod:`streamrecover.core.lexicon`): gzip'd UTF-8, one word a
 line, sorted; ``#`` lines are comments or section headers (``#words``,
@@ -116,7 +116,13 @@ def stdlib_words(known: set[str]) -> set[str]:
     for path in sorted(stdlib.rglob("*.py")):
         parts = set(path.relative_to(stdlib).parts)
         if parts & {
-            "site-packages", "dist-packages", "test", "tests", "idlelib", "tkinter", "encodings"
+            "site-packages",
+            "dist-packages",
+            "test",
+            "tests",
+            "idlelib",
+            "tkinter",
+            "encodings",
         }:
             continue  # third-party code, test data, GUI widget names, Unicode character names
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -148,9 +154,7 @@ def readme_words(known: set[str]) -> set[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scowl-dir", type=Path, default=Path("/usr/share/dict/scowl"))
-    parser.add_argument(
-        "--copyright", type=Path, default=Path("/usr/share/doc/scowl/copyright")
-    )
+    parser.add_argument("--copyright", type=Path, default=Path("/usr/share/doc/scowl/copyright"))
     parser.add_argument("--out-dir", type=Path, default=OUT_DIR)
     args = parser.parse_args()
     if not args.scowl_dir.is_dir() or not args.copyright.exists():

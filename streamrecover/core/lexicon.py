@@ -58,7 +58,7 @@ def _read_data() -> bytes:
     try:  # a zipped install, where the data is no file
         from importlib import resources
 
-        return resources.files("streamrecover.core").joinpath("data", _DATA).read_bytes()
+        return resources.files("streamrecover.core").joinpath(f"data/{_DATA}").read_bytes()
     except (OSError, ModuleNotFoundError):
         return b""
 

@@ -264,7 +264,8 @@ class OverlapChooser:
         if length == 2 and before.isalpha() and text[0].isalpha() and text[1] in _LONE_SEPARATORS:
             return self._lone_letter_repeat(length, held)
         start = _partial_word_start(stripped)
-        if not (text.isalpha() and before.isalpha()) or (start > 0 and stripped[start - 1].isdigit()):
+        after_digit = start > 0 and stripped[start - 1].isdigit()
+        if not (text.isalpha() and before.isalpha()) or after_digit:
             return 0  # not letters of a word: "0xdf" + "ff" is a hex number going on
         # A snake_case piece ("cost_us" + "sd") is read by the lexicon only.
         piece = start > 0 and stripped[start - 1] == "_"

@@ -16,7 +16,7 @@ PACKAGE_ROOT = Path(lexicon.__file__).parent.parent.parent
 
 
 def stitch_every_way(committed: str, continuation: str, *, saw_whitespace: bool) -> set[str]:
-    """The consumer's texts for every split of ``continuation`` into two deltas, and one char each."""
+    """The consumer's texts for every split of ``continuation`` in two, and one char a delta."""
     splits = [[continuation[:i], continuation[i:]] for i in range(len(continuation) + 1)]
     splits.append(list(continuation))
     finals = set()
