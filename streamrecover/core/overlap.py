@@ -253,8 +253,10 @@ class OverlapChooser:
         would write the same letter three times ("instal" + "ll" gives "installl").
         Either way the words the answer already wrote decide first: of the two
         readings of the word at the cut, the one written earlier wins ("Each
-        choice ... each choic" + "ce"). ``HOLD`` when the continuation must show
-        more of the word first.
+        choice ... each choic" + "ce"); then the lexicon, when exactly one reading
+        is an English word ("wha" + "atever", "ban" + "ana": see
+        :meth:`_known_reading`). ``HOLD`` when the continuation must show more of
+        the word first.
         """
         stripped = self._stripped
         if length > 2 or length >= len(stripped):
