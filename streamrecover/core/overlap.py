@@ -304,6 +304,10 @@ class OverlapChooser:
         reading = self._known_reading(kept, removed)
         if reading == _REMOVED and _reads_as_code(stripped, start, kept, after):
             reading = _EITHER  # "acc" + "c = 0" is a name, "ac" no word of it
+        if reading == _REMOVED and word_end == length and _is_short_word(held[:length]):
+            # "I like pizza" + "a lot": the model may have dropped the space before
+            # a short word; keeping it loses nothing.
+            reading = _EITHER
         if reading == _KEPT:
             return 0  # "ban" + "ana": "banana", not "bana"
         if reading == _REMOVED:
@@ -534,6 +538,13 @@ def _reads_as_code(stripped: str, start: int, word: str, after: str) -> bool:
     # first of the continuation (an acronym inside a name is all capitals).
     cut = len(stripped) - start
     return word[cut - 1 : cut + 1].isupper()
+
+
+def _is_short_word(text: str) -> bool:
+    """Whether ``text`` is an English word of one or two letters ("a", "I", "an", "on")."""
+    if len(text) == 1:
+        return text.casefold() in _ONE_LETTER_WORDS
+    return len(text) == 2 and lexicon.is_common(text)
 
 
 def _is_latin(word: str) -> bool:

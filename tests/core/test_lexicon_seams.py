@@ -77,7 +77,8 @@ def test_common_words_and_english_texts() -> None:
     assert not lexicon.is_common("ms")
     assert lexicon.is_mostly_english(["The", "loader", "reads", "settings"])
     assert not lexicon.is_mostly_english(["Die", "Größe", "der", "Datei", "hängt", "vom"])
-    assert not lexicon.is_mostly_english(["loader"])  # too few to tell
+    assert lexicon.is_mostly_english([])  # nothing says it is not English
+    assert not lexicon.is_mostly_english(["Hola"])
 
 
 # -- repeats the lexicon removes -----------------------------------------------------
