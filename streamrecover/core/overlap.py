@@ -12,6 +12,13 @@ their examples and the ambiguities they leave, are listed in
 from __future__ import annotations
 
 from streamrecover.core.tablerows import TableRow, table_row_after, table_row_at_end
+from streamrecover.core.tailrepeats import (
+    BOUNDARY_REPEAT_MIN,
+    is_boundary_repeat,
+    is_number_group,
+    is_number_run,
+    is_seam_echo,
+)
 from streamrecover.core.textshape import (
     WORD,
     char_class,
@@ -33,6 +40,8 @@ _IN_WORD_MIN = 3
 _TOKEN_WORD_MIN = 3
 #: A word the answer wrote before decides a doubled letter from this length on.
 _WRITTEN_WORD_MIN = 6
+#: What a letterless run that recurs in a table or a list of numbers is made of.
+_TABULAR = frozenset("0123456789|.,:;-+=%* \t\n")
 
 
 class OverlapChooser:
@@ -88,6 +97,8 @@ class OverlapChooser:
             chosen = self._punctuation_repeat(lengths[-1], held, at_end=at_end)
         if 0 < chosen < self._min_overlap:
             chosen = self._unless_written(chosen, held, at_end=at_end)
+        if chosen == 0 and lengths and "\n" in self._seam:
+            chosen = self._seam_echo(held, lengths, at_end=at_end)
         if chosen < 0 or not lengths or self._table is None:
             return chosen
         return self._choose_by_table(held, lengths, chosen, at_end=at_end)
@@ -113,6 +124,28 @@ class OverlapChooser:
         if length == 1:
             return length if after == " " else 0  # "this::\n" is reST, not a repeat
         return length if not after.isspace() else 0
+
+    def _seam_echo(self, held: str, lengths: list[int], *, at_end: bool) -> int:
+        """Rule 2h: a candidate re-sent with the line end the prefill stripped after it.
+
+        ``"`retries`: 3"`` (the prefill lost ``"\\n"``) + ``" 3\\n- **File**"``: an exact
+        continuation opens with the line end; keeping the candidate writes "3 3".
+        """
+        for length in lengths:
+            verdict = is_seam_echo(held, length, self._seam)
+            if verdict is None and not at_end and len(held) < self._window:
+                return HOLD  # the character after the line end is needed
+            if verdict is False:
+                continue
+            text = self._stripped[len(self._stripped) - length :]
+            if (
+                text.strip()
+                and "|" not in text  # a table row's end: rule 2e reads the row
+                and not self._repeats_before(length)
+                and not has_short_period(text, len(text) // 2 + 1)
+            ):
+                return length
+        return 0
 
     def _unless_written(self, chosen: int, held: str, *, at_end: bool) -> int:
         """A short repeat inside a word is kept when the answer wrote the kept word before.
@@ -183,8 +216,13 @@ class OverlapChooser:
             longest_start = starting[0]
             if (
                 not self._repeats_before(longest_start)
-                and not has_short_period(
-                    self._stripped[len(self._stripped) - longest_start :], longest_start // 2 + 1
+                and (
+                    not has_short_period(
+                        self._stripped[len(self._stripped) - longest_start :],
+                        longest_start // 2 + 1,
+                    )
+                    # A number of several groups re-sent whole ("2.2." + "2.2.2").
+                    or is_number_run(self._stripped, longest_start)
                 )
                 and not self._is_table_like(longest_start)
             ):
@@ -203,6 +241,9 @@ class OverlapChooser:
                 break
         # Rule 2c: a lone candidate inside a word ("f answ" + "f answers").
         if len(lengths) == 1 and self._is_lone_in_word_repeat(lengths[0]):
+            return lengths[0]
+        # Rule 2g: a repeat across a word boundary ("(x_i -" + "i - \\bar").
+        if self._is_boundary_repeat(lengths):
             return lengths[0]
         # Rule 2d: a repeat of one or two letters inside a word, where keeping it
         # would write what words almost never hold.
@@ -256,6 +297,19 @@ class OverlapChooser:
             return length  # a short word written before proves nothing ("to" + "o)": "too")
         return verdict
 
+    def _is_boundary_repeat(self, lengths: list[int]) -> bool:
+        """Rule 2g on the longest candidate, far enough from the next shorter one."""
+        length = lengths[0]
+        shorter = lengths[1] if len(lengths) > 1 else 0
+        text = self._stripped[len(self._stripped) - length :]
+        return (
+            length - shorter >= BOUNDARY_REPEAT_MIN
+            and is_boundary_repeat(text)
+            and not has_short_period(text, len(text) // 2 + 1)
+            and not self._repeats_before(length)
+            and not self._is_table_like(length)
+        )
+
     def _is_table_like(self, length: int) -> bool:
         """Whether a letterless candidate may just be the table going on.
 
@@ -267,7 +321,11 @@ class OverlapChooser:
         text = stripped[len(stripped) - length :]
         if any(ch.isalpha() for ch in text):
             return False
-        if stripped.find(text, self._tail_start) < len(stripped) - length:
+        if stripped.find(text, self._tail_start) < len(stripped) - length and all(
+            ch in _TABULAR for ch in text
+        ):
+            # (Made of cells and numbers: a date or a quoted value written twice,
+            # "'2024-01-01'", is no table run.)
             return True
         # Short runs of cells ("0 |\n| 0 | 0 | " in a table of zeros) likewise.
         return length < 2 * self._min_overlap and "|" in text
@@ -348,6 +406,8 @@ class OverlapChooser:
     def _is_lone_in_word_repeat(self, length: int) -> bool:
         stripped = self._stripped
         text = stripped[len(stripped) - length :]
+        if is_number_group(stripped, length):
+            return False  # "2024-06" + "-06": a number's groups recur by nature
         if text[0].isspace() or not any(ch.isalnum() for ch in text):  # noqa: SIM102 (two reasons, two comments)
             if not ("\n" in text and text.strip()):
                 return False  # ":\n    " + ":\n        if": a line repeated with its indentation
