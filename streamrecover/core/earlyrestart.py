@@ -62,8 +62,14 @@ def is_early_restart(stripped: str, seam: str, matched: int, held: str) -> bool:
         # Inside a code block the answer opened later, a line opening like the
         # prose it began with is no code: "import random\n" + "Here is a small".
         return True
-    if "\n" in seam or last == "\n" or (last in _SENTENCE_ENDS and seam):
-        # At a sentence or line end a new sentence may open the same way
+    if "\n" in seam or last == "\n":
+        # At a line end a new line may open the same way, except a heading or a
+        # table header the answer opened with, written again and going its own way.
+        if _block_opening_again(stripped, seam, matched, held):
+            return True
+        return weight >= EARLY_RESTART_AT_END
+    if last in _SENTENCE_ENDS and seam:
+        # At a sentence end a new sentence may open the same way
         # (not glued to the punctuation: "| 3." + "To install" is a restart).
         return weight >= EARLY_RESTART_AT_END
     return True
@@ -96,6 +102,47 @@ def _glued_opening_word(stripped: str, seam: str, matched: int, held: str) -> bo
     if any(ch.isupper() for ch in seen[start:]):
         return False  # "Help" + "Formatter": the name goes on in CamelCase
     return matched >= length and len(held) > length and held[length] in _AFTER_OPENING_WORD
+
+
+def _block_opening_again(stripped: str, seam: str, matched: int, held: str) -> bool:
+    """Whether ``held``, at a line end, writes the answer's opening heading or table header again.
+
+    A heading the answer opened with, reproduced whole and going on on the same
+    line (``"## Steps"`` + ``"## Steps to follow"``): a later heading of the
+    answer opens with the same words only in a series (``"## Step 1"``, ``"## Step
+    2"``), which does not reproduce the whole first one. A table header whose
+    first cell the continuation writes again, whole, under a row of that table
+    (``"| Region     | Requests |"`` ... ``"| eu-north-1 | 3,002 |\\n"`` + ``"| Region |
+    Error rate |"``): a row of the table under its header does not repeat the
+    header's name. ``matched`` is the length of the common prefix of ``held`` and
+    ``stripped``; the caller has checked that this opening occurs nowhere else.
+    """
+    line_end = stripped.find("\n")
+    first_line = stripped if line_end < 0 else stripped[:line_end]
+    if first_line.startswith("#"):
+        title = first_line.lstrip("#")
+        return (
+            title[:1] == " "
+            and any(ch.isalpha() for ch in title)
+            and matched == len(first_line)
+            and matched < len(held)
+            and held[matched] not in "\r\n"
+        )
+    if not first_line.startswith("|"):
+        return False
+    committed = stripped + seam
+    last_line = committed.rstrip()
+    if committed[len(last_line) :].count("\n") != 1:
+        return False  # a blank line ended the table: a new one may open alike
+    last_line = last_line[last_line.rfind("\n") + 1 :]
+    if last_line == first_line or not last_line.lstrip(" ").startswith("|"):
+        return False  # the table ended (or is the first line)
+    cell_end = first_line.find("|", 1)
+    cell = first_line[1:cell_end].strip() if cell_end > 0 else ""
+    if not any(ch.isalpha() for ch in cell):
+        return False
+    cell_text_end = first_line.index(cell) + len(cell)
+    return matched >= cell_text_end and held[cell_text_end : cell_text_end + 1] in (" ", "|")
 
 
 def _inside_fence(text: str) -> bool:
