@@ -36,40 +36,40 @@ is a bug in streamrecover.
 
 from __future__ import annotations
 
-import enum
 import math
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from streamrecover.core.classify import Verdict, classify
 from streamrecover.core.errors import (
-    ContinuationDivergedError,
-    Fault,
-    HTTPStatusError,
     ProtocolError,
     ProviderProtocolError,
     StreamInterrupted,
-    UnexpectedContentError,
     UsageError,
 )
 from streamrecover.core.events import (
-    Completed,
     Event,
-    ReasoningDelta,
     Resumed,
     Retrying,
-    Rewind,
-    TextDelta,
     ToolCallDelta,
     Usage,
 )
 from streamrecover.core.http import HTTPRequest
+from streamrecover.core.intake import NOTHING_QUEUED, BodyIntake
 from streamrecover.core.policy import RetryBudget, RetryPolicy
 from streamrecover.core.progress import ProgressTracker
 from streamrecover.core.redact import redact_exception
 from streamrecover.core.resume import STRATEGIES, ResumePlan, Strategy, plan_resume
+from streamrecover.core.session_state import (
+    TARGETS,
+    TRANSITIONS,
+    Decision,
+    Done,
+    GiveUp,
+    Retry,
+    SessionState,
+)
 from streamrecover.core.sse import ServerSentEvent, SSEDecoder
 from streamrecover.core.stitch import Stitcher
 from streamrecover.core.surrogates import SurrogateJoiner
@@ -79,88 +79,8 @@ if TYPE_CHECKING:  # providers depend on core, never the other way at run time
 
 __all__ = ["Decision", "Done", "GiveUp", "RecoverySession", "Retry", "SessionState"]
 
-#: How much of a non-2xx response body is kept for the error message.
-MAX_ERROR_BODY = 8 * 1024
 
-# An empty queue (never appended to; a queue is replaced, not emptied).
-_NOTHING_QUEUED: list[ServerSentEvent] = []
-
-
-class SessionState(enum.Enum):
-    """Where the session stands. See ``_TRANSITIONS`` for what each state allows."""
-
-    IDLE = "idle"  # a request is due: call next_request()
-    SENT = "sent"  # the request is out; waiting for the status line
-    STREAMING = "streaming"  # a 2xx event stream is flowing
-    ERROR_BODY = "error_body"  # reading the body of a failed response
-    DONE = "done"  # the answer is complete
-    GAVE_UP = "gave_up"  # recovery is exhausted or the fault is final
-    ERROR = "error"  # the session was driven wrongly
-
-
-# Everything that affects the state machine lives in this table: for each driver
-# call, the states it may be made in. The target state is decided by the call
-# (a 2xx status goes to STREAMING, a 4xx to ERROR_BODY) but is always one of the
-# states listed in _TARGETS for that call.
-_TRANSITIONS: Mapping[str, frozenset[SessionState]] = {
-    "next_request": frozenset({SessionState.IDLE}),
-    "response_started": frozenset({SessionState.SENT}),
-    "receive_data": frozenset({SessionState.STREAMING, SessionState.ERROR_BODY}),
-    "connection_failed": frozenset(
-        {SessionState.SENT, SessionState.STREAMING, SessionState.ERROR_BODY}
-    ),
-    "cancel": frozenset(
-        {
-            SessionState.IDLE,
-            SessionState.SENT,
-            SessionState.STREAMING,
-            SessionState.ERROR_BODY,
-        }
-    ),
-}
-_TARGETS: Mapping[str, frozenset[SessionState]] = {
-    "next_request": frozenset({SessionState.SENT}),
-    "response_started": frozenset({SessionState.STREAMING, SessionState.ERROR_BODY}),
-    "receive_data": frozenset(
-        {
-            SessionState.STREAMING,
-            SessionState.ERROR_BODY,
-            SessionState.DONE,
-            SessionState.IDLE,
-            SessionState.GAVE_UP,
-        }
-    ),
-    "connection_failed": frozenset({SessionState.IDLE, SessionState.GAVE_UP}),
-    "cancel": frozenset({SessionState.GAVE_UP}),
-}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Decision:
-    """Base of what the session decided after an attempt ended."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Done(Decision):
-    """The answer is complete."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Retry(Decision):
-    """Wait ``delay`` seconds, then call ``next_request()`` again."""
-
-    delay: float
-    resume: bool
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GiveUp(Decision):
-    """Stop: ``error`` (a :class:`StreamInterrupted`) says why and holds the partial text."""
-
-    error: StreamInterrupted
-
-
-class RecoverySession:
+class RecoverySession(BodyIntake):
     """Drive one logical stream across as many attempts as recovery needs.
 
     Args:
@@ -263,7 +183,7 @@ class RecoverySession:
 
         self._decoder: SSEDecoder | None = None
         # SSE events of the last queue_data() not yet taken by next_events().
-        self._queue: list[ServerSentEvent] = _NOTHING_QUEUED
+        self._queue: list[ServerSentEvent] = NOTHING_QUEUED
         self._queue_position = 0
         self._queue_open = False  # next_events() has the end of the data still to report
         self._queue_eof = False
@@ -396,121 +316,6 @@ class RecoverySession:
         else:
             self._leave("response_started", SessionState.ERROR_BODY)
 
-    def receive_data(self, data: bytes) -> list[Event]:
-        """Feed body bytes; ``b""`` means the body ended. Returns the events to deliver.
-
-        After the stream completes (the provider's terminal marker), the state is
-        ``DONE`` and the caller should stop reading and close the connection.
-        The same as :meth:`queue_data` followed by :meth:`next_events` until it
-        returns None, with the events joined.
-        """
-        self.queue_data(data)
-        events: list[Event] = []
-        next_events = self.next_events
-        while (step := next_events()) is not None:
-            events += step
-        return events
-
-    def queue_data(self, data: bytes) -> None:
-        """Feed body bytes (``b""``: the body ended); take the events with :meth:`next_events`.
-
-        Nothing is delivered yet: the SSE events ``data`` completes are decoded
-        and held, and each call of :meth:`next_events` maps one of them to what
-        the consumer sees, commits its text, and returns it. A consumer that
-        stops half-way through one read therefore leaves the session's text
-        exactly at what it was handed. Call :meth:`next_events` until it returns
-        None before the next ``queue_data``; calling it earlier is a
-        :class:`UsageError` (and leaves the session in ``ERROR``).
-        """
-        # The hot path (a streaming body) skips the table lookup; every other
-        # state goes through it, so an illegal call still fails the session.
-        if self.state is not SessionState.STREAMING:
-            self._enter("receive_data")
-        if data.__class__ is not bytes and not isinstance(data, (bytearray, memoryview)):
-            self.state = SessionState.ERROR
-            raise UsageError(f"receive_data() takes bytes, got {type(data).__name__}")
-        if self._queue_open:
-            self.state = SessionState.ERROR
-            raise UsageError("queue_data() called before next_events() returned None")
-        self._queue_open = True
-        if self.state is SessionState.ERROR_BODY:
-            if data:
-                room = MAX_ERROR_BODY - self._error_size
-                if room > 0:
-                    self._error_body.append(data[:room])
-                    self._error_size += min(room, len(data))
-                self._leave("receive_data", SessionState.ERROR_BODY)
-            else:
-                self._fail(self._error_fault())
-            return
-        assert self._decoder is not None and self._parser is not None
-        self._queue_eof = not data
-        self._content_before = self._content_events
-        try:
-            self._queue = self._decoder.feed(data)
-        except Fault as fault:
-            self._fail(fault)
-            return
-        self._queue_position = 0
-
-    def next_events(self) -> list[Event] | None:
-        """Return the events of the next SSE event queued by :meth:`queue_data` (often one
-        TextDelta, sometimes none), then what the end of the data brings; None once
-        everything queued has been taken.
-        """
-        position = self._queue_position
-        queue = self._queue
-        if position < len(queue):
-            self._queue_position = position + 1
-            parser = self._parser
-            assert parser is not None
-            try:
-                for event in parser.feed(queue[position]):
-                    self._accept(event)
-            except Fault as fault:
-                self._fail(fault)
-                return self.take_events()
-            if parser.complete:
-                self._complete()
-                return self.take_events()
-            # Still STREAMING: no transition to record.
-            events, self._outbox = self._outbox, []
-            return events
-        if not self._queue_open:
-            return None
-        self._queue_open = False
-        self._queue = _NOTHING_QUEUED
-        self._queue_position = 0
-        if self.state is not SessionState.STREAMING:
-            return self.take_events()
-        assert self._parser is not None
-        if self._queue_eof:
-            try:
-                # Completeness first: what the stitcher holds from a truncated
-                # continuation may be overlap, and is never released.
-                self._parser.finish()
-                # A parser that is satisfied at EOF without its marker is complete.
-                self._complete()
-            except Fault as fault:
-                self._fail(fault)
-            return self.take_events()
-        progress = self._progress
-        if progress.active:
-            # ProgressTracker.check, inline: this runs on every read of the body.
-            now = self._clock()
-            if self._content_events != self._content_before:
-                progress.last = now
-                if now >= progress.next_deposit:
-                    progress.deposit(now)
-            elif now - progress.last > progress.timeout:
-                self._fail(progress.fault())
-        return self.take_events()
-
-    def _drop_queue(self) -> None:
-        # The attempt ended (complete, failed, cancelled): what it still held is not read.
-        self._queue = _NOTHING_QUEUED
-        self._queue_position = 0
-
     def connection_failed(self, fault: BaseException) -> None:
         """Report that the attempt failed outside the body (connect, reset, timeout...)."""
         self._enter("connection_failed")
@@ -534,115 +339,14 @@ class RecoverySession:
     # -- internals ----------------------------------------------------------------
 
     def _enter(self, call: str) -> None:
-        if self.state not in _TRANSITIONS[call]:
+        if self.state not in TRANSITIONS[call]:
             previous = self.state
             self.state = SessionState.ERROR
             raise UsageError(f"{call}() is not allowed while the session is {previous.value}")
 
     def _leave(self, call: str, target: SessionState) -> None:
-        assert target in _TARGETS[call], (call, target)
+        assert target in TARGETS[call], (call, target)
         self.state = target
-
-    def _accept(self, event: Event) -> None:
-        # The hot path: one call per content event.
-        if type(event) is TextDelta:
-            if (not event.text.isascii() and _has_surrogate(event.text)) or (
-                self._surrogates.holding
-            ):
-                text = self._surrogates.feed(event.text)
-                if text is not event.text:
-                    if not text:
-                        return
-                    event = TextDelta(text=text)
-            if self._stitcher is None:
-                self._content_events += 1
-                self._text_parts.append(event.text)
-                self._text_length += len(event.text)
-                self._delivered = True
-                self._outbox.append(event)
-            else:
-                self._release(self._stitcher.feed(event.text))
-        elif type(event) is ToolCallDelta:
-            # Held until the stream completes: a tool call is delivered whole or not at all.
-            self._content_events += 1
-            self._pending_tools.append(event)
-        elif type(event) is ReasoningDelta:
-            # Thinking is progress even when a continuation's is not delivered.
-            self._content_events += 1
-            if self.strategy_used is not None and self._text_length:
-                # A continuation thinks again; its reasoning belongs to no delivered text.
-                return
-            self._reasoning_length += len(event.text)
-            self._delivered = True
-            self._outbox.append(event)
-        elif type(event) is Usage:
-            self._attempt_usage = event
-            self._outbox.append(event)
-        else:
-            self._outbox.append(event)
-
-    def _release(self, released: str) -> None:
-        stitcher = self._stitcher
-        assert stitcher is not None
-        if stitcher.rewind_to is not None and stitcher.rewind_to < self._text_length:
-            if self.keep_delivered and stitcher.rewind_to < len(self.text.rstrip()):
-                raise ContinuationDivergedError(
-                    self._text_length, stitcher.rewind_to, provider=self.provider.name
-                )
-            self._rewind(stitcher.rewind_to)
-            # Only once: a later release continues after the rewound text.
-            stitcher.rewind_to = None
-        if released:
-            self._content_events += 1
-            self._text_parts.append(released)
-            self._text_length += len(released)
-            self._delivered = True
-            self._outbox.append(TextDelta(text=released))
-
-    def _rewind(self, to: int, *, reasoning: bool = False) -> None:
-        text = self.text[:to]
-        self._text_parts = [text] if text else []
-        self._text_length = to
-        reasoning_to = 0 if reasoning else None
-        if reasoning:
-            self._reasoning_length = 0
-        self._outbox.append(Rewind(to=to, reasoning_to=reasoning_to))
-
-    def _complete(self) -> None:
-        assert self._parser is not None
-        self._drop_queue()
-        if self._surrogates.holding:
-            self._accept(TextDelta(text=self._surrogates.finish()))
-        if self._stitcher is not None:
-            self._release(self._stitcher.finish())
-            self.overlap_removed += self._stitcher.overlap
-            self._stitcher = None
-        self._outbox.extend(self._pending_tools)
-        self._pending_tools = []
-        self.finish_reason = self._parser.finish_reason or "stop"
-        self._usage_total = self.usage
-        self._attempt_usage = None
-        if self._progress.active:
-            self._progress.completed(self._clock())
-        self._outbox.append(Completed(finish_reason=self.finish_reason, usage=self._usage_total))
-        self._decision = Done()
-        self.state = SessionState.DONE
-
-    def _error_fault(self) -> Fault:
-        body = b"".join(self._error_body).decode("utf-8", "replace")
-        if self._unexpected_type is not None:
-            return UnexpectedContentError(self._unexpected_type, body=body)
-        error_type = ""
-        info = getattr(self.provider, "error_info", None)
-        if callable(info):
-            error_type, _ = info(body)
-        return HTTPStatusError(
-            self._error_status,
-            headers=self._error_headers,
-            body=body,
-            provider=self.provider.name,
-            error_type=error_type,
-        )
 
     def _fail(self, fault: BaseException) -> None:
         """An attempt ended with ``fault``: decide, and queue what the consumer must see."""
@@ -783,17 +487,6 @@ def _protocol_error_identity(fault: BaseException) -> tuple[str, str] | None:
         message = message.removesuffix(f" (event: {fault.event})")
         return type(fault).__name__, f"{message} [{fault.event.partition(':')[0]}]"
     return type(fault).__name__, message
-
-
-def _has_surrogate(text: str) -> bool:
-    # UTF-8 encoding fails exactly on a surrogate code point (lone, or half of
-    # a pair split across JSON escapes), and costs less than a regular
-    # expression search.
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 def _still_clock() -> float:

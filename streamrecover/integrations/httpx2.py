@@ -269,8 +269,7 @@ def _more_queued(stream: Stream | AsyncStream) -> bool:
     per event. What the session commits is still exactly what httpx2 was handed
     (the chunk goes out before the session reads the network again).
     """
-    session = stream.session
-    return session._queue_position < len(session._queue)
+    return stream.session.has_queued_events
 
 
 def _is_content(event: Event) -> bool:

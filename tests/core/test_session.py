@@ -37,10 +37,10 @@ from streamrecover.core.events import (
     Usage,
 )
 from streamrecover.core.http import HTTPRequest
+from streamrecover.core.intake import MAX_ERROR_BODY
 from streamrecover.core.policy import RetryBudget, RetryPolicy
 from streamrecover.core.resume import CONTINUE_INSTRUCTION, ELISION, MIN_OUTPUT_TOKENS
 from streamrecover.core.session import (
-    MAX_ERROR_BODY,
     Done,
     GiveUp,
     RecoverySession,

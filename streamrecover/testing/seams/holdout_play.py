@@ -20,7 +20,7 @@ from streamrecover.testing.seams.holdout_answers import HOLDOUT_RESTARTS
 from streamrecover.testing.seams.holdout_behaviours import holdout_continuation, shared_prefix
 from streamrecover.testing.seams.holdout_cases import HoldoutCase, build_holdout_sweep
 from streamrecover.testing.seams.inprocess import PREFILL, stitch_pieces
-from streamrecover.testing.seams.player import SeamPlayer, SeamResult, _Handler, classify
+from streamrecover.testing.seams.player import SeamPlayer, SeamResult, _Handler
 
 __all__ = [
     "DIVERGENCE_BUCKETS",
@@ -96,17 +96,7 @@ def play_holdout_in_process(
             continuation, expected = holdout_continuation(case, shown)
             pieces = case.continuation_deltas(continuation)
             text = stitch_pieces(committed, pieces, prefill=prefill)
-            outcome, duplicated, lost = classify(text, expected)
-            yield SeamResult(
-                case=case,
-                provider=provider,
-                prefill=prefill,
-                outcome=outcome,
-                expected=expected,
-                text=text,
-                duplicated=duplicated,
-                lost=lost,
-            )
+            yield SeamResult.judged(case, provider, prefill=prefill, text=text, expected=expected)
 
 
 #: Buckets of :func:`divergence_rates`: how many characters a diverging restart

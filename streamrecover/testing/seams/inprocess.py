@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 
 from streamrecover.core.stitch import Stitcher
 from streamrecover.testing.seams.cases import SeamCase, continuation_for
-from streamrecover.testing.seams.player import SeamResult, classify
+from streamrecover.testing.seams.player import SeamResult
 from streamrecover.testing.seams.tokens import deltas
 
 __all__ = ["PREFILL", "play_in_process", "stitch_pieces"]
@@ -51,14 +51,4 @@ def play_in_process(cases: Iterable[SeamCase], providers: Iterable[str]) -> Iter
             continuation, expected = continuation_for(case, shown)
             rng = random.Random(case.seed * 4 + 1)
             text = stitch_pieces(case.committed, deltas(continuation, rng), prefill=prefill)
-            outcome, duplicated, lost = classify(text, expected)
-            yield SeamResult(
-                case=case,
-                provider=provider,
-                prefill=prefill,
-                outcome=outcome,
-                expected=expected,
-                text=text,
-                duplicated=duplicated,
-                lost=lost,
-            )
+            yield SeamResult.judged(case, provider, prefill=prefill, text=text, expected=expected)

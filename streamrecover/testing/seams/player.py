@@ -55,6 +55,23 @@ class SeamResult:
     lost: int = 0
     detail: str = ""
 
+    @classmethod
+    def judged(
+        cls, case: SeamCase, provider: str, *, prefill: bool, text: str, expected: str
+    ) -> SeamResult:
+        """The result of ``case`` whose consumer ended with ``text``, against ``expected``."""
+        outcome, duplicated, lost = classify(text, expected)
+        return cls(
+            case=case,
+            provider=provider,
+            prefill=prefill,
+            outcome=outcome,
+            expected=expected,
+            text=text,
+            duplicated=duplicated,
+            lost=lost,
+        )
+
 
 def classify(text: str, expected: str) -> tuple[Outcome, int, int]:
     """Compare the consumer's text with the expected one: (outcome, duplicated, lost)."""
@@ -204,20 +221,17 @@ class SeamPlayer:
             detail = handler.problem
         expected = handler.expected
         if detail:
-            outcome: Outcome = "failed"
-            duplicated = lost = 0
-        else:
-            outcome, duplicated, lost = classify(observed.text, expected)
-        return SeamResult(
-            case=case,
-            provider=self.provider,
-            prefill=handler.prefill,
-            outcome=outcome,
-            expected=expected,
-            text=observed.text,
-            duplicated=duplicated,
-            lost=lost,
-            detail=detail,
+            return SeamResult(
+                case=case,
+                provider=self.provider,
+                prefill=handler.prefill,
+                outcome="failed",
+                expected=expected,
+                text=observed.text,
+                detail=detail,
+            )
+        return SeamResult.judged(
+            case, self.provider, prefill=handler.prefill, text=observed.text, expected=expected
         )
 
 
