@@ -18,6 +18,7 @@ from streamrecover.core.tailrepeats import (
     is_number_group,
     is_number_run,
     is_seam_echo,
+    number_goes_on,
 )
 from streamrecover.core.textshape import (
     WORD,
@@ -239,7 +240,16 @@ class OverlapChooser:
                 if verdict:
                     return length
                 break
-        # Rule 2c: a lone candidate inside a word ("f answ" + "f answers").
+        # Rule 2c: a lone candidate inside a word ("f answ" + "f answers"),
+        # not a number's group written again ("2024-06" + "-06, about").
+        if len(lengths) == 1 and is_number_group(self._stripped, lengths[0]):
+            separator = self._stripped[len(self._stripped) - lengths[0]]
+            goes_on = number_goes_on(held, lengths[0], separator)
+            if goes_on is None and not at_end and len(held) < self._window:
+                return HOLD
+            if not goes_on:
+                return 0
+            return lengths[0] if self._is_lone_in_word_repeat(lengths[0]) else 0
         if len(lengths) == 1 and self._is_lone_in_word_repeat(lengths[0]):
             return lengths[0]
         # Rule 2g: a repeat across a word boundary ("(x_i -" + "i - \\bar").
@@ -406,8 +416,6 @@ class OverlapChooser:
     def _is_lone_in_word_repeat(self, length: int) -> bool:
         stripped = self._stripped
         text = stripped[len(stripped) - length :]
-        if is_number_group(stripped, length):
-            return False  # "2024-06" + "-06": a number's groups recur by nature
         if text[0].isspace() or not any(ch.isalnum() for ch in text):  # noqa: SIM102 (two reasons, two comments)
             if not ("\n" in text and text.strip()):
                 return False  # ":\n    " + ":\n        if": a line repeated with its indentation

@@ -25,10 +25,12 @@ other rules (periodic text, text repeated just before the candidate, tables).
 from __future__ import annotations
 
 __all__ = [
+    "BOUNDARY_REPEAT_MIN",
     "is_boundary_repeat",
     "is_number_group",
     "is_number_run",
     "is_seam_echo",
+    "number_goes_on",
 ]
 
 #: Separators inside a number: "2024-06-06", "1.25", "15,433", "10:15".
@@ -84,6 +86,17 @@ def is_number_group(stripped: str, length: int) -> bool:
         and len(text) > 1
         and text[1:].isdigit()
     )
+
+
+def number_goes_on(held: str, length: int, separator: str) -> bool | None:
+    """Whether ``held`` goes on after the candidate with ``separator`` and a digit.
+
+    ``"2024-06"`` + ``"-06-01,Oslo"`` writes a fourth group if ``"-06"`` is kept: then it
+    was re-sent. ``None`` when ``held`` ends before that can be told.
+    """
+    if length + 2 > len(held):
+        return None
+    return held[length] == separator and held[length + 1].isdigit()
 
 
 def is_number_run(stripped: str, length: int) -> bool:

@@ -80,7 +80,8 @@ def test_line_end_resent_after_a_prefill_is_removed(
         # Exact continuations that must stay: a number's groups recur.
         ("It was released on 2024-06-06, about two months", 26),
         ("AND o.created_at >= DATE '2024-01-01'\n  AND o.created", 33),
-        ("bind to 10.10.10.1 first", 13),
+        ("It ran on 2024-01-01. Then it", 17),
+        ("at 10:10:10 sharp", 8),
         # The text itself writes a word boundary twice only when periodic.
         ("then la la la la la la. Yes", 18),
         ("He laughed: ha ha ha ha. Then", 17),
@@ -117,3 +118,12 @@ def test_shapes() -> None:
     assert is_number_run("urllib3 2.2.", 4)
     assert not is_number_run("urllib3 2.2.", 2)  # starts inside the number
     assert not is_number_run("x 0000", 4)  # one group: "0000" + "0000" may be 8 zeros
+
+
+def test_number_group_resent_before_the_next_group_is_removed() -> None:
+    # Keeping "-06" would write a date of four groups, "2024-06-06-01".
+    for prefill in (False, True):
+        assert (
+            stitched("date,station\n2024-06", "-06-01,Oslo,14.2", prefill=prefill)
+            == "date,station\n2024-06-01,Oslo,14.2"
+        )
