@@ -21,6 +21,9 @@ _BLOCK_OPENING_MIN = 3
 _SENTENCE_ENDS = frozenset(".!?:;\n\u3002\uff01\uff1f")
 #: What follows the answer's first word when a continuation restarts with it.
 _AFTER_OPENING_WORD = frozenset(" ,'\u2019")
+#: Marks that may open an answer before its first word (not the straight apostrophe,
+#: which ends words: "don" + "'t").
+_OPENING_MARKS = frozenset('"(*[\u201c\u2018\u00ab')
 
 
 def is_early_restart(stripped: str, seam: str, matched: int, held: str) -> bool:
@@ -86,15 +89,20 @@ def _glued_opening_word(stripped: str, seam: str, matched: int, held: str) -> bo
     nor when its last word holds a capital (``"Help"`` + ``"Formatter"``: CamelCase).
     """
     seen = stripped[:-1] if stripped.endswith(".") and stripped[-2:-1].isdigit() else stripped
+    if seen.endswith("-") and seen[-2:-1].isalnum():
+        seen = seen[:-1]  # a hyphen after a word or a number: "DATE '2024-" + "The query"
     if not seen[-1:].isalnum() or "\n" in seam:
         return False  # a digit and a dot count as inside a number: "Python 3." + "Yes"
-    length = 0
+    lead = 0  # an opening quote or bracket before the word: "“Did you restart it?”"
+    while lead < min(2, len(stripped)) and stripped[lead] in _OPENING_MARKS:
+        lead += 1
+    length = lead
     while length < len(stripped) and stripped[length].isalpha():
         length += 1
-    word = stripped[:length]
-    if length < 2 or not (word[0].isupper() and word[1:].islower()):
+    word = stripped[lead:length]
+    if len(word) < 2 or not (word[0].isupper() and word[1:].islower()):
         return False
-    if any(stripped.endswith(word[:end]) for end in range(1, length + 1)):
+    if any(stripped.endswith(stripped[:end]) for end in range(1, length + 1)):
         return False  # it may repeat the end of the text: "cut. Yo" + "You can"
     start = len(seen)
     while start > 0 and seen[start - 1].isalnum():

@@ -65,3 +65,41 @@ def test_exact_continuations_at_block_line_ends_stay(text: str, prefill: bool) -
         committed = text[:cut]
         shown = committed.rstrip() if prefill else committed
         assert consumer_text(committed, text[len(shown) :], prefill=prefill, size=2) == text, cut
+
+
+@pytest.mark.parametrize("prefill", [False, True])
+@pytest.mark.parametrize(
+    ("committed", "restart"),
+    [
+        # The answer's first word glued after a hyphen ("2024-" is inside a date).
+        (
+            "The query below finds customers.\n  AND p.created_at <  DATE '2024-",
+            "The following query lists customers",
+        ),
+        # ... or with the opening quote the answer opened with.
+        (
+            "“Did you restart it?” she asked.\n“Twice,” he said. 'Fine,' he muttered, 'but",
+            "“Did it come back?” she asked.",
+        ),
+    ],
+)
+def test_opening_word_glued_after_a_hyphen_or_with_its_quote_is_rewound(
+    committed: str, restart: str, prefill: bool
+) -> None:
+    assert consumer_text(committed, restart, prefill=prefill, size=2) == restart
+
+
+@pytest.mark.parametrize("prefill", [False, True])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The answer is simple. Use a non-The-like name, not the-The.",
+        "“Did it work?” No. She wrote “Did it” twice.",
+        "Yes, it does. The Windows-Yes dialog",
+    ],
+)
+def test_glued_words_that_are_text_stay(text: str, prefill: bool) -> None:
+    for cut in range(10, len(text) - 3):
+        committed = text[:cut]
+        shown = committed.rstrip() if prefill else committed
+        assert consumer_text(committed, text[len(shown) :], prefill=prefill, size=2) == text, cut
