@@ -103,3 +103,42 @@ def test_glued_words_that_are_text_stay(text: str, prefill: bool) -> None:
         committed = text[:cut]
         shown = committed.rstrip() if prefill else committed
         assert consumer_text(committed, text[len(shown) :], prefill=prefill, size=2) == text, cut
+
+
+@pytest.mark.parametrize("prefill", [False, True])
+@pytest.mark.parametrize(
+    ("committed", "restart"),
+    [
+        # After a single line end, 8 characters of the prose opening are enough.
+        (
+            "To install, run:\n\n    pip install x\n\nIt adds overhead; see the table below.\n",
+            "To install, use pip:\n\n    pip install streamrecover\n",
+        ),
+        (
+            "To rotate the signing key without downtime:\n\n1. Generate a new pair.\n",
+            "To rotate keys:\n\n1. Create the new pair.\n",
+        ),
+    ],
+)
+def test_prose_opening_after_a_single_line_end_is_rewound(
+    committed: str, restart: str, prefill: bool
+) -> None:
+    assert consumer_text(committed, restart, prefill=prefill, size=2) == restart
+
+
+@pytest.mark.parametrize("prefill", [False, True])
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A new paragraph after a blank line may open like the first one.
+        "If the values are equal, it passes.\n\nIf the values differ, it throws.",
+        # List items open alike after a single line end.
+        "* [`assert.deepEqual()`][]\n* [`assert.equal()`][]\n",
+        "To install on Linux:\n\n    apt install x\n\nTo install on macOS:\n\n    brew install x",
+    ],
+)
+def test_parallel_openings_stay(text: str, prefill: bool) -> None:
+    for cut in [i + 1 for i, ch in enumerate(text) if ch == "\n"]:
+        committed = text[:cut]
+        shown = committed.rstrip() if prefill else committed
+        assert consumer_text(committed, text[len(shown) :], prefill=prefill, size=2) == text, cut
