@@ -70,15 +70,6 @@ def is_early_restart(stripped: str, seam: str, matched: int, held: str) -> bool:
         # table header the answer opened with, written again and going its own way.
         if _block_opening_again(stripped, seam, matched, held):
             return True
-        # After a blank line a new paragraph may open like the first one ("If the
-        # values are equal ..." / "If the values differ ..."), and list items open
-        # alike anywhere ("* [`assert.equal()`]"); after a single line end, a line
-        # rarely reopens with the words of the answer's prose opening (measured on
-        # real markdown, see the module docstring).
-        committed = stripped + seam
-        line_ends = committed[len(committed.rstrip()) :].count("\n")
-        if line_ends == 1 and opening[0].isalpha():
-            return True
         return weight >= EARLY_RESTART_AT_END
     if last in _SENTENCE_ENDS and seam:
         # At a sentence end a new sentence may open the same way
