@@ -23,10 +23,14 @@ _SENTENCE_ENDS = frozenset(".!?:;\n\u3002\uff01\uff1f")
 _AFTER_OPENING_WORD = frozenset(" ,'\u2019")
 #: Marks that may open an answer before its first word (not the straight apostrophe,
 #: which ends words: "don" + "'t").
+#: A heading that marks a continuation: "## Steps (continued)", "(cont.)".
+_CONTINUED = "cont"
 _OPENING_MARKS = frozenset('"(*[\u201c\u2018\u00ab')
 
 
-def is_early_restart(stripped: str, seam: str, matched: int, held: str) -> bool:
+def is_early_restart(
+    stripped: str, seam: str, matched: int, held: str, *, at_end: bool = False
+) -> bool | None:
     """Whether ``held``, sharing ``matched`` characters with the opening, restarted the answer.
 
     Args:
@@ -34,6 +38,10 @@ def is_early_restart(stripped: str, seam: str, matched: int, held: str) -> bool:
         seam: the whitespace a prefill cut off after it.
         matched: the length of the common prefix of ``held`` and ``stripped``.
         held: the continuation so far.
+        at_end: whether the continuation ended with ``held``.
+
+    Returns:
+        ``None`` when the rest of the continuation's first line is needed to tell.
     """
     if matched >= len(stripped) or matched >= len(held):
         return False
@@ -68,8 +76,9 @@ def is_early_restart(stripped: str, seam: str, matched: int, held: str) -> bool:
     if "\n" in seam or last == "\n":
         # At a line end a new line may open the same way, except a heading or a
         # table header the answer opened with, written again and going its own way.
-        if _block_opening_again(stripped, seam, matched, held):
-            return True
+        block = _block_opening_again(stripped, seam, matched, held, at_end=at_end)
+        if block is not False:
+            return block
         return weight >= EARLY_RESTART_AT_END
     if last in _SENTENCE_ENDS and seam:
         # At a sentence end a new sentence may open the same way
@@ -112,30 +121,43 @@ def _glued_opening_word(stripped: str, seam: str, matched: int, held: str) -> bo
     return matched >= length and len(held) > length and held[length] in _AFTER_OPENING_WORD
 
 
-def _block_opening_again(stripped: str, seam: str, matched: int, held: str) -> bool:
+def _block_opening_again(
+    stripped: str, seam: str, matched: int, held: str, *, at_end: bool
+) -> bool | None:
     """Whether ``held``, at a line end, writes the answer's opening heading or table header again.
 
     A heading the answer opened with, reproduced whole and going on on the same
     line (``"## Steps"`` + ``"## Steps to follow"``): a later heading of the
     answer opens with the same words only in a series (``"## Step 1"``, ``"## Step
-    2"``), which does not reproduce the whole first one. A table header whose
-    first cell the continuation writes again, whole, under a row of that table
-    (``"| Region     | Requests |"`` ... ``"| eu-north-1 | 3,002 |\\n"`` + ``"| Region |
-    Error rate |"``): a row of the table under its header does not repeat the
-    header's name. ``matched`` is the length of the common prefix of ``held`` and
-    ``stripped``; the caller has checked that this opening occurs nowhere else.
+    2"``), which does not reproduce the whole first one; one that marks a
+    continuation (``"## Steps (continued)"``) goes on with the answer. A table
+    header whose first cell the continuation writes again, whole, under a row of
+    that table, with other columns (``"| Region     | Requests |"`` ... ``"|
+    eu-north-1 | 3,002 |\\n"`` + ``"| Region | Error rate |"``): a row of the table
+    does not repeat the header's name, and a model that goes on with the table
+    writes the same columns again (kept: nothing is lost). ``matched`` is the
+    length of the common prefix of ``held`` and ``stripped``; the caller has
+    checked that this opening occurs nowhere else. ``None`` while the
+    continuation's first line is not complete.
     """
     line_end = stripped.find("\n")
     first_line = stripped if line_end < 0 else stripped[:line_end]
+    held_end = held.find("\n")
+    if held_end < 0 and not at_end:
+        line: str | None = None
+    else:
+        line = held if held_end < 0 else held[:held_end]
     if first_line.startswith("#"):
         title = first_line.lstrip("#")
-        return (
+        if not (
             title[:1] == " "
             and any(ch.isalpha() for ch in title)
             and matched == len(first_line)
             and matched < len(held)
             and held[matched] not in "\r\n"
-        )
+        ):
+            return False
+        return None if line is None else _CONTINUED not in line[matched:].casefold()
     if not first_line.startswith("|"):
         return False
     committed = stripped + seam
@@ -150,7 +172,14 @@ def _block_opening_again(stripped: str, seam: str, matched: int, held: str) -> b
     if not any(ch.isalpha() for ch in cell):
         return False
     cell_text_end = first_line.index(cell) + len(cell)
-    return matched >= cell_text_end and held[cell_text_end : cell_text_end + 1] in (" ", "|")
+    if not (matched >= cell_text_end and held[cell_text_end : cell_text_end + 1] in (" ", "|")):
+        return False
+    return None if line is None else _cells(line) != _cells(first_line)
+
+
+def _cells(row: str) -> list[str]:
+    """The texts of a table row's cells, padding aside."""
+    return [cell.strip() for cell in row.strip().strip("|").split("|")]
 
 
 def _inside_fence(text: str) -> bool:

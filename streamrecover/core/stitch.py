@@ -476,9 +476,14 @@ class Stitcher:
             if matched == stripped_length:
                 return self._begin_seam(matched, held[matched:], at_end=at_end)
             return self._rewind_restart(matched, held[matched:])
-        if matched > overlap and is_early_restart(self._stripped, self._seam, matched, held):
-            self.restarted = True
-            return self._rewind_restart(matched, held[matched:])
+        if matched > overlap:
+            early = is_early_restart(self._stripped, self._seam, matched, held, at_end=at_end)
+            if early is None and len(held) < self._window:
+                self._held = held  # the rest of the line tells (rule 1b)
+                return ""
+            if early:
+                self.restarted = True
+                return self._rewind_restart(matched, held[matched:])
         self.restarted = overlap > 0 and overlap == stripped_length
         return self._begin_seam(overlap, held[overlap:], at_end=at_end)
 

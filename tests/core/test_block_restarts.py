@@ -103,3 +103,22 @@ def test_glued_words_that_are_text_stay(text: str, prefill: bool) -> None:
         committed = text[:cut]
         shown = committed.rstrip() if prefill else committed
         assert consumer_text(committed, text[len(shown) :], prefill=prefill, size=2) == text, cut
+
+
+@pytest.mark.parametrize("size", [1, 4, 200])
+@pytest.mark.parametrize("prefill", [False, True])
+@pytest.mark.parametrize(
+    ("committed", "continuation"),
+    [
+        # A model that goes on with the table writes its header again: kept.
+        (TABLE, "| Region | Requests |\n|---|---:|\n| ap-south-1 | 977 |\n"),
+        # A heading marked as continued goes on with the answer: kept.
+        (LIST, "## Steps (continued)\n\n3. Stream."),
+    ],
+)
+def test_block_written_again_to_go_on_is_kept(
+    committed: str, continuation: str, prefill: bool, size: int
+) -> None:
+    shown = committed.rstrip() if prefill else committed
+    final = consumer_text(committed, continuation, prefill=prefill, size=size)
+    assert final == shown + ("\n" if prefill else "") + continuation
