@@ -47,6 +47,8 @@ def cmd_conformance(args: argparse.Namespace) -> int:
         options["scenario_filter"] = args.filter
     if args.transport:
         options["transport_factory"] = _load_factory(args.transport)
+    if args.no_fallbacks:
+        options["fallbacks"] = False
     progress = ProgressLine.for_stream(sys.stderr)
     try:
         results = run_matrix(**options, progress=progress)

@@ -147,7 +147,15 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     conformance.add_argument("-k", "--filter", help="run scenarios whose name contains this")
     conformance.add_argument(
-        "--transport", metavar="MODULE:FACTORY", help="a third-party transport factory"
+        "--transport",
+        metavar="MODULE:FACTORY",
+        help="a third-party transport factory (the fallback scenarios are then not played)",
+    )
+    conformance.add_argument(
+        "--no-fallbacks",
+        action="store_true",
+        help="skip the fallback scenarios (rows fallback/...: a primary fails, another"
+        " provider takes over)",
     )
     conformance.add_argument(
         "--seams",

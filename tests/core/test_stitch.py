@@ -219,8 +219,9 @@ def test_repeats_read_from_the_shape_of_the_joined_text(
         ("m = [[1 0", " 0 1]]", "m = [[1 0 0 1]]"),
         # Kept: a doubled letter is far more often the word ("bal" + "loon").
         ("We need a bal", "loon", "We need a balloon"),
-        # Kept: a pair of equal letters inside a word reads as a doubled letter.
-        ("a gree", "eeting", "a greeeeting"),
+        # Kept: a pair of equal letters inside a word reads as a doubled letter,
+        # unless the lexicon knows the other reading ("a gree" + "eeting": "greeting").
+        ("a grii", "iiting", "a griiiiting"),
     ],
 )
 def test_short_in_word_readings_that_stay(committed: str, continuation: str, final: str) -> None:
@@ -230,7 +231,10 @@ def test_short_in_word_readings_that_stay(committed: str, continuation: str, fin
 def test_doubled_letter_pair_in_the_text_is_read_as_a_repeat() -> None:
     # Documented ambiguity of rule 2d: about one cut inside a word in two thousand
     # falls in the middle of a doubled pair ("contain" + "ing", "need" + "eded").
-    assert stitch_every_way("a list contain", "ing it").final == "a list containg it"
+    # Where the lexicon knows only the kept word ("containing"), it is kept
+    # (tests/core/test_lexicon_seams.py); where both are words it is not.
+    assert stitch_every_way("a list contain", "ing it").final == "a list containing it"
+    assert stitch_every_way("We still need", "ed it done").final == "We still need it done"
 
 
 def test_words_the_answer_already_wrote_decide_a_short_in_word_repeat() -> None:
@@ -253,8 +257,10 @@ def test_words_the_answer_already_wrote_decide_a_short_in_word_repeat() -> None:
     assert stitch_every_way("it goes to the log, printed to", "o).").final == (
         "it goes to the log, printed too)."
     )
-    # Neither written before: the default reading (a doubled letter is kept).
-    assert stitch_every_way("It skips the choic", "ce").final == "It skips the choicce"
+    # Neither written before: the lexicon reads the word ("choice", not "choicce";
+    # tests/core/test_lexicon_seams.py); unknown to it, a doubled letter is kept.
+    assert stitch_every_way("It skips the choic", "ce").final == "It skips the choice"
+    assert stitch_every_way("It skips the cholc", "ce").final == "It skips the cholcce"
 
 
 @pytest.mark.parametrize(

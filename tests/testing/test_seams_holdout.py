@@ -54,7 +54,7 @@ FLOORS = {
     "restart_answer": 0.98,  # 100% -> 100%
     "restart_diverge": 0.71,  # 65.0% -> 75.0% (a restart sharing < 8 characters is rarely seen)
     "overlap": 0.93,  # 92.6% -> 96.4%
-    "short_overlap": 0.28,  # 0% -> 33.3%: reads as a doubled letter ("bal" + "loon")
+    "short_overlap": 0.60,  # 0% -> 33.3% -> 63.5% with the lexicon (numbers, CJK left)
     "dropped_space": 0.0,  # 0% -> 0%: ambiguous by nature
 }
 #: Overall, the dropped space left out (ambiguous by nature, issue 11): 86.0% -> 91.2%.

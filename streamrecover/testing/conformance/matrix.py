@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -12,6 +13,9 @@ from streamrecover.testing.conformance.observed import Result
 from streamrecover.testing.conformance.run import run_scenario
 from streamrecover.testing.conformance.scenario import ADAPTERS, Scenario, load_scenarios
 from streamrecover.testing.fakeprovider import PROVIDERS
+
+#: How a fallback scenario's row is named in the matrix (its results' ``scenario``).
+FALLBACK_PREFIX = "fallback/"
 
 #: Faults that only test waiting in the transport (a drip, a keep-alive pause,
 #: a stall, a huge line): they store nothing other scenarios do not, and they
@@ -95,6 +99,7 @@ def run_matrix(
     scenario_dir: str | Path | None = None,
     on_result: Callable[[Result], object] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    fallbacks: bool = True,
 ) -> list[Result]:
     """Play every scenario × provider × adapter × storage and return the results.
 
@@ -109,21 +114,34 @@ def run_matrix(
         on_result: called with each result as it comes (to print progress).
         progress: called with ``(runs done, runs in all)`` once before the first
             run and after each one, so that a caller can show a counter.
+        fallbacks: also play the fallback catalogue (``scenarios/fallback``):
+            each scenario on each of its chains whose primary is in
+            ``providers``, per adapter and storage, its row named
+            ``fallback/<name>`` and counted under the primary's column. Not
+            played with a ``transport_factory`` or a ``scenario_dir`` (the
+            fallback runner drives one fake server per provider of the chain
+            through the library's own transport).
 
     Returns:
         One :class:`Result` per run, in play order.
     """
     scenarios = load_scenarios(scenario_dir, name_filter=scenario_filter)
+    chained = []
+    if fallbacks and transport_factory is None and scenario_dir is None:
+        chained = _fallback_cases(scenario_filter, providers=providers, adapters=adapters)
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="streamrecover-conformance-") as tmp:
         urls = [resolve_storage_url(spec, Path(tmp)) for spec in storage_urls]
-        total = len(urls) * sum(
-            1
-            for scenario in scenarios
-            for provider in scenario.providers
-            if provider in providers
-            for adapter in scenario.adapters
-            if adapter in adapters
+        total = len(urls) * (
+            len(chained)
+            + sum(
+                1
+                for scenario in scenarios
+                for provider in scenario.providers
+                if provider in providers
+                for adapter in scenario.adapters
+                if adapter in adapters
+            )
         )
         if progress is not None:
             progress(0, total)
@@ -143,17 +161,58 @@ def run_matrix(
                             on_result(result)
                         if progress is not None:
                             progress(len(results), total)
+        for play in chained:
+            for url in urls:
+                result = play(url)
+                results.append(result)
+                if on_result is not None:
+                    on_result(result)
+                if progress is not None:
+                    progress(len(results), total)
     return results
+
+
+def _fallback_cases(
+    name_filter: str | None, *, providers: Sequence[str], adapters: Sequence[str]
+) -> list[Callable[[str], Result]]:
+    """One player per fallback scenario × chain × adapter; each takes a storage URL."""
+    from streamrecover.testing.conformance.fallback_run import (
+        FallbackScenario,
+        load_fallback_scenarios,
+        run_fallback_scenario,
+    )
+
+    def player(
+        scenario: FallbackScenario, chain: tuple[str, ...], adapter: str
+    ) -> Callable[[str], Result]:
+        def play(url: str) -> Result:
+            result = run_fallback_scenario(
+                scenario, chain=chain, adapter=adapter, storage_url=url
+            )
+            return dataclasses.replace(result, scenario=FALLBACK_PREFIX + scenario.name)
+
+        return play
+
+    return [
+        player(scenario, chain, adapter)
+        for scenario in load_fallback_scenarios()
+        if name_filter is None or name_filter in FALLBACK_PREFIX + scenario.name
+        for chain in scenario.chains
+        if chain[0] in providers
+        for adapter in scenario.adapters
+        if adapter in adapters
+    ]
 
 
 def format_matrix(results: Sequence[Result]) -> str:
     """Return a text table: one row per scenario, one column per provider.
 
     A cell is ``passed/played`` over the adapters and storages played for that
-    scenario and provider (``-``: not played). The failures follow the table,
+    scenario and provider (``-``: not played); a fallback scenario's runs count
+    under the provider that served first. The failures follow the table,
     one line each, and a summary line ends it.
     """
-    providers = [p for p in PROVIDERS if any(r.provider == p for r in results)]
+    providers = [p for p in PROVIDERS if any(_primary(r) == p for r in results)]
     rows = sorted({r.scenario for r in results})
     width = max([len("scenario"), *(len(r) for r in rows)])
     widths = [max(len(p), 7) for p in providers]
@@ -165,7 +224,7 @@ def format_matrix(results: Sequence[Result]) -> str:
     for row in rows:
         cells = [f"{row:<{width}}"]
         for provider, w in zip(providers, widths, strict=True):
-            played = [r for r in results if r.scenario == row and r.provider == provider]
+            played = [r for r in results if r.scenario == row and _primary(r) == provider]
             passed = sum(r.passed for r in played)
             mark = f"{passed}/{len(played)}" if played else "-"
             if played and passed < len(played):
@@ -186,3 +245,8 @@ def format_matrix(results: Sequence[Result]) -> str:
         f"(adapters: {', '.join(adapters)}; storages: {', '.join(storages)})"
     )
     return "\n".join(lines)
+
+
+def _primary(result: Result) -> str:
+    # A fallback run's provider is its chain, "openai>anthropic": the primary's column.
+    return result.provider.partition(">")[0]
