@@ -13,9 +13,13 @@ dictionaries: inflected forms, American and British spellings, capitalized
 words and common names), plus technical words of the Python standard library
 and this project's READMEs; ``scripts/build_lexicon.py`` builds it into
 ``data/english-words.txt.gz`` (licence: ``data/english-words.LICENSE``). It
-is read from the package on the first question, never at import (about 0.1 s),
-and kept (about 15 MB of strings); a package without the file answers
-"unknown" to every word, which leaves the stitcher to its word-blind rules.
+is read from the package on the first question, never at import, and kept
+packed: one string per word length, the words of that length sorted and
+written end to end, searched by bisection (130,878 words and the 11,112
+common ones in about 1.3 MB, where sets of the same strings took 16 MB;
+loading and packing take about 0.1 s once, a lookup a few microseconds). A package without the file
+answers "unknown" to every word, which leaves the stitcher to its
+word-blind rules.
 
 Reading the package's own data file is the only I/O, once; after it, pure
 lookups. Thread-safe.
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import gzip
 import threading
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -37,9 +42,50 @@ _ENGLISH_SHARE = 0.7
 _APOSTROPHES = "'\u2019"
 
 _lock = threading.Lock()
-_words: frozenset[str] | None = None
+
+
+class _Packed:
+    """A set of words, packed: per length, the sorted words concatenated in one string."""
+
+    __slots__ = ("_by_length", "_count")
+
+    def __init__(self, words: list[str]) -> None:
+        # Sorted, then (stably) by length: each length's words are one sorted run.
+        ordered = sorted(sorted(words), key=len)
+        lengths = list(map(len, ordered))
+        self._by_length = {
+            size: "".join(ordered[bisect_left(lengths, size) : bisect_right(lengths, size)])
+            for size in set(lengths)
+        }
+        self._count = len(ordered)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __contains__(self, word: object) -> bool:
+        if not isinstance(word, str):
+            return False
+        size = len(word)
+        packed = self._by_length.get(size)
+        if packed is None:
+            return False
+        low, high = 0, len(packed) // size
+        while low < high:
+            middle = (low + high) // 2
+            start = middle * size
+            here = packed[start : start + size]
+            if here < word:
+                low = middle + 1
+            elif here == word:
+                return True
+            else:
+                high = middle
+        return False
+
+
+_words: _Packed | None = None
 _technical: frozenset[str] = frozenset()
-_common: frozenset[str] = frozenset()
+_common: _Packed = _Packed([])
 
 
 def loaded() -> bool:
@@ -61,7 +107,7 @@ def _read_data() -> bytes:
         return b""
 
 
-def _load() -> frozenset[str]:
+def _load() -> _Packed:
     global _words, _technical, _common  # noqa: PLW0603 (a load-once cache)
     with _lock:
         if _words is not None:
@@ -74,26 +120,25 @@ def _load() -> frozenset[str]:
         head, _, tail = text.partition("\n#technical\n")
         tail, _, common = tail.partition("\n#common\n")
         lines = head.split("\n")
-        words = set(lines)
         # "#" lines (a comment, the section header) open the file; "" ends a section.
-        for line in (*lines[:8], ""):
-            if line[:1] in ("#", ""):
-                words.discard(line)
-        technical = set(tail.split("\n"))
-        technical.discard("")
-        _common = frozenset(common.split("\n")) - {""}
-        _technical = frozenset(technical)
-        _words = frozenset(words | technical)
+        start = 0
+        while start < len(lines) and lines[start][:1] == "#":
+            start += 1
+        _technical = frozenset(tail.split("\n")) - {""}
+        _common = _Packed([word for word in common.split("\n") if word])
+        # The list is sorted already: packing it (and the technical words,
+        # sorted after it) costs a merge of sorted runs, not a sort.
+        _words = _Packed([*filter(None, lines[start:]), *sorted(_technical)])
         return _words
 
 
-def _known(word: str, words: frozenset[str]) -> bool:
+def _known(word: str, words: _Packed) -> bool:
     if word in words:
         return True
     return _technical_inflection(word) or _possessive(word, words)
 
 
-def _possessive(word: str, words: frozenset[str]) -> bool:
+def _possessive(word: str, words: _Packed) -> bool:
     for apostrophe in _APOSTROPHES:
         if word.endswith(apostrophe + "s"):
             return word[:-2] in words
