@@ -146,17 +146,14 @@ Rules, in the order they are applied to the continuation ``X``:
      a space or another mark (``"cd ."`` + ``". && ls"``, ``"Wait.."`` + ``". "``).
    * Otherwise nothing is removed.
 
-3. **Seam whitespace.** Of what follows the removed overlap, let ``V`` be its
-   leading whitespace. If ``V`` starts with ``seam`` (the model re-emitted the
-   stripped whitespace), ``seam`` is dropped from it. Otherwise the consumer
-   keeps its ``seam``; ``V`` is dropped, except that newlines the model wrote
-   beyond those already in ``seam`` are kept (released from the first newline
-   in ``V`` past that count, with any indentation after it). So for
-   ``"Hello world. "``, both ``" Next"`` and ``"Next"`` release ``"Next"``.
-   If the text after the overlap starts with a combining mark (or another
-   grapheme extender) while ``seam`` is not empty, the mark belongs to the
-   last character of ``stripped``: ``rewind_to = len(stripped)`` and it is
-   released in place.
+3. **Seam whitespace** (:mod:`~streamrecover.core.seamspace`). Of what follows
+   the removed overlap, the leading whitespace loses ``seam`` when it starts
+   with it (the model re-emitted what the prefill stripped); otherwise it is
+   dropped, except newlines beyond those in ``seam`` (with the indentation
+   after them). So for ``"Hello world. "``, both ``" Next"`` and ``"Next"``
+   release ``"Next"``. A combining mark (or another grapheme extender) right
+   after the overlap, with ``seam`` not empty, belongs to the last character
+   of ``stripped``: ``rewind_to = len(stripped)``, released in place.
 
 Holding. The stitcher holds continuation characters only while they are still
 a substring of the committed tail (some candidate may still complete, or the
@@ -248,6 +245,7 @@ from __future__ import annotations
 from streamrecover.core.earlyrestart import EARLY_RESTART_MIN, is_early_restart
 from streamrecover.core.errors import UsageError
 from streamrecover.core.overlap import HOLD, OverlapChooser
+from streamrecover.core.seamspace import seam_cut
 from streamrecover.core.textshape import (
     common_prefix_length,
     has_short_period,
@@ -305,7 +303,6 @@ class Stitcher:
         "_restart_possible",
         "_restart_threshold",
         "_seam",
-        "_seam_newlines",
         "_state",
         "_stripped",
         "_tail_start",
@@ -360,7 +357,6 @@ class Stitcher:
         # Only the first ``window`` characters of the seam are matched, so that
         # holding stays bounded (and chunking-independent) for absurd seams.
         self._seam = committed[len(stripped) :][:window]
-        self._seam_newlines = self._seam.count("\n")
         self._window = window
         self._restart_threshold = restart_threshold
         self._tail_start = max(0, len(stripped) - window)
@@ -549,7 +545,6 @@ class Stitcher:
 
     def _feed_seam(self, text: str, *, at_end: bool) -> str:
         pending = self._held + text
-        seam = self._seam
         if not pending:
             if at_end:
                 self._state = _PASSING
@@ -561,23 +556,10 @@ class Stitcher:
             self._state = _PASSING
             self.rewind_to = len(self._stripped)
             return pending
-        rest = pending.lstrip()
-        # At most window + 1 characters of leading whitespace are examined, the
-        # most that is ever held: a longer run is cut at the same place however
-        # it arrives.
-        leading = min(len(pending) - len(rest), self._window + 1)
-        if pending.startswith(seam):
-            cut = len(seam)
-        elif not rest and not at_end and len(pending) <= self._window:
-            self._held = pending  # the whole run of whitespace is needed to count newlines
+        cut = seam_cut(pending, self._seam, window=self._window, at_end=at_end)
+        if cut is None:
+            self._held = pending
             return ""
-        else:
-            cut = leading
-            extra_newlines = pending.count("\n", 0, leading) - self._seam_newlines
-            if extra_newlines > 0:
-                cut = 0
-                for _ in range(self._seam_newlines):
-                    cut = pending.index("\n", cut) + 1
         self._held = ""
         self._state = _PASSING
         self.overlap += cut
