@@ -17,6 +17,7 @@ from streamrecover.core import lexicon
 from streamrecover.core.tablerows import TableRow, table_row_after, table_row_at_end
 from streamrecover.core.tailrepeats import (
     BOUNDARY_REPEAT_MIN,
+    digit_group_width,
     is_boundary_repeat,
     is_number_group,
     is_number_run,
@@ -69,6 +70,7 @@ class OverlapChooser:
 
     __slots__ = (
         "_english",
+        "_groups",
         "_min_overlap",
         "_seam",
         "_stripped",
@@ -103,6 +105,8 @@ class OverlapChooser:
             self._table = table_row_at_end(stripped[tail_start:])
         elif seam.count("\n") == 1 and not seam.strip(" \t\r\n"):
             self._table = table_row_after(stripped[tail_start:])
+        # Digit groups of one width the cut fell inside ("0000 0000 0"), if any.
+        self._groups = None if seam else digit_group_width(stripped[tail_start:])
 
     def choose(self, held: str, *, at_end: bool) -> int:
         """Rule 2: the length of the committed tail to remove from ``held``, or ``HOLD``."""
@@ -129,9 +133,34 @@ class OverlapChooser:
             chosen = self._unless_written(chosen, held, at_end=at_end)
         if chosen == 0 and lengths and "\n" in self._seam:
             chosen = self._seam_echo(held, lengths, at_end=at_end)
+        if chosen >= 0 and lengths and self._groups is not None:
+            chosen = self._choose_by_group_width(held, lengths, chosen, at_end=at_end)
         if chosen < 0 or not lengths or self._table is None:
             return chosen
         return self._choose_by_table(held, lengths, chosen, at_end=at_end)
+
+    def _choose_by_group_width(
+        self, held: str, lengths: list[int], chosen: int, *, at_end: bool
+    ) -> int:
+        """Digits in groups of one width: the one reading that completes the group wins.
+
+        ``"0000 0000 0000 0"`` + ``"0001, then"``: keeping ``"0"`` writes a group of
+        five digits, removing it one of four. No opinion when no reading, or
+        several, complete the group.
+        """
+        assert self._groups is not None
+        width, partial = self._groups
+        digits = 0
+        while digits < len(held) and held[digits].isdigit():
+            digits += 1
+        if digits == len(held) and not at_end:
+            return HOLD if len(held) < self._window else chosen
+        fitting = [
+            length
+            for length in [*lengths, 0]
+            if length <= partial and partial + digits - length == width
+        ]
+        return fitting[0] if len(fitting) == 1 else chosen
 
     def _punctuation_repeat(self, length: int, held: str, *, at_end: bool) -> int:
         """A sentence mark that ended a word, re-sent with the space after it.

@@ -18,6 +18,9 @@ never occurs:
 And one shape says "not repeated": the groups of a number recur by nature
 (``"2024-06"`` + ``"-06"`` is the 6th of June), while a number of several groups
 re-sent whole may look periodic (``"2.2."`` + ``"2.2.2"``) and still be one repeat.
+Digits written in groups of one width (``"0000 0000 0000 0"``, a card number, a
+hex dump) keep that width: of the readings of a repeat in the last group, the
+one that completes it to the width is the text.
 Pure functions, no state; the chooser applies the guards it shares with the
 other rules (periodic text, text repeated just before the candidate, tables).
 """
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 __all__ = [
     "BOUNDARY_REPEAT_MIN",
+    "digit_group_width",
     "is_boundary_repeat",
     "is_number_group",
     "is_number_run",
@@ -116,3 +120,36 @@ def is_number_run(stripped: str, length: int) -> bool:
         text[index] in _NUMBER_SEPARATORS and text[index + 1 : index + 2].isdigit()
         for index in range(1, len(text))
     )
+
+
+#: Separators between digit groups of one width: "0000 0000", "12-34-56", "ab:cd".
+_GROUP_SEPARATORS = frozenset(" -:.")
+#: Groups of one width before the cut that make the width a rule.
+_GROUPS_MIN = 2
+
+
+def digit_group_width(stripped: str) -> tuple[int, int] | None:
+    """``(width, partial)`` when ``stripped`` ends inside digit groups of one width.
+
+    ``"showed 0000 0000 0000 0"`` gives ``(4, 1)``: at least two whole groups of
+    ``width`` digits, joined by one separator, then ``partial`` digits of the
+    next (fewer than ``width``). ``None`` for any other ending.
+    """
+    partial = len(stripped) - len(stripped.rstrip("0123456789"))
+    start = len(stripped) - partial
+    if partial == 0 or start == 0 or stripped[start - 1] not in _GROUP_SEPARATORS:
+        return None
+    separator = stripped[start - 1]
+    groups = stripped[: start - 1].split(separator)
+    width = len(groups[-1])
+    whole = 0
+    for group in reversed(groups):
+        if len(group) != width or not group.isdigit():
+            # The first group may carry what came before it ("showed 0000").
+            last = group.rsplit(None, 1)[-1] if group.strip() else ""
+            whole += len(last) == width and last.isdigit() and separator != " "
+            break
+        whole += 1
+    if width < 2 or partial >= width or whole < _GROUPS_MIN or not groups[-1].isascii():
+        return None
+    return width, partial
