@@ -470,9 +470,13 @@ class OverlapChooser:
         text = stripped[len(stripped) - length :]
         if any(ch.isalpha() for ch in text):
             return False
-        if stripped.find(text, self._tail_start) < len(stripped) - length and all(
-            ch in _TABULAR for ch in text
-        ):
+        start = len(stripped) - length
+        if start > 0 and stripped[start - 1].isdigit() and text[-1] in "-:/" and text[0].isdigit():
+            # Cut after a number's separator, the candidate starting inside the number
+            # ("DATE '2024-" + "24-01-01'"): a table going on opens a cell, not the tail
+            # of the number before.
+            return False
+        if stripped.find(text, self._tail_start) < start and all(ch in _TABULAR for ch in text):
             # (Made of cells and numbers: a date or a quoted value written twice,
             # "'2024-01-01'", is no table run.)
             return True

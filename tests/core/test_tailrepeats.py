@@ -127,3 +127,32 @@ def test_number_group_resent_before_the_next_group_is_removed() -> None:
             stitched("date,station\n2024-06", "-06-01,Oslo,14.2", prefill=prefill)
             == "date,station\n2024-06-01,Oslo,14.2"
         )
+
+
+@pytest.mark.parametrize("prefill", [False, True])
+def test_repeat_from_inside_a_number_is_removed(prefill: bool) -> None:
+    # The date was written before, so "24-" recurs; still no table goes on mid-number.
+    committed = "WHERE a >= DATE '2024-01-01'\n  AND b <  DATE '2024-"
+    assert (
+        stitched(committed, "24-01-01'\n)", prefill=prefill)
+        == "WHERE a >= DATE '2024-01-01'\n  AND b <  DATE '2024-01-01'\n)"
+    )
+
+
+@pytest.mark.parametrize("prefill", [False, True])
+@pytest.mark.parametrize(
+    ("text", "cut"),
+    [
+        ("WHERE a >= DATE '2024-01-01'\n  AND b <  DATE '2024-01-01'\n)", 47),
+        ("| 2024-01 | 24-01 |\n| 2024-02 | 24-02 |", 30),
+        ("at 10:10:10, then 10:10:10 again", 24),
+        ("on 12/12/2012 and 12/12/2012 again", 24),
+        ("ratios 1:1:1 and 2:2:2 then", 21),
+    ],
+)
+def test_exact_continuations_after_a_number_separator_stay(
+    text: str, cut: int, prefill: bool
+) -> None:
+    committed = text[:cut]
+    shown = committed.rstrip() if prefill else committed
+    assert stitched(committed, text[len(shown) :], prefill=prefill) == text
