@@ -26,11 +26,13 @@ from streamrecover.core.tailrepeats import (
 )
 from streamrecover.core.textshape import (
     WORD,
+    ZWJ,
     char_class,
     has_short_period,
     has_table_cells,
     is_boundary,
     is_cluster_start,
+    is_pictograph,
 )
 
 __all__ = ["HOLD", "OverlapChooser"]
@@ -534,6 +536,10 @@ class OverlapChooser:
                 # "[[1 0" + " 0 1]]", "XX 00" + " 00 XX": in a row of numbers or
                 # bytes a number recurs by nature ("> 0" + " 0:" is a repeat).
                 return False
+        if text.endswith(ZWJ) and any(is_pictograph(ch) for ch in core):
+            # The cut fell inside an emoji sequence ("- 👨\u200d" + "- 👨\u200d👩"): an
+            # exact continuation goes on with the sequence's next emoji.
+            return True
         letters = sum(ch.isalpha() for ch in core)
         digits = sum(ch.isdigit() for ch in core)
         if letters:

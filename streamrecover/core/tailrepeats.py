@@ -67,8 +67,11 @@ def is_seam_echo(held: str, length: int, seam: str) -> bool | None:
 
     ``None`` when ``held`` ends before the character after that line end.
     """
-    if "\n" not in seam or not held.startswith(seam, length):
+    if "\n" not in seam:
         return False
+    if not held.startswith(seam, length):
+        # Still a beginning of the seam: its end decides (any chunking alike).
+        return None if seam.startswith(held[length:]) else False
     after = length + len(seam)
     if after >= len(held):
         return None
