@@ -15,13 +15,24 @@ import re
 
 from streamrecover.core import lexicon
 from streamrecover.core.tablerows import TableRow, table_row_after, table_row_at_end
+from streamrecover.core.tailrepeats import (
+    BOUNDARY_REPEAT_MIN,
+    digit_group_width,
+    is_boundary_repeat,
+    is_number_group,
+    is_number_run,
+    is_seam_echo,
+    number_goes_on,
+)
 from streamrecover.core.textshape import (
     WORD,
+    ZWJ,
     char_class,
     has_short_period,
     has_table_cells,
     is_boundary,
     is_cluster_start,
+    is_pictograph,
 )
 
 __all__ = ["HOLD", "OverlapChooser"]
@@ -36,6 +47,8 @@ _IN_WORD_MIN = 3
 _TOKEN_WORD_MIN = 3
 #: A word the answer wrote before decides a doubled letter from this length on.
 _WRITTEN_WORD_MIN = 6
+#: What a letterless run that recurs in a table or a list of numbers is made of.
+_TABULAR = frozenset("0123456789|.,:;-+=%* \t\n")
 #: A reading this short counts as a word only when it is a common one ("key", not "ac").
 _SHORT_WORD_MAX = 3
 #: What may follow a word's last letter re-sent alone ("index," + "x, so"). Not a
@@ -59,6 +72,7 @@ class OverlapChooser:
 
     __slots__ = (
         "_english",
+        "_groups",
         "_min_overlap",
         "_seam",
         "_stripped",
@@ -93,6 +107,8 @@ class OverlapChooser:
             self._table = table_row_at_end(stripped[tail_start:])
         elif seam.count("\n") == 1 and not seam.strip(" \t\r\n"):
             self._table = table_row_after(stripped[tail_start:])
+        # Digit groups of one width the cut fell inside ("0000 0000 0"), if any.
+        self._groups = None if seam else digit_group_width(stripped[tail_start:])
 
     def choose(self, held: str, *, at_end: bool) -> int:
         """Rule 2: the length of the committed tail to remove from ``held``, or ``HOLD``."""
@@ -117,9 +133,36 @@ class OverlapChooser:
             chosen = self._punctuation_repeat(lengths[-1], held, at_end=at_end)
         if 0 < chosen < self._min_overlap:
             chosen = self._unless_written(chosen, held, at_end=at_end)
+        if chosen == 0 and lengths and "\n" in self._seam:
+            chosen = self._seam_echo(held, lengths, at_end=at_end)
+        if chosen >= 0 and lengths and self._groups is not None:
+            chosen = self._choose_by_group_width(held, lengths, chosen, at_end=at_end)
         if chosen < 0 or not lengths or self._table is None:
             return chosen
         return self._choose_by_table(held, lengths, chosen, at_end=at_end)
+
+    def _choose_by_group_width(
+        self, held: str, lengths: list[int], chosen: int, *, at_end: bool
+    ) -> int:
+        """Digits in groups of one width: the one reading that completes the group wins.
+
+        ``"0000 0000 0000 0"`` + ``"0001, then"``: keeping ``"0"`` writes a group of
+        five digits, removing it one of four. No opinion when no reading, or
+        several, complete the group.
+        """
+        assert self._groups is not None
+        width, partial = self._groups
+        digits = 0
+        while digits < len(held) and held[digits].isdigit():
+            digits += 1
+        if digits == len(held) and not at_end:
+            return HOLD if len(held) < self._window else chosen
+        fitting = [
+            length
+            for length in [*lengths, 0]
+            if length <= partial and partial + digits - length == width
+        ]
+        return fitting[0] if len(fitting) == 1 else chosen
 
     def _punctuation_repeat(self, length: int, held: str, *, at_end: bool) -> int:
         """A sentence mark that ended a word, re-sent with the space after it.
@@ -142,6 +185,28 @@ class OverlapChooser:
         if length == 1:
             return length if after == " " else 0  # "this::\n" is reST, not a repeat
         return length if not after.isspace() else 0
+
+    def _seam_echo(self, held: str, lengths: list[int], *, at_end: bool) -> int:
+        """Rule 2h: a candidate re-sent with the line end the prefill stripped after it.
+
+        ``"`retries`: 3"`` (the prefill lost ``"\\n"``) + ``" 3\\n- **File**"``: an exact
+        continuation opens with the line end; keeping the candidate writes "3 3".
+        """
+        for length in lengths:
+            verdict = is_seam_echo(held, length, self._seam)
+            if verdict is None and not at_end and len(held) < self._window:
+                return HOLD  # the character after the line end is needed
+            if verdict is False:
+                continue
+            text = self._stripped[len(self._stripped) - length :]
+            if (
+                text.strip()
+                and "|" not in text  # a table row's end: rule 2e reads the row
+                and not self._repeats_before(length)
+                and not has_short_period(text, len(text) // 2 + 1)
+            ):
+                return length
+        return 0
 
     def _unless_written(self, chosen: int, held: str, *, at_end: bool) -> int:
         """A short repeat inside a word is kept when the answer wrote the kept word before.
@@ -214,8 +279,13 @@ class OverlapChooser:
             longest_start = starting[0]
             if (
                 not self._repeats_before(longest_start)
-                and not has_short_period(
-                    self._stripped[len(self._stripped) - longest_start :], longest_start // 2 + 1
+                and (
+                    not has_short_period(
+                        self._stripped[len(self._stripped) - longest_start :],
+                        longest_start // 2 + 1,
+                    )
+                    # A number of several groups re-sent whole ("2.2." + "2.2.2").
+                    or is_number_run(self._stripped, longest_start)
                 )
                 and not self._is_table_like(longest_start)
             ):
@@ -232,8 +302,20 @@ class OverlapChooser:
                 if verdict:
                     return length
                 break
-        # Rule 2c: a lone candidate inside a word ("f answ" + "f answers").
+        # Rule 2c: a lone candidate inside a word ("f answ" + "f answers"),
+        # not a number's group written again ("2024-06" + "-06, about").
+        if len(lengths) == 1 and is_number_group(self._stripped, lengths[0]):
+            separator = self._stripped[len(self._stripped) - lengths[0]]
+            goes_on = number_goes_on(held, lengths[0], separator)
+            if goes_on is None and not at_end and len(held) < self._window:
+                return HOLD
+            if not goes_on:
+                return 0
+            return lengths[0] if self._is_lone_in_word_repeat(lengths[0]) else 0
         if len(lengths) == 1 and self._is_lone_in_word_repeat(lengths[0]):
+            return lengths[0]
+        # Rule 2g: a repeat across a word boundary ("(x_i -" + "i - \\bar").
+        if self._is_boundary_repeat(lengths):
             return lengths[0]
         # Rule 2d: a repeat of one or two letters inside a word, where keeping it
         # would write what words almost never hold.
@@ -314,6 +396,19 @@ class OverlapChooser:
             return length  # "wha" + "atever": "whatever", not "whaatever"
         return verdict
 
+    def _is_boundary_repeat(self, lengths: list[int]) -> bool:
+        """Rule 2g on the longest candidate, far enough from the next shorter one."""
+        length = lengths[0]
+        shorter = lengths[1] if len(lengths) > 1 else 0
+        text = self._stripped[len(self._stripped) - length :]
+        return (
+            length - shorter >= BOUNDARY_REPEAT_MIN
+            and is_boundary_repeat(text)
+            and not has_short_period(text, len(text) // 2 + 1)
+            and not self._repeats_before(length)
+            and not self._is_table_like(length)
+        )
+
     def _lone_letter_repeat(self, length: int, held: str) -> int:
         """A word's last letter re-sent with the separator the model saw after it.
 
@@ -377,7 +472,15 @@ class OverlapChooser:
         text = stripped[len(stripped) - length :]
         if any(ch.isalpha() for ch in text):
             return False
-        if stripped.find(text, self._tail_start) < len(stripped) - length:
+        start = len(stripped) - length
+        if start > 0 and stripped[start - 1].isdigit() and text[-1] in "-:/" and text[0].isdigit():
+            # Cut after a number's separator, the candidate starting inside the number
+            # ("DATE '2024-" + "24-01-01'"): a table going on opens a cell, not the tail
+            # of the number before.
+            return False
+        if stripped.find(text, self._tail_start) < start and all(ch in _TABULAR for ch in text):
+            # (Made of cells and numbers: a date or a quoted value written twice,
+            # "'2024-01-01'", is no table run.)
             return True
         # Short runs of cells ("0 |\n| 0 | 0 | " in a table of zeros) likewise.
         return length < 2 * self._min_overlap and "|" in text
@@ -433,6 +536,10 @@ class OverlapChooser:
                 # "[[1 0" + " 0 1]]", "XX 00" + " 00 XX": in a row of numbers or
                 # bytes a number recurs by nature ("> 0" + " 0:" is a repeat).
                 return False
+        if text.endswith(ZWJ) and any(is_pictograph(ch) for ch in core):
+            # The cut fell inside an emoji sequence ("- 👨\u200d" + "- 👨\u200d👩"): an
+            # exact continuation goes on with the sequence's next emoji.
+            return True
         letters = sum(ch.isalpha() for ch in core)
         digits = sum(ch.isdigit() for ch in core)
         if letters:

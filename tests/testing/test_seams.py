@@ -39,7 +39,7 @@ FLOORS = {
     "number": 0.75,
     "restart_sentence": 0.97,
     "restart_answer": 1.0,
-    "restart_diverge": 0.92,
+    "restart_diverge": 0.96,
     "overlap": 0.96,
     "short_overlap": 0.8,  # 33% -> 83.3% (10 of 12) with the lexicon
     "dropped_space": 0.0,
@@ -55,8 +55,8 @@ FULL_FLOORS = {
     "number": 0.90,
     "restart_sentence": 0.99,
     "restart_answer": 1.0,
-    "restart_diverge": 0.96,
-    "overlap": 0.97,
+    "restart_diverge": 0.975,
+    "overlap": 0.975,
     "short_overlap": 0.9,  # 50.0% -> 93.8% with the lexicon (only "Kö" + "öln" left)
     "dropped_space": 0.0,
 }
@@ -266,9 +266,11 @@ def test_in_process_corpus_agrees_with_the_floors() -> None:
 
 #: Rows the seams2 rules raised on the holdout corpus (in process, round 1, openai and
 #: anthropic; measured 91.2% and 35.9%, before them 75.0% and 33.3%): the answer's first
-#: word glued to a word, a restart inside an open code block, a sentence mark re-sent.
+#: word glued to a word, a restart inside an open code block, a sentence mark re-sent;
+#: seams3 raised restart_diverge to 94.2% (a heading or table header written again, the
+#: first word glued after a hyphen or with its opening quote).
 #: The lexicon (core/lexicon.py) raised short_overlap to 64.5% (35.9% before).
-HOLDOUT_FLOORS = {"restart_diverge": 0.90, "short_overlap": 0.62}
+HOLDOUT_FLOORS = {"restart_diverge": 0.93, "short_overlap": 0.62}
 
 
 def test_holdout_rows_raised_by_the_glued_restart_and_mark_rules_stay() -> None:
