@@ -350,8 +350,35 @@ EVENT_PIECES = st.one_of(
             "data: cut",
             "event: \ndata: empty type\n\n",
             "id: 9\ndata: with id\n\n",
+            # Near misses of the bytes-level shape check.
+            "event: t\ndata: x\ndata: y\n\n",
+            "event: t\nid: 3\ndata: x\n\n",
+            "event: a\nb\ndata: x\n\n",
+            "event: t\ndata: \n\n",
+            "event: t\ndata: x\r\n\n",
+            "data: x\rdata: y\n\n",
+            "data: \n\n",
+            "\n\n",
+            "data: x\r",
+            "\ufeffdata: bom\n\n",
         ]
     ),
+)
+
+# Bytes that are not strict UTF-8 inside a one-event piece (the fast path must
+# give way to the replacing decoder), and a character cut at the piece's end.
+RAW_EVENT_PIECES = st.sampled_from(
+    [
+        b"data: \xff\n\n",
+        b"data: a\xe6\x97\n\n",
+        b"event: \xc3\ndata: x\n\n",
+        b"event: t\ndata: \xf0\x9f\x99\n\n",
+        b"data: \xe6\x97",
+        b"data: held\n\n\xe6\x97",
+        b"\n\xf0\x9f",
+        b"\xa5\n\n",
+        b"\xef\xbb\xbfdata: bom\n\n",
+    ]
 )
 
 
@@ -375,3 +402,25 @@ def test_one_event_per_chunk_matches_the_reference_decoder(
     capped = fast_decode(chunks, max_line_size=max_size, max_event_size=max_size)
     assert capped.error == over
     assert capped.events == expected.events[: len(capped.events)]
+
+
+@given(
+    st.lists(
+        st.one_of(EVENT_PIECES.map(str.encode), RAW_EVENT_PIECES), max_size=30
+    ),
+    st.lists(st.sampled_from([bytes, bytearray, memoryview]), min_size=30, max_size=30),
+)
+def test_one_event_pieces_of_any_bytes_type_match_the_reference_decoder(
+    chunks: list[bytes], kinds: list[type]
+) -> None:
+    # The one-event fast path reads bytes only; bytearray and memoryview pieces,
+    # invalid UTF-8 and a BOM take the general path, with the same result.
+    expected = reference_decode(b"".join(chunks))
+    got = fast_decode([kind(chunk) for kind, chunk in zip(kinds, chunks, strict=False)])
+    assert not got.error
+    assert got.events == expected.events
+    assert (got.truncated, got.last_event_id, got.retry) == (
+        expected.truncated,
+        expected.last_event_id,
+        expected.retry,
+    )
