@@ -266,8 +266,8 @@ class SSEDecoder:
                             event.__class__ = ServerSentEvent
                             return [event]
                 elif data[:7] == b"event: ":
-                    head, line_end, rest = data.partition(b"\ndata: ")
-                    if line_end and 10 not in head and rest.find(b"\n") == len(rest) - 2:
+                    head, separator, rest = data.partition(b"\ndata: ")
+                    if separator and 10 not in head and rest.find(b"\n") == len(rest) - 2:
                         try:
                             event_type = str(head[7:], "utf-8") or "message"
                             value = str(rest[:-2], "utf-8")
