@@ -101,6 +101,8 @@ _new_draft: Callable[[type[_EventDraft]], Any] = object.__new__
 # A line end, a blank line, and the start of a "data: " line: see SSEDecoder.feed.
 _LF_DATA_AFTER_BLANK_LINE = "\n\ndata: "
 _CRLF_DATA_AFTER_BLANK_LINE = "\r\n\r\ndata: "
+# The same with an "event: " line first (Anthropic, OpenAI Responses), LF only.
+_LF_EVENT_AFTER_BLANK_LINE = "\n\nevent: "
 
 
 def _split_lines(text: str) -> list[str]:
@@ -418,8 +420,17 @@ class SSEDecoder:
                     event.__class__ = ServerSentEvent
                     append(event)
             last = "data: " + last
-        elif self._partial:
-            last = self._take_partial(last)
+        else:
+            if not crlf:
+                # No "data: " line follows a blank line: maybe every event has
+                # a type first (Anthropic, OpenAI Responses).
+                pieces = text.split(_LF_EVENT_AFTER_BLANK_LINE)
+                last = pieces.pop()
+            if pieces:
+                self._dispatch_typed(pieces, events)
+                last = "event: " + last
+            elif self._partial:
+                last = self._take_partial(last)
         lines = _split_lines(last)
         tail = lines.pop()  # what follows the last line end: an unterminated line
         if tail:
@@ -430,6 +441,40 @@ class SSEDecoder:
         self._data_size = sum(map(len, data_buffer)) + len(data_buffer) if data_buffer else 0
         self._settle()
         return events
+
+    def _dispatch_typed(self, pieces: list[str], events: list[ServerSentEvent]) -> None:
+        # The pieces of LF-only text (no CR at all) split at "\n\nevent: ",
+        # the last one left out. As in feed's "\n\ndata: " path, each separator
+        # ends a line, holds a blank line and starts an "event: " line, so a
+        # piece after the first that is "T\ndata: X" with no other LF is
+        # exactly one event of type T (or "message" when T is empty) and data
+        # X, dispatched from a clean state. The first piece (it completes what
+        # came before) and any piece of another shape go through the general
+        # interpreter.
+        remaining = iter(pieces)
+        first = next(remaining)
+        if self._partial:
+            first = self._take_partial(first)
+        lines = first.split("\n")
+        lines.append("")  # the blank line inside the separator
+        self._interpret(lines, events, 0)
+        id_buffer = self._id_buffer
+        append = events.append
+        for piece in remaining:
+            event_type, separator, value = piece.partition("\ndata: ")
+            if separator and "\n" not in value and "\n" not in event_type:
+                event = _new_draft(_EventDraft)
+                event.event = event_type or "message"
+                event.data = value
+                event.id = id_buffer
+                event.retry = None
+                event.__class__ = ServerSentEvent
+                append(event)
+            else:
+                lines = ("event: " + piece).split("\n")
+                lines.append("")
+                self._interpret(lines, events, 0)
+                id_buffer = self._id_buffer
 
     def _settle(self) -> None:
         # Whether nothing at all is pending: no partial line, no byte of a
