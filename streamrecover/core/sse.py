@@ -101,6 +101,8 @@ _new_draft: Callable[[type[_EventDraft]], Any] = object.__new__
 # A line end, a blank line, and the start of a "data: " line: see SSEDecoder.feed.
 _LF_DATA_AFTER_BLANK_LINE = "\n\ndata: "
 _CRLF_DATA_AFTER_BLANK_LINE = "\r\n\r\ndata: "
+# The same with an "event: " line first (Anthropic, OpenAI Responses), LF only.
+_LF_EVENT_AFTER_BLANK_LINE = "\n\nevent: "
 
 
 def _split_lines(text: str) -> list[str]:
@@ -139,6 +141,7 @@ class SSEDecoder:
     """
 
     __slots__ = (
+        "_clean",
         "_data",
         "_data_size",
         "_decode",
@@ -198,6 +201,9 @@ class SSEDecoder:
         self._last_event_id = ""
         self._retry: int | None = None
         self._truncated = False
+        # True only while nothing at all is pending (see _settle): the state in
+        # which feed may decode a one-event piece without looking further.
+        self._clean = False
 
     @property
     def last_event_id(self) -> str:
@@ -237,6 +243,47 @@ class SSEDecoder:
         called after the end of the stream or with something that is not bytes.
         Any other exception is a bug.
         """
+        if self._clean and type(data) is bytes:
+            # Fast path for what a client feeds most: one HTTP chunk holding
+            # exactly one event, ``data: X`` or ``event: T`` + ``data: X``,
+            # each line ended by LF, then the blank line, fed while nothing is
+            # pending (see _settle). Checked on the bytes, which is exact: in
+            # UTF-8 no byte of a multi-byte character is an LF or a CR. The
+            # event comes from the state as it is and leaves it as it was; a
+            # piece of any other shape, or not strictly UTF-8, goes on below.
+            end = len(data) - 2
+            if data[end:] == b"\n\n" and end <= self._fast_limit and 13 not in data:
+                if data[:6] == b"data: ":
+                    if data.find(b"\n", 6) == end:
+                        try:
+                            value = str(data[6:end], "utf-8")
+                        except UnicodeDecodeError:
+                            pass
+                        else:
+                            event = _new_draft(_EventDraft)
+                            event.event = "message"
+                            event.data = value
+                            event.id = self._last_event_id
+                            event.retry = None
+                            event.__class__ = ServerSentEvent
+                            return [event]
+                elif data[:7] == b"event: ":
+                    head, separator, rest = data.partition(b"\ndata: ")
+                    if separator and 10 not in head and rest.find(b"\n") == len(rest) - 2:
+                        try:
+                            event_type = str(head[7:], "utf-8") or "message"
+                            value = str(rest[:-2], "utf-8")
+                        except UnicodeDecodeError:
+                            pass
+                        else:
+                            event = _new_draft(_EventDraft)
+                            event.event = event_type
+                            event.data = value
+                            event.id = self._last_event_id
+                            event.retry = None
+                            event.__class__ = ServerSentEvent
+                            return [event]
+        self._clean = False
         if self._state != _OPEN:
             self._raise_stopped()
         if not isinstance(data, (bytes, bytearray, memoryview)):
@@ -282,11 +329,10 @@ class SSEDecoder:
             and len(text) <= self._fast_limit
             and "\r" not in text
         ):
-            # Fast path for what a client feeds most: one HTTP chunk holding
-            # exactly one event, ``data: X`` or ``event: T`` + ``data: X``, each
-            # line ended by LF, then the blank line, with nothing pending from
-            # earlier chunks (no partial line, no data, type or retry buffered).
-            # The general path would dispatch the very same event.
+            # The same one-event shape as the fast path at the top, for a piece
+            # that could not take it (the first one, a bytearray or memoryview,
+            # an id pending, invalid UTF-8): no partial line, no data, type or
+            # retry buffered. The general path would dispatch the very same event.
             end = len(text) - 2
             if text[:6] == "data: ":
                 if text.find("\n", 6) == end:
@@ -311,6 +357,9 @@ class SSEDecoder:
                 event.id = id_buffer
                 event.retry = None
                 event.__class__ = ServerSentEvent
+                # Nothing is pending now, unless the piece ended with the first
+                # bytes of a character (held by the UTF-8 decoder).
+                self._clean = not self._utf8.buffer
                 return [event]
         if "\r" in text:
             # A CR at the end may be the first half of a CRLF. It ends the line
@@ -371,8 +420,17 @@ class SSEDecoder:
                     event.__class__ = ServerSentEvent
                     append(event)
             last = "data: " + last
-        elif self._partial:
-            last = self._take_partial(last)
+        else:
+            if not crlf:
+                # No "data: " line follows a blank line: maybe every event has
+                # a type first (Anthropic, OpenAI Responses).
+                pieces = text.split(_LF_EVENT_AFTER_BLANK_LINE)
+                last = pieces.pop()
+            if pieces:
+                self._dispatch_typed(pieces, events)
+                last = "event: " + last
+            elif self._partial:
+                last = self._take_partial(last)
         lines = _split_lines(last)
         tail = lines.pop()  # what follows the last line end: an unterminated line
         if tail:
@@ -381,7 +439,60 @@ class SSEDecoder:
         self._interpret(lines, events, 0)
         data_buffer = self._data
         self._data_size = sum(map(len, data_buffer)) + len(data_buffer) if data_buffer else 0
+        self._settle()
         return events
+
+    def _dispatch_typed(self, pieces: list[str], events: list[ServerSentEvent]) -> None:
+        # The pieces of LF-only text (no CR at all) split at "\n\nevent: ",
+        # the last one left out. As in feed's "\n\ndata: " path, each separator
+        # ends a line, holds a blank line and starts an "event: " line, so a
+        # piece after the first that is "T\ndata: X" with no other LF is
+        # exactly one event of type T (or "message" when T is empty) and data
+        # X, dispatched from a clean state. The first piece (it completes what
+        # came before) and any piece of another shape go through the general
+        # interpreter.
+        remaining = iter(pieces)
+        first = next(remaining)
+        if self._partial:
+            first = self._take_partial(first)
+        lines = first.split("\n")
+        lines.append("")  # the blank line inside the separator
+        self._interpret(lines, events, 0)
+        id_buffer = self._id_buffer
+        append = events.append
+        for piece in remaining:
+            event_type, separator, value = piece.partition("\ndata: ")
+            if separator and "\n" not in value and "\n" not in event_type:
+                event = _new_draft(_EventDraft)
+                event.event = event_type or "message"
+                event.data = value
+                event.id = id_buffer
+                event.retry = None
+                event.__class__ = ServerSentEvent
+                append(event)
+            else:
+                lines = ("event: " + piece).split("\n")
+                lines.append("")
+                self._interpret(lines, events, 0)
+                id_buffer = self._id_buffer
+
+    def _settle(self) -> None:
+        # Whether nothing at all is pending: no partial line, no byte of a
+        # character held by the UTF-8 decoder, no CR waiting for its LF, no data,
+        # event type or retry buffered, no id not yet dispatched, the BOM check
+        # done. Only then may the one-event fast path at the top of feed run.
+        # Every other exit of feed leaves _clean False (feed clears it before
+        # the general path), which is always safe: it only costs the fast path.
+        self._clean = (
+            not self._start
+            and not self._skip_lf
+            and not self._partial
+            and not self._data
+            and not self._event_type
+            and self._event_retry is None
+            and self._id_buffer == self._last_event_id
+            and not self._utf8.buffer
+        )
 
     def _take_partial(self, rest: str) -> str:
         # The unterminated line of earlier chunks, completed by the start of this one.
@@ -481,11 +592,13 @@ class SSEDecoder:
             self._fail(f"line longer than max_line_size ({self._max_line_size} characters)")
         self._truncated = bool(self._partial or tail or self._data)
         self._state = _CLOSED
+        self._clean = False
         self._partial = []
         self._data = []
 
     def _fail(self, message: str) -> None:
         self._state = _FAILED
+        self._clean = False
         self._failure = SSEProtocolError(message)
         self._partial = []
         self._data = []

@@ -218,9 +218,40 @@ def simple_events(draw: st.DrawFn) -> str:
 
 
 @st.composite
+def typed_events(draw: st.DrawFn, ends: tuple[str, ...] = ("\n", "\n", "\n", "\r\n")) -> str:
+    """A run of ``event: T`` + ``data: X`` events (Anthropic's shape), near misses mixed in."""
+    shapes = st.sampled_from(
+        [
+            "event: {t}\ndata: {v}",
+            "event: {t}\ndata: {v}",
+            "event: {t}\ndata: {v}",
+            "event: \ndata: {v}",
+            "event: {t}\ndata: {v}\ndata: {v}",
+            "event: {t}\nid: {v}\ndata: {v}",
+            "event: {t}\nevent: {v}\ndata: {v}",
+            "event: {t}",
+            "event: {t}\ndata:{v}",
+            "event: {t}\n\ndata: {v}",
+            "event: {t}\r\ndata: {v}",
+            "event:{t}\ndata: {v}",
+            "data: {v}",
+        ]
+    )
+    parts = []
+    for _ in range(draw(st.integers(1, 5))):
+        shape = draw(shapes)
+        t = draw(st.text(VALUE_CHARS, max_size=4))
+        v = draw(st.text(VALUE_CHARS, max_size=6))
+        end = draw(st.sampled_from(ends))
+        parts.append(shape.format(t=t, v=v) + end + end)
+    return "".join(parts)[:-1]  # the caller adds the last line end
+
+
+@st.composite
 def sse_streams(draw: st.DrawFn) -> bytes:
     parts: list[str] = []
-    for line in draw(st.lists(st.one_of(sse_lines(), simple_events()), max_size=25)):
+    runs = st.one_of(sse_lines(), simple_events(), typed_events())
+    for line in draw(st.lists(runs, max_size=25)):
         parts.append(line + draw(LINE_ENDS))
     if draw(st.booleans()):
         parts.append(draw(sse_lines()))  # maybe an unterminated last line
@@ -350,8 +381,35 @@ EVENT_PIECES = st.one_of(
             "data: cut",
             "event: \ndata: empty type\n\n",
             "id: 9\ndata: with id\n\n",
+            # Near misses of the bytes-level shape check.
+            "event: t\ndata: x\ndata: y\n\n",
+            "event: t\nid: 3\ndata: x\n\n",
+            "event: a\nb\ndata: x\n\n",
+            "event: t\ndata: \n\n",
+            "event: t\ndata: x\r\n\n",
+            "data: x\rdata: y\n\n",
+            "data: \n\n",
+            "\n\n",
+            "data: x\r",
+            "\ufeffdata: bom\n\n",
         ]
     ),
+)
+
+# Bytes that are not strict UTF-8 inside a one-event piece (the fast path must
+# give way to the replacing decoder), and a character cut at the piece's end.
+RAW_EVENT_PIECES = st.sampled_from(
+    [
+        b"data: \xff\n\n",
+        b"data: a\xe6\x97\n\n",
+        b"event: \xc3\ndata: x\n\n",
+        b"event: t\ndata: \xf0\x9f\x99\n\n",
+        b"data: \xe6\x97",
+        b"data: held\n\n\xe6\x97",
+        b"\n\xf0\x9f",
+        b"\xa5\n\n",
+        b"\xef\xbb\xbfdata: bom\n\n",
+    ]
 )
 
 
@@ -375,3 +433,48 @@ def test_one_event_per_chunk_matches_the_reference_decoder(
     capped = fast_decode(chunks, max_line_size=max_size, max_event_size=max_size)
     assert capped.error == over
     assert capped.events == expected.events[: len(capped.events)]
+
+
+@given(
+    st.lists(
+        st.one_of(EVENT_PIECES.map(str.encode), RAW_EVENT_PIECES), max_size=30
+    ),
+    st.lists(st.sampled_from([bytes, bytearray, memoryview]), min_size=30, max_size=30),
+)
+def test_one_event_pieces_of_any_bytes_type_match_the_reference_decoder(
+    chunks: list[bytes], kinds: list[type]
+) -> None:
+    # The one-event fast path reads bytes only; bytearray and memoryview pieces,
+    # invalid UTF-8 and a BOM take the general path, with the same result.
+    expected = reference_decode(b"".join(chunks))
+    got = fast_decode([kind(chunk) for kind, chunk in zip(kinds, chunks, strict=False)])
+    assert not got.error
+    assert got.events == expected.events
+    assert (got.truncated, got.last_event_id, got.retry) == (
+        expected.truncated,
+        expected.last_event_id,
+        expected.retry,
+    )
+
+
+@given(
+    st.lists(typed_events(ends=("\n",)), min_size=1, max_size=8),
+    st.sampled_from(["", "\n", "data: open\n", "event: t", ": comment\n"]),
+    split_points,
+)
+def test_typed_event_runs_match_the_reference_decoder(
+    runs: list[str], after: str, points: list[int]
+) -> None:
+    # LF only and no "data: " after a blank line: feed splits such text at
+    # "\n\nevent: " (what an Anthropic or OpenAI Responses stream looks like).
+    stream = ("\n".join(runs) + "\n" + after).encode()
+    expected = reference_decode(stream)
+    for chunks in ([stream], cut(stream, points)):
+        got = fast_decode(chunks)
+        assert not got.error
+        assert got.events == expected.events
+        assert (got.truncated, got.last_event_id, got.retry) == (
+            expected.truncated,
+            expected.last_event_id,
+            expected.retry,
+        )
