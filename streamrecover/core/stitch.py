@@ -123,7 +123,8 @@ Rules, in the order they are applied to the continuation ``X``:
      call"``, ``"Call `ca"`` + ``"all `call`"``) is removed, unless periodic,
      repeated just before it, or a run of table cells
      (:mod:`~streamrecover.core.tailrepeats`).
-   * **2d. One or two letters inside a word.** The shortest candidate, of two
+   * **2d. One or two letters inside a word**
+     (:mod:`~streamrecover.core.shortrepeats`). The shortest candidate, of two
      different letters between letters, is removed (``"tota"`` + ``"tal"``:
      kept, the word would hold a doubled letter pair, "tatal"), and so is one
      letter whose keeping would write it three times (``"instal"`` + ``"ll"``,
