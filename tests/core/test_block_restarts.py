@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from streamrecover.core.stitch import Stitcher
+from streamrecover.testing.seams.inprocess import stitch_pieces
 
 
 def consumer_text(committed: str, continuation: str, *, prefill: bool, size: int) -> str:
-    stitcher = Stitcher(committed, seam_whitespace=None if prefill else "")
-    text = committed
     pieces = [continuation[i : i + size] for i in range(0, len(continuation), size)]
-    for piece in [*pieces, None]:
-        released = stitcher.finish() if piece is None else stitcher.feed(piece)
-        if stitcher.rewind_to is not None:
-            text = text[: stitcher.rewind_to]
-            stitcher.rewind_to = None
-        text += released
+    text = stitch_pieces(committed, pieces, prefill=prefill)
     return text
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from streamrecover.core.stitch import Stitcher
 from streamrecover.core.tailrepeats import is_boundary_repeat, is_number_group, is_number_run
+from streamrecover.testing.seams.inprocess import stitch_pieces
 
 
 def stitched(committed: str, continuation: str, *, prefill: bool) -> str:
@@ -14,14 +14,7 @@ def stitched(committed: str, continuation: str, *, prefill: bool) -> str:
     splits = [[continuation], list(continuation)]
     splits += [[continuation[:cut], continuation[cut:]] for cut in range(len(continuation) + 1)]
     for pieces in splits:
-        stitcher = Stitcher(committed, seam_whitespace=None if prefill else "")
-        text = committed
-        for piece in [*pieces, None]:
-            released = stitcher.finish() if piece is None else stitcher.feed(piece)
-            if stitcher.rewind_to is not None:
-                text = text[: stitcher.rewind_to]
-                stitcher.rewind_to = None
-            text += released
+        text = stitch_pieces(committed, pieces, prefill=prefill)
         results.add(text)
     assert len(results) == 1, results
     return results.pop()

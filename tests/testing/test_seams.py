@@ -14,7 +14,6 @@ import random
 
 import pytest
 
-from streamrecover.core.stitch import Stitcher
 from streamrecover.testing.seams import (
     AMBIGUOUS,
     BEHAVIOURS,
@@ -25,6 +24,7 @@ from streamrecover.testing.seams import (
     cut_kind,
     play_cases,
 )
+from streamrecover.testing.seams.inprocess import stitch_pieces
 from streamrecover.testing.seams.tokens import deltas, tokens
 
 #: The lowest exact rate each behaviour may reach on the CI corpus (measured:
@@ -64,15 +64,7 @@ FULL_FLOORS = {
 
 def stitch(committed: str, continuation: str, *, saw_whitespace: bool = False) -> str:
     """The consumer's text after stitching ``continuation`` delta by delta (one char each)."""
-    stitcher = Stitcher(committed, seam_whitespace="" if saw_whitespace else None)
-    text = committed
-    for piece in [*continuation, None]:
-        released = stitcher.finish() if piece is None else stitcher.feed(piece)
-        if stitcher.rewind_to is not None:
-            text = text[: stitcher.rewind_to]
-            stitcher.rewind_to = None
-        text += released
-    return text
+    return stitch_pieces(committed, continuation, prefill=not saw_whitespace)
 
 
 # -- the examples of the issue's table ---------------------------------------------
