@@ -11,6 +11,7 @@ their examples and the ambiguities they leave, are listed in
 
 from __future__ import annotations
 
+from streamrecover.core.doubling import CodeContext, code_context, doubled_mark, doubled_pair
 from streamrecover.core.shortrepeats import (
     HOLD,
     KEPT,
@@ -55,6 +56,7 @@ class OverlapChooser(ShortRepeatReading):
     """Rule 2 for one seam: the committed tail, and how a continuation's start reads against it."""
 
     __slots__ = (
+        "_code",
         "_groups",
         "_min_overlap",
         "_seam",
@@ -90,6 +92,8 @@ class OverlapChooser(ShortRepeatReading):
             self._table = table_row_at_end(stripped[tail_start:])
         elif seam.count("\n") == 1 and not seam.strip(" \t\r\n"):
             self._table = table_row_after(stripped[tail_start:])
+        # Whether the text ends in code (a fence, an inline span); None: not asked yet.
+        self._code: CodeContext | None = None
         # Digit groups of one width the cut fell inside ("0000 0000 0"), if any.
         self._groups = None if seam else digit_group_width(stripped[tail_start:])
 
@@ -114,6 +118,8 @@ class OverlapChooser(ShortRepeatReading):
         chosen = self._choose_by_words(held, lengths, at_end=at_end)
         if chosen == 0 and lengths and lengths[-1] <= 2:
             chosen = self._punctuation_repeat(lengths[-1], held, at_end=at_end)
+        if chosen == 0 and lengths and lengths[-1] <= 2:
+            chosen = self._doubled(lengths[-1], held, at_end=at_end)
         if 0 < chosen < self._min_overlap:
             chosen = self._unless_written(chosen, held, at_end=at_end)
         if chosen == 0 and lengths and "\n" in self._seam:
@@ -146,6 +152,19 @@ class OverlapChooser(ShortRepeatReading):
             if length <= partial and partial + digits - length == width
         ]
         return fitting[0] if len(fitting) == 1 else chosen
+
+    def _doubled(self, length: int, held: str, *, at_end: bool) -> int:
+        """Rule 2i: a short repeat that keeping would write twice in a row (:mod:`.doubling`)."""
+        if self._code is None:
+            self._code = code_context(self._stripped[self._tail_start :])
+        if length == 2:
+            if self._repeats_before(length) or is_number_group(self._stripped, length):
+                return 0
+            return length if doubled_pair(self._stripped, held, code=self._code) else 0
+        verdict = doubled_mark(self._stripped, held, code=self._code)
+        if verdict is None:
+            return HOLD if not at_end and len(held) < self._window else 0
+        return length if verdict else 0
 
     def _punctuation_repeat(self, length: int, held: str, *, at_end: bool) -> int:
         """A sentence mark that ended a word, re-sent with the space after it.
