@@ -38,9 +38,8 @@ __all__ = ["CodeContext", "code_context", "doubled_mark", "doubled_pair"]
 _CLOSERS = frozenset(")]}>")
 #: Separators inside a number that a number never doubles between digits.
 _NUMBER_SEPARATORS = frozenset(".,-")
-#: Separators after a digit in a pair ("4-" of "2024-"); "." and "," are decimal
-#: points and thousands, whose pair recurs ("1.1.1.1" is read as a run).
-_PAIR_SEPARATORS = frozenset("-:/.,")
+#: Separators after a digit in a pair ("4-" of "2024-").
+_PAIR_SEPARATORS = frozenset("-:/")
 _EM_DASH = "\u2014"
 #: Quotes: a pair with one is a string's edge, which recurs ("','", "': '").
 _QUOTES = frozenset("'\"`\u2018\u2019\u201c\u201d")
@@ -94,27 +93,35 @@ def doubled_pair(stripped: str, held: str, *, code: CodeContext) -> bool:
     if x.isalpha() and y.isalpha() and not is_wide(x):
         return False  # letters inside a word: rule 2d
     if y == " ":
-        # "的 " + "的 1 GB", ", " + ", "; not "for " + "r in rows" (a one-letter name).
-        return not x.isalnum() or is_wide(x)
+        # "的 " + "的 1 GB", ", " + ", "; not "for " + "r in rows" (a one-letter name),
+        # nor "{ b: 1 } " + "} }" (nested brackets).
+        return is_wide(x) or x in ",;"
     if y.isspace():
         if y != "\n" or x.isdigit():
             return False  # a column of numbers: "1\n" + "1\n2"
-        if code.fence and x in _CLOSERS:
-            return False  # "    f(x)\n" + ")\n": the next line closes the outer call
+        if x in _CLOSERS:
+            # "    f(x)\n" + ")\n": the next line closes the outer call; only a list
+            # item's line ("- us-west-2 (Oregon)\n" + ")\n- eu") has no such line after it.
+            return not code.fence and _is_list_item(stripped[: len(stripped) - 1])
         return True
     if is_wide(x) or is_wide(y):
         # "。東" + "。東京"; not two letters: Chinese repeats verbs as "ABAB" (研究研究),
         # Japanese writes いろいろ, どきどき.
         return not (x.isalpha() and y.isalpha())
     if x.isdigit() and y.isdigit():
-        return before.isdigit()  # "2025" + "25-01": inside a number ("25" + "25" is rule 2b)
+        # "418" + "18,": an ID or a count repeats its last two digits once in a hundred
+        # cuts ("pull/292" + "92", "#212" + "12"); a format written before decides.
+        return False
     if x.isdigit():
-        return y in _PAIR_SEPARATORS and before.isdigit() or y in "-:/" and before.isalnum()
+        # "2024-" + "4-01"; not "v18." + "8.0" (a version's minor may repeat the
+        # major's last digit), nor "10," + "0,0" (a row of numbers).
+        return y in _PAIR_SEPARATORS and before.isalnum()
     if y.isdigit():
         return False  # a number's group: ".0" of "1.0" + ".0.1" (rule 2c)
     if x.isalpha() and y in _LONE_SEPARATORS:
         return False  # "index," + "x, so": the lone letter, rule 2d
-    return x.isalnum() or not y.isalnum()
+    # "r/" + "r/log"; not two marks: code repeats them ("(x,)," + "),", "{}" + "{}").
+    return x.isalnum() and not y.isalnum()
 
 
 def doubled_mark(stripped: str, held: str, *, code: CodeContext) -> bool | None:
@@ -145,6 +152,13 @@ def doubled_mark(stripped: str, held: str, *, code: CodeContext) -> bool | None:
     if mark == "|":
         return _padded_row_end(stripped) and held[1] == " " and not code.inline
     return False
+
+
+def _is_list_item(line_end: str) -> bool:
+    """Whether the last line of ``line_end`` is a markdown list item outside code."""
+    line = line_end[line_end.rfind("\n") + 1 :].lstrip(" ")
+    marker = line.split(" ", 1)[0]
+    return marker in ("-", "*", "+") or (marker[:-1].isdigit() and marker[-1:] in ".)")
 
 
 def _padded_row_end(stripped: str) -> bool:
