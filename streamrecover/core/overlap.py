@@ -12,6 +12,7 @@ their examples and the ambiguities they leave, are listed in
 from __future__ import annotations
 
 from streamrecover.core.doubling import CodeContext, code_context, doubled_mark, doubled_pair
+from streamrecover.core.numberformats import NumberFormats, number_token_end, number_token_start
 from streamrecover.core.shortrepeats import (
     HOLD,
     KEPT,
@@ -57,6 +58,7 @@ class OverlapChooser(ShortRepeatReading):
 
     __slots__ = (
         "_code",
+        "_formats",
         "_groups",
         "_min_overlap",
         "_seam",
@@ -94,6 +96,8 @@ class OverlapChooser(ShortRepeatReading):
             self._table = table_row_after(stripped[tail_start:])
         # Whether the text ends in code (a fence, an inline span); None: not asked yet.
         self._code: CodeContext | None = None
+        # The date and time formats written before the cut (None: not read yet).
+        self._formats: NumberFormats | None = None
         # Digit groups of one width the cut fell inside ("0000 0000 0"), if any.
         self._groups = None if seam else digit_group_width(stripped[tail_start:])
 
@@ -124,6 +128,8 @@ class OverlapChooser(ShortRepeatReading):
             chosen = self._unless_written(chosen, held, at_end=at_end)
         if chosen == 0 and lengths and "\n" in self._seam:
             chosen = self._seam_echo(held, lengths, at_end=at_end)
+        if chosen >= 0 and lengths and lengths[-1] <= 2:
+            chosen = self._choose_by_format(held, lengths, chosen, at_end=at_end)
         if chosen >= 0 and lengths and self._groups is not None:
             chosen = self._choose_by_group_width(held, lengths, chosen, at_end=at_end)
         if chosen < 0 or not lengths or self._table is None:
@@ -152,6 +158,22 @@ class OverlapChooser(ShortRepeatReading):
             if length <= partial and partial + digits - length == width
         ]
         return fitting[0] if len(fitting) == 1 else chosen
+
+    def _choose_by_format(self, held: str, lengths: list[int], chosen: int, *, at_end: bool) -> int:
+        """Rule 2j: inside a date or a time, the one reading with a format written before wins."""
+        stripped = self._stripped
+        last = stripped[-1]
+        if not (last.isdigit() or (last in "-:/" and stripped[-2:-1].isdigit())):
+            return chosen
+        start = number_token_start(stripped)
+        end = number_token_end(held)
+        if end == len(held) and not at_end:
+            return HOLD if len(held) < self._window else chosen
+        if self._formats is None:
+            self._formats = NumberFormats(stripped[self._tail_start : start])
+        short = [length for length in lengths if length <= 2 and length <= len(stripped) - start]
+        reading = self._formats.reading(stripped[start:], held[:end], short)
+        return chosen if reading is None else reading
 
     def _doubled(self, length: int, held: str, *, at_end: bool) -> int:
         """Rule 2i: a short repeat that keeping would write twice in a row (:mod:`.doubling`)."""
