@@ -121,6 +121,8 @@ class ShortRepeatReading:
             return length  # a short word written before proves nothing ("to" + "o)": "too")
         after = held[word_end] if word_end < len(held) else ""
         reading = self._known_reading(kept, removed)
+        if reading == _EITHER and not verdict and length == 1 and _in_prose(stripped, start, held, word_end):
+            reading = self._common_reading(kept, removed)
         if reading == _REMOVED and _reads_as_code(stripped, start, kept, after):
             reading = _EITHER  # "acc" + "c = 0" is a name, "ac" no word of it
         if reading == _REMOVED and word_end == length and _is_short_word(held[:length]):
@@ -163,6 +165,20 @@ class ShortRepeatReading:
             self._english = lexicon.is_mostly_english(set(_WORDS.findall(tail)))
         return self._english
 
+    def _common_reading(self, kept: str, removed: str) -> int:
+        """When both readings of a doubled letter are words, the common one (``_REMOVED`` or ``_EITHER``).
+
+        ``"retrying in"`` + ``"n lockstep"``, ``"If"`` + ``"f the"``, ``"but"`` + ``"t Ops"``:
+        "inn", "iff" and "butt" are words, but rare ones next to "in", "if", "but"
+        (SCOWL's size-20 list). Only that way round: a common doubled word ("too",
+        "all", "add") stays what the letters say, kept.
+        """
+        if not _is_latin(kept) or not self._is_english():
+            return _EITHER
+        if not (lexicon.is_word(kept) and lexicon.is_common(removed)) or lexicon.is_common(kept):
+            return _EITHER
+        return _REMOVED
+
     def _known_reading(self, kept: str, removed: str) -> int:
         """Which of two readings of the word at the cut is an English word: ``KEPT``...
 
@@ -184,6 +200,25 @@ class ShortRepeatReading:
         if len(removed) <= _SHORT_WORD_MAX and not lexicon.is_common(removed):
             return _EITHER  # "ms" + "s": a rare short word is as likely a name ("mss")
         return _REMOVED
+
+
+def _in_prose(stripped: str, start: int, held: str, word_end: int) -> bool:
+    """Whether the word at the cut reads as prose: a word of a sentence, not a name.
+
+    Followed by a space and a letter, on a line that is not indented code nor
+    inside a code span or block, and capitalized only where a sentence starts
+    (``"(For"`` + ``"rest L Norvell"`` is a name; ``"conn)"``, ``"an = "`` are variables).
+    """
+    if held[word_end : word_end + 1] != " " or not held[word_end + 1 : word_end + 2].isalpha():
+        return False
+    line_start = stripped.rfind("\n", 0, start) + 1
+    line = stripped[line_start:]
+    if line.startswith(("    ", "\t")) or line.count("`") % 2 or stripped.count("```") % 2:
+        return False
+    if stripped[start].isupper():
+        before = stripped[line_start:start].rstrip(" \"'\u201c\u2018*_")
+        return not before or before[-1] in ".!?:"
+    return True
 
 
 def _reads_as_code(stripped: str, start: int, word: str, after: str) -> bool:
