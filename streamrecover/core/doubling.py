@@ -143,9 +143,9 @@ def doubled_mark(stripped: str, held: str, *, code: CodeContext) -> bool | None:
             end = 1
             while end < len(held) and held[end].isdigit():
                 end += 1
-            if end == len(held):
+            if end + 1 >= len(held):
                 return None
-            return held[end] == "." and end + 1 < len(held) and held[end + 1].isdigit()
+            return held[end] == "." and held[end + 1].isdigit()
         return True
     if mark == _EM_DASH and before == " ":
         return held[1] == " " and not any(is_wide(ch) for ch in stripped[-200:])
