@@ -95,6 +95,11 @@ class ShortRepeatReading:
             word_end += 1
         if word_end == len(held) and not at_end and len(held) < self._window:
             return HOLD  # the word's end shows which reading the answer wrote before
+        named = _written_name(stripped, start, held, length, word_end)
+        if named is None:
+            return HOLD if not at_end and len(held) < self._window else 0
+        if named >= 0:
+            return named
         if piece:
             verdict = 0
         elif length == 2:
@@ -200,6 +205,50 @@ class ShortRepeatReading:
         if len(removed) <= _SHORT_WORD_MAX and not lexicon.is_common(removed):
             return _EITHER  # "ms" + "s": a rare short word is as likely a name ("mss")
         return _REMOVED
+
+
+def _name_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def _written_name(stripped: str, start: int, held: str, length: int, word_end: int) -> int | None:
+    """A name in code the answer wrote before decides (``-1``: no opinion; ``None``: hold).
+
+    ``"the JSON's cost_usd ... `cost"`` + ``"t_usd`"``: of the two readings of the
+    name at the cut ("costt_usd", "cost_usd"), the one written before wins.
+    Only names that are more than a word (with ``_`` or digits): a word is read by
+    the lexicon and the words written before.
+    """
+    name_end = word_end
+    while name_end < len(held) and _name_char(held[name_end]):
+        name_end += 1
+    if name_end == len(held):
+        return None
+    name_start = start
+    while name_start > 0 and _name_char(stripped[name_start - 1]):
+        name_start -= 1
+    kept = stripped[name_start:] + held[:name_end]
+    removed = stripped[name_start:] + held[length:name_end]
+    if kept.isalpha():
+        return -1
+    kept_written = _has_name(stripped, kept, name_start)
+    removed_written = _has_name(stripped, removed, name_start)
+    if kept_written == removed_written:
+        return -1
+    return length if removed_written else 0
+
+
+def _has_name(text: str, name: str, end: int) -> bool:
+    """Whether ``name`` occurs as a whole name (letters, digits, ``_``) in ``text[:end]``."""
+    position = text.find(name, 0, end)
+    while position >= 0:
+        after = position + len(name)
+        if (position == 0 or not _name_char(text[position - 1])) and (
+            after >= len(text) or not _name_char(text[after])
+        ):
+            return True
+        position = text.find(name, position + 1, end)
+    return False
 
 
 def _in_prose(stripped: str, start: int, held: str, word_end: int) -> bool:
