@@ -122,7 +122,7 @@ class OverlapChooser(ShortRepeatReading):
         chosen = self._choose_by_words(held, lengths, at_end=at_end)
         if chosen == 0 and lengths and lengths[-1] <= 2:
             chosen = self._punctuation_repeat(lengths[-1], held, at_end=at_end)
-        if chosen == 0 and lengths and lengths[-1] <= 2:
+        if chosen == 0 and lengths and lengths[-1] <= 2 and "\n" not in self._seam:
             chosen = self._doubled(lengths[-1], held, at_end=at_end)
         if 0 < chosen < self._min_overlap:
             chosen = self._unless_written(chosen, held, at_end=at_end)

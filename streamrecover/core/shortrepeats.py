@@ -95,9 +95,10 @@ class ShortRepeatReading:
             word_end += 1
         if word_end == len(held) and not at_end and len(held) < self._window:
             return HOLD  # the word's end shows which reading the answer wrote before
-        named = _written_name(stripped, start, held, length, word_end)
+        complete = at_end or len(held) >= self._window
+        named = _written_name(stripped, start, held, length, word_end, complete=complete)
         if named is None:
-            return HOLD if not at_end and len(held) < self._window else 0
+            return HOLD
         if named >= 0:
             return named
         if piece:
@@ -211,7 +212,9 @@ def _name_char(ch: str) -> bool:
     return ch.isalnum() or ch == "_"
 
 
-def _written_name(stripped: str, start: int, held: str, length: int, word_end: int) -> int | None:
+def _written_name(
+    stripped: str, start: int, held: str, length: int, word_end: int, *, complete: bool
+) -> int | None:
     """A name in code the answer wrote before decides (``-1``: no opinion; ``None``: hold).
 
     ``"the JSON's cost_usd ... `cost"`` + ``"t_usd`"``: of the two readings of the
@@ -222,7 +225,7 @@ def _written_name(stripped: str, start: int, held: str, length: int, word_end: i
     name_end = word_end
     while name_end < len(held) and _name_char(held[name_end]):
         name_end += 1
-    if name_end == len(held):
+    if name_end == len(held) and not complete:
         return None
     name_start = start
     while name_start > 0 and _name_char(stripped[name_start - 1]):
