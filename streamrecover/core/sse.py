@@ -397,10 +397,12 @@ class SSEDecoder:
         last = pieces.pop()
         if pieces:
             remaining = iter(pieces)
-            first = next(remaining)
+            # The chunk's own lines are split before a held partial line is
+            # joined to the first of them, so a line longer than the chunk is
+            # not scanned again.
+            lines = _split_lines(next(remaining))
             if self._partial:
-                first = self._take_partial(first)
-            lines = _split_lines(first)
+                lines[0] = self._take_partial(lines[0])
             lines.append("")  # the blank line inside the separator
             self._interpret(lines, events, 0)
             id_buffer = self._id_buffer
@@ -429,9 +431,10 @@ class SSEDecoder:
             if pieces:
                 self._dispatch_typed(pieces, events)
                 last = "event: " + last
-            elif self._partial:
-                last = self._take_partial(last)
         lines = _split_lines(last)
+        if self._partial:
+            # Not after a separator: last is this chunk's text, which ends a line.
+            lines[0] = self._take_partial(lines[0])
         tail = lines.pop()  # what follows the last line end: an unterminated line
         if tail:
             self._partial.append(tail)
@@ -452,10 +455,9 @@ class SSEDecoder:
         # came before) and any piece of another shape go through the general
         # interpreter.
         remaining = iter(pieces)
-        first = next(remaining)
+        lines = next(remaining).split("\n")
         if self._partial:
-            first = self._take_partial(first)
-        lines = first.split("\n")
+            lines[0] = self._take_partial(lines[0])
         lines.append("")  # the blank line inside the separator
         self._interpret(lines, events, 0)
         id_buffer = self._id_buffer
