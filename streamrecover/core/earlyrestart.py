@@ -21,9 +21,16 @@ _BLOCK_OPENING_MIN = 3
 _SENTENCE_ENDS = frozenset(".!?:;\n\u3002\uff01\uff1f")
 #: What follows the answer's first word when a continuation restarts with it.
 _AFTER_OPENING_WORD = frozenset(" ,'\u2019")
+#: Marks that may open an answer before its first word (not the straight apostrophe,
+#: which ends words: "don" + "'t").
+#: A heading that marks a continuation: "## Steps (continued)", "(cont.)".
+_CONTINUED = "cont"
+_OPENING_MARKS = frozenset('"(*[\u201c\u2018\u00ab')
 
 
-def is_early_restart(stripped: str, seam: str, matched: int, held: str) -> bool:
+def is_early_restart(
+    stripped: str, seam: str, matched: int, held: str, *, at_end: bool = False
+) -> bool | None:
     """Whether ``held``, sharing ``matched`` characters with the opening, restarted the answer.
 
     Args:
@@ -31,6 +38,10 @@ def is_early_restart(stripped: str, seam: str, matched: int, held: str) -> bool:
         seam: the whitespace a prefill cut off after it.
         matched: the length of the common prefix of ``held`` and ``stripped``.
         held: the continuation so far.
+        at_end: whether the continuation ended with ``held``.
+
+    Returns:
+        ``None`` when the rest of the continuation's first line is needed to tell.
     """
     if matched >= len(stripped) or matched >= len(held):
         return False
@@ -62,8 +73,15 @@ def is_early_restart(stripped: str, seam: str, matched: int, held: str) -> bool:
         # Inside a code block the answer opened later, a line opening like the
         # prose it began with is no code: "import random\n" + "Here is a small".
         return True
-    if "\n" in seam or last == "\n" or (last in _SENTENCE_ENDS and seam):
-        # At a sentence or line end a new sentence may open the same way
+    if "\n" in seam or last == "\n":
+        # At a line end a new line may open the same way, except a heading or a
+        # table header the answer opened with, written again and going its own way.
+        block = _block_opening_again(stripped, seam, matched, held, at_end=at_end)
+        if block is not False:
+            return block
+        return weight >= EARLY_RESTART_AT_END
+    if last in _SENTENCE_ENDS and seam:
+        # At a sentence end a new sentence may open the same way
         # (not glued to the punctuation: "| 3." + "To install" is a restart).
         return weight >= EARLY_RESTART_AT_END
     return True
@@ -80,15 +98,20 @@ def _glued_opening_word(stripped: str, seam: str, matched: int, held: str) -> bo
     nor when its last word holds a capital (``"Help"`` + ``"Formatter"``: CamelCase).
     """
     seen = stripped[:-1] if stripped.endswith(".") and stripped[-2:-1].isdigit() else stripped
+    if seen.endswith("-") and seen[-2:-1].isalnum():
+        seen = seen[:-1]  # a hyphen after a word or a number: "DATE '2024-" + "The query"
     if not seen[-1:].isalnum() or "\n" in seam:
         return False  # a digit and a dot count as inside a number: "Python 3." + "Yes"
-    length = 0
+    lead = 0  # an opening quote or bracket before the word: "“Did you restart it?”"
+    while lead < min(2, len(stripped)) and stripped[lead] in _OPENING_MARKS:
+        lead += 1
+    length = lead
     while length < len(stripped) and stripped[length].isalpha():
         length += 1
-    word = stripped[:length]
-    if length < 2 or not (word[0].isupper() and word[1:].islower()):
+    word = stripped[lead:length]
+    if len(word) < 2 or not (word[0].isupper() and word[1:].islower()):
         return False
-    if any(stripped.endswith(word[:end]) for end in range(1, length + 1)):
+    if any(stripped.endswith(stripped[:end]) for end in range(1, length + 1)):
         return False  # it may repeat the end of the text: "cut. Yo" + "You can"
     start = len(seen)
     while start > 0 and seen[start - 1].isalnum():
@@ -96,6 +119,67 @@ def _glued_opening_word(stripped: str, seam: str, matched: int, held: str) -> bo
     if any(ch.isupper() for ch in seen[start:]):
         return False  # "Help" + "Formatter": the name goes on in CamelCase
     return matched >= length and len(held) > length and held[length] in _AFTER_OPENING_WORD
+
+
+def _block_opening_again(
+    stripped: str, seam: str, matched: int, held: str, *, at_end: bool
+) -> bool | None:
+    """Whether ``held``, at a line end, writes the answer's opening heading or table header again.
+
+    A heading the answer opened with, reproduced whole and going on on the same
+    line (``"## Steps"`` + ``"## Steps to follow"``): a later heading of the
+    answer opens with the same words only in a series (``"## Step 1"``, ``"## Step
+    2"``), which does not reproduce the whole first one; one that marks a
+    continuation (``"## Steps (continued)"``) goes on with the answer. A table
+    header whose first cell the continuation writes again, whole, under a row of
+    that table, with other columns (``"| Region     | Requests |"`` ... ``"|
+    eu-north-1 | 3,002 |\\n"`` + ``"| Region | Error rate |"``): a row of the table
+    does not repeat the header's name, and a model that goes on with the table
+    writes the same columns again (kept: nothing is lost). ``matched`` is the
+    length of the common prefix of ``held`` and ``stripped``; the caller has
+    checked that this opening occurs nowhere else. ``None`` while the
+    continuation's first line is not complete.
+    """
+    line_end = stripped.find("\n")
+    first_line = stripped if line_end < 0 else stripped[:line_end]
+    held_end = held.find("\n")
+    if held_end < 0 and not at_end:
+        line: str | None = None
+    else:
+        line = held if held_end < 0 else held[:held_end]
+    if first_line.startswith("#"):
+        title = first_line.lstrip("#")
+        if not (
+            title[:1] == " "
+            and any(ch.isalpha() for ch in title)
+            and matched == len(first_line)
+            and matched < len(held)
+            and held[matched] not in "\r\n"
+        ):
+            return False
+        return None if line is None else _CONTINUED not in line[matched:].casefold()
+    if not first_line.startswith("|"):
+        return False
+    committed = stripped + seam
+    last_line = committed.rstrip()
+    if committed[len(last_line) :].count("\n") != 1:
+        return False  # a blank line ended the table: a new one may open alike
+    last_line = last_line[last_line.rfind("\n") + 1 :]
+    if last_line == first_line or not last_line.lstrip(" ").startswith("|"):
+        return False  # the table ended (or is the first line)
+    cell_end = first_line.find("|", 1)
+    cell = first_line[1:cell_end].strip() if cell_end > 0 else ""
+    if not any(ch.isalpha() for ch in cell):
+        return False
+    cell_text_end = first_line.index(cell) + len(cell)
+    if not (matched >= cell_text_end and held[cell_text_end : cell_text_end + 1] in (" ", "|")):
+        return False
+    return None if line is None else _cells(line) != _cells(first_line)
+
+
+def _cells(row: str) -> list[str]:
+    """The texts of a table row's cells, padding aside."""
+    return [cell.strip() for cell in row.strip().strip("|").split("|")]
 
 
 def _inside_fence(text: str) -> bool:

@@ -27,7 +27,6 @@ lookups. Thread-safe.
 
 from __future__ import annotations
 
-import gzip
 import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
@@ -112,6 +111,8 @@ def _load() -> _Packed:
     with _lock:
         if _words is not None:
             return _words
+        import gzip  # on the first lookup only: no import cost for a stream that never needs words
+
         raw = _read_data()
         try:
             text = gzip.decompress(raw).decode("utf-8") if raw else ""

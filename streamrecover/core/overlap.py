@@ -11,54 +11,51 @@ their examples and the ambiguities they leave, are listed in
 
 from __future__ import annotations
 
-import re
-
-from streamrecover.core import lexicon
+from streamrecover.core.shortrepeats import (
+    HOLD,
+    KEPT,
+    ShortRepeatReading,
+    has_word,
+    partial_word_start,
+)
 from streamrecover.core.tablerows import TableRow, table_row_after, table_row_at_end
+from streamrecover.core.tailrepeats import (
+    BOUNDARY_REPEAT_MIN,
+    digit_group_width,
+    is_boundary_repeat,
+    is_number_group,
+    is_number_run,
+    is_seam_echo,
+    number_goes_on,
+)
 from streamrecover.core.textshape import (
     WORD,
+    ZWJ,
     char_class,
     has_short_period,
     has_table_cells,
     is_boundary,
     is_cluster_start,
+    is_pictograph,
 )
 
 __all__ = ["HOLD", "OverlapChooser"]
 
-#: What :meth:`OverlapChooser.choose` answers when it needs more characters.
-HOLD = -1
 #: Marks re-sent after the word they end (rule 2f); not "!" and "?", doubled in speech.
 _SENTENCE_MARKS = frozenset(".,;:")
 #: A lone candidate inside a word is removed from this many letters or digits on.
 _IN_WORD_MIN = 3
 #: A token-style repeat of a word this short is removed only when the run stops.
 _TOKEN_WORD_MIN = 3
-#: A word the answer wrote before decides a doubled letter from this length on.
-_WRITTEN_WORD_MIN = 6
-#: A reading this short counts as a word only when it is a common one ("key", not "ac").
-_SHORT_WORD_MAX = 3
-#: What may follow a word's last letter re-sent alone ("index," + "x, so"). Not a
-#: space: a letter alone after a word ending in it is a name there ("value of f",
-#: "for r in rows").
-_LONE_SEPARATORS = frozenset("\n,;:`'\"")
-#: The English words of one letter.
-_ONE_LETTER_WORDS = frozenset("ai")
-#: What :meth:`OverlapChooser._known_reading` answers.
-_EITHER = 0
-_KEPT = 1
-_REMOVED = 2
-#: The words of a text, for :func:`lexicon.is_mostly_english`: runs of letters.
-_WORDS = re.compile(r"[^\W\d_]+")
-#: The last code point of the Latin script blocks the lexicon covers (Latin Extended-B).
-_LATIN_END = "\u024f"
+#: What a letterless run that recurs in a table or a list of numbers is made of.
+_TABULAR = frozenset("0123456789|.,:;-+=%* \t\n")
 
 
-class OverlapChooser:
+class OverlapChooser(ShortRepeatReading):
     """Rule 2 for one seam: the committed tail, and how a continuation's start reads against it."""
 
     __slots__ = (
-        "_english",
+        "_groups",
         "_min_overlap",
         "_seam",
         "_stripped",
@@ -93,6 +90,8 @@ class OverlapChooser:
             self._table = table_row_at_end(stripped[tail_start:])
         elif seam.count("\n") == 1 and not seam.strip(" \t\r\n"):
             self._table = table_row_after(stripped[tail_start:])
+        # Digit groups of one width the cut fell inside ("0000 0000 0"), if any.
+        self._groups = None if seam else digit_group_width(stripped[tail_start:])
 
     def choose(self, held: str, *, at_end: bool) -> int:
         """Rule 2: the length of the committed tail to remove from ``held``, or ``HOLD``."""
@@ -117,9 +116,36 @@ class OverlapChooser:
             chosen = self._punctuation_repeat(lengths[-1], held, at_end=at_end)
         if 0 < chosen < self._min_overlap:
             chosen = self._unless_written(chosen, held, at_end=at_end)
+        if chosen == 0 and lengths and "\n" in self._seam:
+            chosen = self._seam_echo(held, lengths, at_end=at_end)
+        if chosen >= 0 and lengths and self._groups is not None:
+            chosen = self._choose_by_group_width(held, lengths, chosen, at_end=at_end)
         if chosen < 0 or not lengths or self._table is None:
             return chosen
         return self._choose_by_table(held, lengths, chosen, at_end=at_end)
+
+    def _choose_by_group_width(
+        self, held: str, lengths: list[int], chosen: int, *, at_end: bool
+    ) -> int:
+        """Digits in groups of one width: the one reading that completes the group wins.
+
+        ``"0000 0000 0000 0"`` + ``"0001, then"``: keeping ``"0"`` writes a group of
+        five digits, removing it one of four. No opinion when no reading, or
+        several, complete the group.
+        """
+        assert self._groups is not None
+        width, partial = self._groups
+        digits = 0
+        while digits < len(held) and held[digits].isdigit():
+            digits += 1
+        if digits == len(held) and not at_end:
+            return HOLD if len(held) < self._window else chosen
+        fitting = [
+            length
+            for length in [*lengths, 0]
+            if length <= partial and partial + digits - length == width
+        ]
+        return fitting[0] if len(fitting) == 1 else chosen
 
     def _punctuation_repeat(self, length: int, held: str, *, at_end: bool) -> int:
         """A sentence mark that ended a word, re-sent with the space after it.
@@ -143,6 +169,28 @@ class OverlapChooser:
             return length if after == " " else 0  # "this::\n" is reST, not a repeat
         return length if not after.isspace() else 0
 
+    def _seam_echo(self, held: str, lengths: list[int], *, at_end: bool) -> int:
+        """Rule 2h: a candidate re-sent with the line end the prefill stripped after it.
+
+        ``"`retries`: 3"`` (the prefill lost ``"\\n"``) + ``" 3\\n- **File**"``: an exact
+        continuation opens with the line end; keeping the candidate writes "3 3".
+        """
+        for length in lengths:
+            verdict = is_seam_echo(held, length, self._seam)
+            if verdict is None and not at_end and len(held) < self._window:
+                return HOLD  # the character after the line end is needed
+            if verdict is False:
+                continue
+            text = self._stripped[len(self._stripped) - length :]
+            if (
+                text.strip()
+                and "|" not in text  # a table row's end: rule 2e reads the row
+                and not self._repeats_before(length)
+                and not has_short_period(text, len(text) // 2 + 1)
+            ):
+                return length
+        return 0
+
     def _unless_written(self, chosen: int, held: str, *, at_end: bool) -> int:
         """A short repeat inside a word is kept when the answer wrote the kept word before.
 
@@ -150,7 +198,7 @@ class OverlapChooser:
         keeping it "SSE", which the answer already wrote (and "SE" not): kept.
         """
         stripped = self._stripped
-        start = _partial_word_start(stripped)
+        start = partial_word_start(stripped)
         if start == len(stripped) or not held[:1].isalpha():
             return chosen  # not glued inside a word
         word_end = 0
@@ -162,9 +210,9 @@ class OverlapChooser:
             return chosen
         kept = stripped[start:] + held[:word_end]
         removed = stripped[start:] + held[chosen:word_end]
-        if _has_word(stripped, kept, start) and not _has_word(stripped, removed, start):
+        if has_word(stripped, kept, start) and not has_word(stripped, removed, start):
             return 0
-        if self._known_reading(kept, removed) == _KEPT:
+        if self._known_reading(kept, removed) == KEPT:
             return 0  # "co" + "coconut": the word, not "conut"
         return chosen
 
@@ -214,8 +262,13 @@ class OverlapChooser:
             longest_start = starting[0]
             if (
                 not self._repeats_before(longest_start)
-                and not has_short_period(
-                    self._stripped[len(self._stripped) - longest_start :], longest_start // 2 + 1
+                and (
+                    not has_short_period(
+                        self._stripped[len(self._stripped) - longest_start :],
+                        longest_start // 2 + 1,
+                    )
+                    # A number of several groups re-sent whole ("2.2." + "2.2.2").
+                    or is_number_run(self._stripped, longest_start)
                 )
                 and not self._is_table_like(longest_start)
             ):
@@ -232,8 +285,20 @@ class OverlapChooser:
                 if verdict:
                     return length
                 break
-        # Rule 2c: a lone candidate inside a word ("f answ" + "f answers").
+        # Rule 2c: a lone candidate inside a word ("f answ" + "f answers"),
+        # not a number's group written again ("2024-06" + "-06, about").
+        if len(lengths) == 1 and is_number_group(self._stripped, lengths[0]):
+            separator = self._stripped[len(self._stripped) - lengths[0]]
+            goes_on = number_goes_on(held, lengths[0], separator)
+            if goes_on is None and not at_end and len(held) < self._window:
+                return HOLD
+            if not goes_on:
+                return 0
+            return lengths[0] if self._is_lone_in_word_repeat(lengths[0]) else 0
         if len(lengths) == 1 and self._is_lone_in_word_repeat(lengths[0]):
+            return lengths[0]
+        # Rule 2g: a repeat across a word boundary ("(x_i -" + "i - \\bar").
+        if self._is_boundary_repeat(lengths):
             return lengths[0]
         # Rule 2d: a repeat of one or two letters inside a word, where keeping it
         # would write what words almost never hold.
@@ -244,127 +309,18 @@ class OverlapChooser:
             chosen = self._short_in_word_repeat(lengths[-2], held, at_end=at_end)
         return chosen
 
-    def _short_in_word_repeat(self, length: int, held: str, *, at_end: bool) -> int:
-        """Rule 2d: ``length`` if the shortest candidate is a 1-2 letter repeat inside a word.
-
-        Two distinct letters ("tota" + "tal", "Inde" + "dex") would write a doubled
-        pair of letters ("tatal"), which about one in two thousand cuts inside a
-        word meets in real text ("contai" + "ining"); one letter only when keeping it
-        would write the same letter three times ("instal" + "ll" gives "installl").
-        Either way the words the answer already wrote decide first: of the two
-        readings of the word at the cut, the one written earlier wins ("Each
-        choice ... each choic" + "ce"); then the lexicon, when exactly one reading
-        is an English word ("wha" + "atever", "ban" + "ana": see
-        :meth:`_known_reading`). ``HOLD`` when the continuation must show more of
-        the word first.
-        """
-        stripped = self._stripped
-        if length > 2 or length >= len(stripped):
-            return 0
-        text = stripped[len(stripped) - length :]
-        before = stripped[len(stripped) - length - 1]
-        if length == 2 and before.isalpha() and text[0].isalpha() and text[1] in _LONE_SEPARATORS:
-            return self._lone_letter_repeat(length, held)
-        start = _partial_word_start(stripped)
-        after_digit = start > 0 and stripped[start - 1].isdigit()
-        if not (text.isalpha() and before.isalpha()) or after_digit:
-            return 0  # not letters of a word: "0xdf" + "ff" is a hex number going on
-        # A snake_case piece ("cost_us" + "sd") is read by the lexicon only.
-        piece = start > 0 and stripped[start - 1] == "_"
-        word_end = length
-        while word_end < len(held) and held[word_end].isalpha():
-            word_end += 1
-        if word_end == len(held) and not at_end and len(held) < self._window:
-            return HOLD  # the word's end shows which reading the answer wrote before
-        if piece:
-            verdict = 0
-        elif length == 2:
-            # "ll" + "llama": periodic, a doubled letter reads the same; "need" + "ed"
-            # repeats the text's own end. Only the lexicon may still remove them
-            # ("three" + "ee days", "needed" + "ed a"), when "needed" is a word
-            # and "neededed" none.
-            periodic = text[0] == text[1] or self._repeats_before(length)
-            verdict = 0 if periodic else length
-        else:
-            run_before = len(stripped) - len(stripped.rstrip(text))
-            run_after = len(held) - len(held.lstrip(text))
-            verdict = length if run_before + run_after == 3 and run_before < 3 else 0
-        kept = stripped[start:] + held[:word_end]
-        removed = stripped[start:] + held[length:word_end]
-        if verdict and _has_word(stripped, kept, start) and not _has_word(stripped, removed, start):
-            return 0
-        if (
-            not verdict
-            and len(removed) >= _WRITTEN_WORD_MIN
-            and _has_word(stripped, removed, start)
-            and not _has_word(stripped, kept, start)
-        ):
-            return length  # a short word written before proves nothing ("to" + "o)": "too")
-        after = held[word_end] if word_end < len(held) else ""
-        reading = self._known_reading(kept, removed)
-        if reading == _REMOVED and _reads_as_code(stripped, start, kept, after):
-            reading = _EITHER  # "acc" + "c = 0" is a name, "ac" no word of it
-        if reading == _REMOVED and word_end == length and _is_short_word(held[:length]):
-            # "I like pizza" + "a lot": the model may have dropped the space before
-            # a short word; keeping it loses nothing.
-            reading = _EITHER
-        if reading == _KEPT:
-            return 0  # "ban" + "ana": "banana", not "bana"
-        if reading == _REMOVED:
-            return length  # "wha" + "atever": "whatever", not "whaatever"
-        return verdict
-
-    def _lone_letter_repeat(self, length: int, held: str) -> int:
-        """A word's last letter re-sent with the separator the model saw after it.
-
-        ``"index,"`` + ``"x, so"``, ``"import random\n"`` + ``"m\nimport"``: keeping
-        it would write the letter alone between two separators, which in English
-        is a word only as "a" or "I" (in other languages often: Spanish "hoy y"),
-        so only in an answer of English words, and not in a path or a name
-        (``"/var/"`` + ``"r/log"``). After a space the letter is as often a name
-        ("the value of f", "for r in rows"): kept.
-        """
-        stripped = self._stripped
-        letter = stripped[len(stripped) - length]
-        start = _partial_word_start(stripped[: len(stripped) - 1])
-        if letter.casefold() in _ONE_LETTER_WORDS or not _is_latin(letter):
-            return 0
-        if _reads_as_code(stripped, start, "", held[length : length + 1]):
-            return 0
-        if not self._is_english():
-            return 0
-        return length
-
-    def _is_english(self) -> bool:
-        """Whether the answer's words are mostly English ones (asked once per seam)."""
-        if self._english is None:
-            # The distinct words the answer wrote, not the partial one at the cut.
-            stripped = self._stripped
-            tail = stripped[self._tail_start : _partial_word_start(stripped)]
-            self._english = lexicon.is_mostly_english(set(_WORDS.findall(tail)))
-        return self._english
-
-    def _known_reading(self, kept: str, removed: str) -> int:
-        """Which of two readings of the word at the cut is an English word: ``_KEPT``...
-
-        ``_KEPT`` (keeping the repeat writes a word, removing it does not),
-        ``_REMOVED`` (the other way round), or ``_EITHER`` when both or neither
-        are words, when the word holds letters of another script than Latin,
-        or when the answer is not mostly English words (another language, code
-        whose names are not words): then the word-blind rules decide.
-        """
-        if not _is_latin(kept):
-            return _EITHER
-        kept_known = lexicon.is_word(kept)
-        if kept_known == lexicon.is_word(removed):
-            return _EITHER
-        if not self._is_english():
-            return _EITHER
-        if kept_known:
-            return _KEPT
-        if len(removed) <= _SHORT_WORD_MAX and not lexicon.is_common(removed):
-            return _EITHER  # "ms" + "s": a rare short word is as likely a name ("mss")
-        return _REMOVED
+    def _is_boundary_repeat(self, lengths: list[int]) -> bool:
+        """Rule 2g on the longest candidate, far enough from the next shorter one."""
+        length = lengths[0]
+        shorter = lengths[1] if len(lengths) > 1 else 0
+        text = self._stripped[len(self._stripped) - length :]
+        return (
+            length - shorter >= BOUNDARY_REPEAT_MIN
+            and is_boundary_repeat(text)
+            and not has_short_period(text, len(text) // 2 + 1)
+            and not self._repeats_before(length)
+            and not self._is_table_like(length)
+        )
 
     def _is_table_like(self, length: int) -> bool:
         """Whether a letterless candidate may just be the table going on.
@@ -377,7 +333,15 @@ class OverlapChooser:
         text = stripped[len(stripped) - length :]
         if any(ch.isalpha() for ch in text):
             return False
-        if stripped.find(text, self._tail_start) < len(stripped) - length:
+        start = len(stripped) - length
+        if start > 0 and stripped[start - 1].isdigit() and text[-1] in "-:/" and text[0].isdigit():
+            # Cut after a number's separator, the candidate starting inside the number
+            # ("DATE '2024-" + "24-01-01'"): a table going on opens a cell, not the tail
+            # of the number before.
+            return False
+        if stripped.find(text, self._tail_start) < start and all(ch in _TABULAR for ch in text):
+            # (Made of cells and numbers: a date or a quoted value written twice,
+            # "'2024-01-01'", is no table run.)
             return True
         # Short runs of cells ("0 |\n| 0 | 0 | " in a table of zeros) likewise.
         return length < 2 * self._min_overlap and "|" in text
@@ -433,6 +397,10 @@ class OverlapChooser:
                 # "[[1 0" + " 0 1]]", "XX 00" + " 00 XX": in a row of numbers or
                 # bytes a number recurs by nature ("> 0" + " 0:" is a repeat).
                 return False
+        if text.endswith(ZWJ) and any(is_pictograph(ch) for ch in core):
+            # The cut fell inside an emoji sequence ("- 👨\u200d" + "- 👨\u200d👩"): an
+            # exact continuation goes on with the sequence's next emoji.
+            return True
         letters = sum(ch.isalpha() for ch in core)
         digits = sum(ch.isdigit() for ch in core)
         if letters:
@@ -520,58 +488,3 @@ def _inside_indentation(stripped: str, position: int) -> bool:
     line_start = stripped.rfind("\n", 0, position) + 1
     return not stripped[line_start:position].strip(" \t")
 
-
-def _reads_as_code(stripped: str, start: int, word: str, after: str) -> bool:
-    """Whether the word at the cut is a name in code or an acronym.
-
-    There a word the lexicon lacks is the rule ("self.acc", "curr_append",
-    "COMM", "vLLM"), so a shorter reading that is a word ("ac", "COM") proves
-    nothing: next to ``_ . / \\ @ $`` or a digit before, ``_ ( [`` after, or
-    with the cut in a run of capitals ("ReqLLM").
-    """
-    before = stripped[start - 1] if start > 0 else ""
-    if before and (before in "_./\\@$" or before.isdigit()):
-        return True
-    if after in ("_", "(", "["):
-        return True
-    # The capitals around the cut: the last letters of the partial word, the
-    # first of the continuation (an acronym inside a name is all capitals).
-    cut = len(stripped) - start
-    return word[cut - 1 : cut + 1].isupper()
-
-
-def _is_short_word(text: str) -> bool:
-    """Whether ``text`` is an English word of one or two letters ("a", "I", "an", "on")."""
-    if len(text) == 1:
-        return text.casefold() in _ONE_LETTER_WORDS
-    return len(text) == 2 and lexicon.is_common(text)
-
-
-def _is_latin(word: str) -> bool:
-    """Whether every letter of ``word`` is of the Latin script (the lexicon's)."""
-    return all(ch <= _LATIN_END for ch in word)
-
-
-def _partial_word_start(text: str) -> int:
-    """Where the letters that end ``text`` (the partial word at the cut) start."""
-    start = len(text)
-    while start > 0 and text[start - 1].isalpha():
-        start -= 1
-    return start
-
-
-def _has_word(text: str, word: str, end: int) -> bool:
-    """Whether ``word`` occurs as a whole word in ``text[:end]`` (letter case aside)."""
-    if not word:
-        return False
-    haystack = text[:end].casefold()
-    needle = word.casefold()
-    position = haystack.find(needle)
-    while position >= 0:
-        after = position + len(needle)
-        if (position == 0 or not haystack[position - 1].isalpha()) and (
-            after == len(haystack) or not haystack[after].isalpha()
-        ):
-            return True
-        position = haystack.find(needle, position + 1)
-    return False

@@ -47,7 +47,9 @@ Rules, in the order they are applied to the continuation ``X``:
 
    * the answer's first word (capitalized, two letters or more) written with no
      space after text the model saw ending in a letter or a digit (or a digit
-     and a dot), followed by a space, a comma or an apostrophe: ``"finds
+     and a dot, or a hyphen after one: ``"DATE '2024-"``), with the opening
+     quote or bracket the answer opened with if any (``"'but"`` + ``"“Did it
+     come back?”"``), followed by a space, a comma or an apostrophe: ``"finds
      customers"`` + ``"The following query"``, ``"Python 3."`` + ``"Yes —"``;
      not when the text ends with the start of that word (``"cut. Yo"`` +
      ``"You can"``, rule 2) or its last word holds a capital (``"Help"`` +
@@ -55,12 +57,22 @@ Rules, in the order they are applied to the continuation ``X``:
    * inside a code block the answer left open, a fence with an info string
      (``"  return results;\n"`` + ``"```javascript"``: such a fence cannot close
      the block) or, for 8 characters even at a line end, a line opening like
-     the answer's prose opening (``"import random\n"`` + ``"Here is a small"``).
+     the answer's prose opening (``"import random\n"`` + ``"Here is a small"``);
+   * at a line end (one line end: not after a blank line), the heading the
+     answer opened with reproduced whole and going on on that line (``"## Steps"``
+     + ``"## Steps to follow"``; not ``"## Steps (continued)"``, which goes on with
+     the answer), or the first cell of the table header it opened with written
+     again under a row of that table (``"| Region | Error rate |"`` under
+     ``"| eu-north-1 |    3,002 |"``), unless the line has the header's columns (a
+     model going on with the table writes its header again: kept, nothing lost).
+     The stitcher holds the continuation's first line to tell.
 
 2. **Overlap.** Take the candidates ``L1 > L2 > ... > Ln`` (and ``0``). Walking
    down from the longest, remove the first ``Li`` with ``Li - L(i+1) >=
    min_overlap`` (``L(n+1) = 0``), unless it is a single table cell without
-   letters (``" 0     |"``: in a table of zeros the next cell looks the same).
+   letters (``" 0     |"``: in a table of zeros the next cell looks the same) or a
+   run of cells and numbers that occurs earlier in the text (a date or a quoted
+   value written twice, ``"'2024-01-01'"``, is no such run).
    The gap to the next shorter candidate is the smallest period of the
    overlap text, so a long overlap made of a short repeated pattern
    (``"ha ha ha "``, ``"-----"``, ``"0000"``) cannot win. A candidate that
@@ -81,7 +93,8 @@ Rules, in the order they are applied to the continuation ``X``:
      whole cell ("| 0" + "0 |"), or one digit and its separator followed by a
      digit ("0." + "0.4 ms"). When several candidates start a word, the longest
      wins if it is neither periodic (a period at most half its length: "la la
-     l") nor repeated just before it, nor a table run (" the t" + " the table",
+     l"; a whole number of several groups may be: "2.2." + "2.2.2") nor
+     repeated just before it, nor a table run (" the t" + " the table",
      not " t"). A token-style candidate that is a whole word of one or two
      characters (``" I"`` + ``" I know"``, ``" ms"`` + ``" ms,"``) is removed
      unless the continuation goes on repeating it (``"ha"`` + ``" ha ha ha"``:
@@ -99,8 +112,19 @@ Rules, in the order they are applied to the continuation ``X``:
      ``"er month"``), and the end of a line with its line break and the
      indentation after it (``"items:\n    "`` + ``":\n        if"``, ``"m)\n"``
      + ``"m)\n\n    def"``: kept, the next line would open with the last one's
-     end; ``":\n    "`` recurring in code is no table run).
-   * **2d. One or two letters inside a word.** The shortest candidate, of two
+     end; ``":\n    "`` recurring in code is no table run). Not a number's
+     group written again (``"2024-06"`` + ``"-06, about"`` is the 6th of June),
+     unless the number goes on with the same separator (``"2024-06"`` +
+     ``"-06-01"``: a date has three groups).
+   * **2g. A repeat across a word boundary.** Failing that, the longest
+     candidate, at least 3 characters longer than the next shorter one, that
+     runs from the end of a word across a space into the next (``"(x_i -"`` +
+     ``"i - \\bar"``, ``"reichen 2"`` + ``"n 2–3 MB"``, ``"time —"`` + ``"e —
+     call"``, ``"Call `ca"`` + ``"all `call`"``) is removed, unless periodic,
+     repeated just before it, or a run of table cells
+     (:mod:`~streamrecover.core.tailrepeats`).
+   * **2d. One or two letters inside a word**
+     (:mod:`~streamrecover.core.shortrepeats`). The shortest candidate, of two
      different letters between letters, is removed (``"tota"`` + ``"tal"``:
      kept, the word would hold a doubled letter pair, "tatal"), and so is one
      letter whose keeping would write it three times (``"instal"`` + ``"ll"``,
@@ -144,19 +168,22 @@ Rules, in the order they are applied to the continuation ``X``:
      with the space the model saw after it (``"`timeout`: "`` + ``": 30"``); not
      before a line end (``"like this:"`` + ``":\n"`` is reST's ``"::"``), nor after
      a space or another mark (``"cd ."`` + ``". && ls"``, ``"Wait.."`` + ``". "``).
+   * **2h. The line end re-sent after a prefill.** When nothing else is removed
+     and the prefill stripped a line end, a candidate that the continuation
+     follows with that same line end is removed (``"`retries`: 3"`` + ``"
+     3\\n- **File**"``, ``"`: 3\\n- **File**"``): an exact continuation opens with
+     the line end. Not a table row's end (rule 2e reads rows), nor periodic
+     text or text repeated just before it.
    * Otherwise nothing is removed.
 
-3. **Seam whitespace.** Of what follows the removed overlap, let ``V`` be its
-   leading whitespace. If ``V`` starts with ``seam`` (the model re-emitted the
-   stripped whitespace), ``seam`` is dropped from it. Otherwise the consumer
-   keeps its ``seam``; ``V`` is dropped, except that newlines the model wrote
-   beyond those already in ``seam`` are kept (released from the first newline
-   in ``V`` past that count, with any indentation after it). So for
-   ``"Hello world. "``, both ``" Next"`` and ``"Next"`` release ``"Next"``.
-   If the text after the overlap starts with a combining mark (or another
-   grapheme extender) while ``seam`` is not empty, the mark belongs to the
-   last character of ``stripped``: ``rewind_to = len(stripped)`` and it is
-   released in place.
+3. **Seam whitespace** (:mod:`~streamrecover.core.seamspace`). Of what follows
+   the removed overlap, the leading whitespace loses ``seam`` when it starts
+   with it (the model re-emitted what the prefill stripped); otherwise it is
+   dropped, except newlines beyond those in ``seam`` (with the indentation
+   after them). So for ``"Hello world. "``, both ``" Next"`` and ``"Next"``
+   release ``"Next"``. A combining mark (or another grapheme extender) right
+   after the overlap, with ``seam`` not empty, belongs to the last character
+   of ``stripped``: ``rewind_to = len(stripped)``, released in place.
 
 Holding. The stitcher holds continuation characters only while they are still
 a substring of the committed tail (some candidate may still complete, or the
@@ -203,7 +230,16 @@ x 4 providers; benchmarks/README.md "Seams") unless said otherwise:
   ``"42"`` is as often 442); a two-digit number at a cut is read as a repeat, so
   ``"in the year 20"`` + ``"20 we met"`` gives "20", not "2020"; a word whose
   start is its whole partial ("the cat" + "cats") is read as a repeat, "coco" +
-  "conut" loses "co" ("repeats a number": 20 of 22 exact);
+  "conut" loses "co" ("repeats a number": 20 of 22 exact, 88 of 90 on the
+  holdout corpus). One digit followed by its separator and a digit is read as
+  a repeat (``"0."`` + ``"0.4 ms"``, ``"| 1"`` + ``"1.5"``), so an exact
+  ``"urllib3 2."`` + ``"2.2"`` (version 2.2.2) loses "2." (one of the two seams
+  losing text among 1,657 exact continuations of the holdout sweep) and
+  ``"11.3–1"`` + ``"1.5"`` loses "1" (20 of the 62 alterations of 54,000 cuts of
+  real text, ``benchmarks/scan_exact_seams.py``; a tokenizer that groups up to
+  three digits never cuts there). A number's group written again is kept
+  unless the number goes on (rule 2c), so ``"10.10"`` + ``".10.1"`` (an address
+  of four groups) loses ".10", and ``"2024-"`` + ``"24-01"`` stays duplicated;
 * the text itself doubling a word at the cut (``"She said that "`` + ``"that was
   fine"``, ``"What it is "`` + ``" is unclear"``) is read as a repeat and loses
   the second word (no such seam in the corpus);
@@ -213,12 +249,18 @@ x 4 providers; benchmarks/README.md "Seams") unless said otherwise:
   periods (42 of the 72 remaining failures outside the two behaviours above);
 * a lone ``"_"`` re-sent token-style (``"def _"`` + ``" __init__"``) is kept;
 * a restart that diverges within 8 characters, or within 16 at a sentence or
-  line end (``"...storage.\n"`` + ``"## Steps to follow"``, ``"run:\n\n"`` +
-  ``"To install, use pip"``), is duplicated, not rewound: a list or a
-  parallel sentence may open a line the way the answer opened ("restarts the
-  answer and diverges early": 96.2% exact; 91.3% on the holdout corpus, whose
-  restarts often share under 8 characters, "Here is" / "Here's"; 75.2% before
-  the glued-word and open-block rules). Only a heading or a code fence glued in
+  line end (``"run:\n\n"`` + ``"To install, use pip"``, ``"old one.\n"`` + ``"To
+  rotate keys:"``), is duplicated, not rewound: a list or a parallel sentence
+  may open a line the way the answer opened, and a continuation may open with
+  a chatty preamble like the answer's (``"Sure! Here is the list: ..."`` +
+  ``"Sure! Here is more:"``: 8 characters after a single line end were tried
+  and rejected, they rewound that preamble and 4 of 311,546 line-start cuts of
+  hard-wrapped documentation). "Restarts the answer and diverges early": 98.1%
+  exact; 94.4% on the holdout corpus, whose restarts often share under 8
+  characters, "Here is" / "Here's", or reopen a code block after a closed one
+  (``"```\n\n"`` + ``"```\n2024-11-02 10:15"``); 96.2% and 91.3% before the
+  heading, table-header and hyphen/quote rules, 75.2% before the glued-word and
+  open-block rules. Only a heading or a code fence glued in
   the middle of a line needs no more than 3 characters of the opening (``"may
   incl"`` + ``"## How configuration"``), and the answer's first word glued to
   a word none; a restart after a word with a capital (``"C:\\Progr"`` + ``"The
@@ -230,6 +272,15 @@ x 4 providers; benchmarks/README.md "Seams") unless said otherwise:
   of real text nor in 1,314 cuts before capitalized words of answers opening
   with one; of 5,670 glued capitalized words of CPython's sources and this
   project's READMEs, 366 would be rewound *if* the answer opened with that word;
+* conversely, right after a line end, a heading that extends the answer's
+  first heading (an answer opening ``"## Usage"`` and later ``"...\n"`` + ``"##
+  Usage with asyncio"``) or a table row whose first cell is the header's first
+  cell's word (``"| Region | ..."`` under rows of a table headed ``"| Region
+  |"``, with other columns) is rewound: none in 168,642 line-start cuts of
+  markdown answers opening at a heading or a table (Node.js API docs, pyenv,
+  Rust release notes); a text that writes the same end of a word, space and
+  start of the next twice (rule 2g) or re-writes a line's end after a
+  prefill's line end (rule 2h): none in the 54,000 cuts of real text;
 * conversely, an exact continuation that itself begins with 8 or more
   characters of the answer's opening (``"Retry later. Then "`` + ``"Retry
   later, or give up"``) reads as an early restart (rule 1b) and is rewound;
@@ -248,6 +299,7 @@ from __future__ import annotations
 from streamrecover.core.earlyrestart import EARLY_RESTART_MIN, is_early_restart
 from streamrecover.core.errors import UsageError
 from streamrecover.core.overlap import HOLD, OverlapChooser
+from streamrecover.core.seamspace import seam_cut
 from streamrecover.core.textshape import (
     common_prefix_length,
     has_short_period,
@@ -305,7 +357,6 @@ class Stitcher:
         "_restart_possible",
         "_restart_threshold",
         "_seam",
-        "_seam_newlines",
         "_state",
         "_stripped",
         "_tail_start",
@@ -360,7 +411,6 @@ class Stitcher:
         # Only the first ``window`` characters of the seam are matched, so that
         # holding stays bounded (and chunking-independent) for absurd seams.
         self._seam = committed[len(stripped) :][:window]
-        self._seam_newlines = self._seam.count("\n")
         self._window = window
         self._restart_threshold = restart_threshold
         self._tail_start = max(0, len(stripped) - window)
@@ -498,9 +548,14 @@ class Stitcher:
             if matched == stripped_length:
                 return self._begin_seam(matched, held[matched:], at_end=at_end)
             return self._rewind_restart(matched, held[matched:])
-        if matched > overlap and is_early_restart(self._stripped, self._seam, matched, held):
-            self.restarted = True
-            return self._rewind_restart(matched, held[matched:])
+        if matched > overlap:
+            early = is_early_restart(self._stripped, self._seam, matched, held, at_end=at_end)
+            if early is None and len(held) < self._window:
+                self._held = held  # the rest of the line tells (rule 1b)
+                return ""
+            if early:
+                self.restarted = True
+                return self._rewind_restart(matched, held[matched:])
         self.restarted = overlap > 0 and overlap == stripped_length
         return self._begin_seam(overlap, held[overlap:], at_end=at_end)
 
@@ -544,7 +599,6 @@ class Stitcher:
 
     def _feed_seam(self, text: str, *, at_end: bool) -> str:
         pending = self._held + text
-        seam = self._seam
         if not pending:
             if at_end:
                 self._state = _PASSING
@@ -556,23 +610,10 @@ class Stitcher:
             self._state = _PASSING
             self.rewind_to = len(self._stripped)
             return pending
-        rest = pending.lstrip()
-        # At most window + 1 characters of leading whitespace are examined, the
-        # most that is ever held: a longer run is cut at the same place however
-        # it arrives.
-        leading = min(len(pending) - len(rest), self._window + 1)
-        if pending.startswith(seam):
-            cut = len(seam)
-        elif not rest and not at_end and len(pending) <= self._window:
-            self._held = pending  # the whole run of whitespace is needed to count newlines
+        cut = seam_cut(pending, self._seam, window=self._window, at_end=at_end)
+        if cut is None:
+            self._held = pending
             return ""
-        else:
-            cut = leading
-            extra_newlines = pending.count("\n", 0, leading) - self._seam_newlines
-            if extra_newlines > 0:
-                cut = 0
-                for _ in range(self._seam_newlines):
-                    cut = pending.index("\n", cut) + 1
         self._held = ""
         self._state = _PASSING
         self.overlap += cut

@@ -96,3 +96,8 @@ def is_boundary(before: str, after: str) -> bool:
     """Whether a word (or a run of symbols) ends between ``before`` and ``after``."""
     kind = char_class(before)
     return kind != char_class(after) or kind == SPACE
+
+
+def is_pictograph(ch: str) -> bool:
+    """Whether ``ch`` is a symbol drawn as a picture (an emoji's base): category ``So``."""
+    return unicodedata.category(ch) == "So"

@@ -45,6 +45,7 @@ from streamrecover.providers._body import (
 )
 from streamrecover.providers._errors import ANTHROPIC_ERROR_STATUS
 from streamrecover.providers._json import JSONStreamParser, excerpt, new_event, set_text
+from streamrecover.providers._template import TextTemplate
 from streamrecover.providers.base import JSONBody, Provider, StreamParser
 
 __all__ = ["ANTHROPIC_VERSION", "AnthropicParser", "AnthropicProvider", "claude_version"]
@@ -80,6 +81,26 @@ def claude_version(model: str) -> tuple[int, int] | None:
     return None
 
 
+def _delta_text(frame: dict[str, Any]) -> str | None:
+    """The text of a ``text_delta`` frame whose text is a string, else None."""
+    if frame.get("type") == "content_block_delta":
+        delta = frame.get("delta")
+        if type(delta) is dict and delta.get("type") == "text_delta":
+            text = delta.get("text")
+            if type(text) is str:
+                return text
+    return None
+
+
+def _delta_text_of(data: str) -> str | None:
+    # The same test from the raw data: TextTemplate's check of a learnt shape.
+    try:
+        frame = json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+    return _delta_text(frame) if type(frame) is dict else None
+
+
 class AnthropicParser(JSONStreamParser):
     """Reads one Messages stream. Complete: ``message_stop``."""
 
@@ -96,6 +117,7 @@ class AnthropicParser(JSONStreamParser):
         self._pending_inputs: dict[int, str] = {}
         self._input_tokens = 0
         self._cached_tokens = 0
+        self._template = TextTemplate('"text":"', _delta_text_of)
 
     @property
     def complete(self) -> bool:
@@ -114,20 +136,28 @@ class AnthropicParser(JSONStreamParser):
         data = event.data
         if not data or event.event == "ping" or self._stopped:
             return []
-        frame = self._decode(data)
+        # The fast path: a text delta shaped like the last one (see _template).
+        text = self._template.match(data)
+        if text is None:
+            frame = self._decode(data)
+            text = _delta_text(frame)
+            if text is None:
+                return self._frame(frame)
+            self._template.learn(data, text)
+        if not text:
+            return []
+        text_event = new_event(TextDelta)
+        set_text(text_event, text)
+        return [text_event]
+
+    def _frame(self, frame: dict[str, Any]) -> list[Event]:
+        # Every frame but a well-formed text delta.
         kind = frame.get("type")
         if kind == "content_block_delta":
             delta = self._dict(frame, "delta")
             delta_type = delta.get("type")
             if delta_type == "text_delta":
-                text = delta.get("text")
-                if type(text) is not str:
-                    raise self._wrong(delta, "text", "a string")
-                if not text:
-                    return []
-                text_event = new_event(TextDelta)
-                set_text(text_event, text)
-                return [text_event]
+                raise self._wrong(delta, "text", "a string")
             return self._other_delta(frame, delta, delta_type)
         if type(kind) is not str:
             raise self._wrong(frame, "type", "a string")

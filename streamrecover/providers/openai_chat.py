@@ -20,6 +20,7 @@ is built, and choices other than index 0 are ignored by the parser.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
@@ -38,6 +39,7 @@ from streamrecover.core.sse import ServerSentEvent
 from streamrecover.providers._body import append_turns, extend_content, reduced_limit, turns
 from streamrecover.providers._errors import OPENAI_ERROR_STATUS, status_of
 from streamrecover.providers._json import JSONStreamParser, excerpt, new_event, set_text
+from streamrecover.providers._template import TextTemplate
 from streamrecover.providers.base import JSONBody, Provider, StreamParser
 
 __all__ = ["OpenAIChatParser", "OpenAIChatProvider", "PrefillStyle"]
@@ -87,6 +89,32 @@ def openai_stream_error(provider: str, error: Any, data: str) -> ProviderStreamE
     )
 
 
+def _content_only(frame: dict[str, Any]) -> str | None:
+    """The content of a chunk that holds nothing else (one choice, index 0, no
+    finish_reason, a delta of only ``content``, no usage, no error), else None."""
+    if frame.get("error") is not None or frame.get("usage") is not None:
+        return None
+    choices = frame.get("choices")
+    if type(choices) is list and len(choices) == 1:
+        choice = choices[0]
+        if type(choice) is dict and choice.get("finish_reason") is None:
+            delta = choice.get("delta")
+            if type(delta) is dict and len(delta) == 1 and choice.get("index", 0) == 0:
+                content = delta.get("content")
+                if type(content) is str:
+                    return content
+    return None
+
+
+def _content_only_of(data: str) -> str | None:
+    # The same test from the raw data: TextTemplate's check of a learnt shape.
+    try:
+        frame = json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+    return _content_only(frame) if type(frame) is dict else None
+
+
 class OpenAIChatParser(JSONStreamParser):
     """Reads one Chat Completions stream. Complete: ``[DONE]`` after a ``finish_reason``."""
 
@@ -97,6 +125,8 @@ class OpenAIChatParser(JSONStreamParser):
         self._done = False
         # Number of tool calls started, for servers that leave out tool_calls[].index.
         self._tool_count = 0
+        # The OpenAI API pads every chunk with a random "obfuscation" string.
+        self._template = TextTemplate('"content":"', _content_only_of, '"obfuscation":"')
 
     @property
     def complete(self) -> bool:
@@ -115,25 +145,27 @@ class OpenAIChatParser(JSONStreamParser):
         if data == "[DONE]":
             self._done = True
             return []
-        frame = self._decode(data)
+        # The fastest path: a chunk of text shaped like the last one (see _template).
+        content = self._template.match(data)
+        if content is None:
+            frame = self._decode(data)
+            content = _content_only(frame)
+            if content is None:
+                return self._frame(frame, data)
+            self._template.learn(data, content)
+        if not content:
+            return []
+        text_event = new_event(TextDelta)
+        set_text(text_event, content)
+        return [text_event]
+
+    def _frame(self, frame: dict[str, Any], data: str) -> list[Event]:
+        # Every chunk but one of plain content.
         error = frame.get("error")
         if error is not None:
             raise openai_stream_error(self.provider, error, data)
         choices = frame.get("choices")
         usage = frame.get("usage")
-        # Fast path: one choice whose delta holds only content, nothing else in the frame.
-        if usage is None and type(choices) is list and len(choices) == 1:
-            choice = choices[0]
-            if type(choice) is dict and choice.get("finish_reason") is None:
-                delta = choice.get("delta")
-                if type(delta) is dict and len(delta) == 1 and choice.get("index", 0) == 0:
-                    content = delta.get("content")
-                    if type(content) is str:
-                        if not content:
-                            return []
-                        text_event = new_event(TextDelta)
-                        set_text(text_event, content)
-                        return [text_event]
         events: list[Event] = []
         finished: Finished | None = None
         if choices:

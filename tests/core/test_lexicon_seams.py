@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from streamrecover.core import lexicon
-from streamrecover.core.stitch import Stitcher
+from streamrecover.testing.seams.inprocess import stitch_pieces
 
 PACKAGE_ROOT = Path(lexicon.__file__).parent.parent.parent
 
@@ -21,14 +21,7 @@ def stitch_every_way(committed: str, continuation: str, *, saw_whitespace: bool)
     splits.append(list(continuation))
     finals = set()
     for pieces in splits:
-        stitcher = Stitcher(committed, seam_whitespace="" if saw_whitespace else None)
-        text = committed
-        for piece in [*pieces, None]:
-            released = stitcher.finish() if piece is None else stitcher.feed(piece)
-            if stitcher.rewind_to is not None:
-                text = text[: stitcher.rewind_to]
-                stitcher.rewind_to = None
-            text += released
+        text = stitch_pieces(committed, pieces, prefill=not saw_whitespace)
         finals.add(text)
     return finals
 

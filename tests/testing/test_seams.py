@@ -14,7 +14,6 @@ import random
 
 import pytest
 
-from streamrecover.core.stitch import Stitcher
 from streamrecover.testing.seams import (
     AMBIGUOUS,
     BEHAVIOURS,
@@ -25,6 +24,7 @@ from streamrecover.testing.seams import (
     cut_kind,
     play_cases,
 )
+from streamrecover.testing.seams.inprocess import stitch_pieces
 from streamrecover.testing.seams.tokens import deltas, tokens
 
 #: The lowest exact rate each behaviour may reach on the CI corpus (measured:
@@ -39,7 +39,7 @@ FLOORS = {
     "number": 0.75,
     "restart_sentence": 0.97,
     "restart_answer": 1.0,
-    "restart_diverge": 0.92,
+    "restart_diverge": 0.96,
     "overlap": 0.96,
     "short_overlap": 0.8,  # 33% -> 83.3% (10 of 12) with the lexicon
     "dropped_space": 0.0,
@@ -55,8 +55,8 @@ FULL_FLOORS = {
     "number": 0.90,
     "restart_sentence": 0.99,
     "restart_answer": 1.0,
-    "restart_diverge": 0.96,
-    "overlap": 0.97,
+    "restart_diverge": 0.975,
+    "overlap": 0.975,
     "short_overlap": 0.9,  # 50.0% -> 93.8% with the lexicon (only "Kö" + "öln" left)
     "dropped_space": 0.0,
 }
@@ -64,15 +64,7 @@ FULL_FLOORS = {
 
 def stitch(committed: str, continuation: str, *, saw_whitespace: bool = False) -> str:
     """The consumer's text after stitching ``continuation`` delta by delta (one char each)."""
-    stitcher = Stitcher(committed, seam_whitespace="" if saw_whitespace else None)
-    text = committed
-    for piece in [*continuation, None]:
-        released = stitcher.finish() if piece is None else stitcher.feed(piece)
-        if stitcher.rewind_to is not None:
-            text = text[: stitcher.rewind_to]
-            stitcher.rewind_to = None
-        text += released
-    return text
+    return stitch_pieces(committed, continuation, prefill=not saw_whitespace)
 
 
 # -- the examples of the issue's table ---------------------------------------------
@@ -266,9 +258,11 @@ def test_in_process_corpus_agrees_with_the_floors() -> None:
 
 #: Rows the seams2 rules raised on the holdout corpus (in process, round 1, openai and
 #: anthropic; measured 91.2% and 35.9%, before them 75.0% and 33.3%): the answer's first
-#: word glued to a word, a restart inside an open code block, a sentence mark re-sent.
+#: word glued to a word, a restart inside an open code block, a sentence mark re-sent;
+#: seams3 raised restart_diverge to 94.2% (a heading or table header written again, the
+#: first word glued after a hyphen or with its opening quote).
 #: The lexicon (core/lexicon.py) raised short_overlap to 64.5% (35.9% before).
-HOLDOUT_FLOORS = {"restart_diverge": 0.90, "short_overlap": 0.62}
+HOLDOUT_FLOORS = {"restart_diverge": 0.93, "short_overlap": 0.62}
 
 
 def test_holdout_rows_raised_by_the_glued_restart_and_mark_rules_stay() -> None:

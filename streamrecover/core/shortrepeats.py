@@ -1,0 +1,242 @@
+"""Rule 2d of the stitcher: which reading of a one- or two-letter repeat inside a word is a word.
+
+``"wha"`` + ``"atever"`` repeats an ``a`` ("whatever"); ``"bal"`` + ``"loon"``
+goes on exactly across a doubled letter ("balloon"). Character by character
+they look alike; the words they would write do not. :class:`ShortRepeatReading`
+is the part of :class:`~streamrecover.core.overlap.OverlapChooser` that reads
+them: the words the answer wrote before, then the English word list
+(:mod:`streamrecover.core.lexicon`), guarded so that code, other languages,
+numbers and other scripts keep the word-blind rules. The rule and its
+ambiguities are listed in :mod:`streamrecover.core.stitch`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from streamrecover.core import lexicon
+
+__all__ = ["HOLD", "KEPT", "ShortRepeatReading", "has_word", "partial_word_start"]
+
+#: What :meth:`OverlapChooser.choose` answers when it needs more characters.
+HOLD = -1
+#: A word the answer wrote before decides a doubled letter from this length on.
+_WRITTEN_WORD_MIN = 6
+#: A reading this short counts as a word only when it is a common one ("key", not "ac").
+_SHORT_WORD_MAX = 3
+#: What may follow a word's last letter re-sent alone ("index," + "x, so"). Not a
+#: space: a letter alone after a word ending in it is a name there ("value of f",
+#: "for r in rows").
+_LONE_SEPARATORS = frozenset("\n,;:`'\"")
+#: The English words of one letter.
+_ONE_LETTER_WORDS = frozenset("ai")
+#: What :meth:`ShortRepeatReading._known_reading` answers.
+_EITHER = 0
+KEPT = 1
+_REMOVED = 2
+#: The words of a text, for :func:`lexicon.is_mostly_english`: runs of letters.
+_WORDS = re.compile(r"[^\W\d_]+")
+#: The last code point of the Latin script blocks the lexicon covers (Latin Extended-B).
+_LATIN_END = "\u024f"
+
+
+class ShortRepeatReading:
+    """The short in-word decisions of :class:`~streamrecover.core.overlap.OverlapChooser`.
+
+    Not used alone: the chooser sets the attributes below and provides the
+    methods declared at the end of the class body.
+    """
+
+    # Whether the answer reads as English prose the lexicon can judge (None: not asked yet).
+    __slots__ = ("_english",)
+
+    _english: bool | None
+
+    _stripped: str
+    _tail_start: int
+    _window: int
+
+    if TYPE_CHECKING:
+        # Provided by OverlapChooser.
+
+        def _is_table_like(self, length: int) -> bool: ...
+        def _repeats_before(self, length: int) -> bool: ...
+
+    def _short_in_word_repeat(self, length: int, held: str, *, at_end: bool) -> int:
+        """Rule 2d: ``length`` if the shortest candidate is a 1-2 letter repeat inside a word.
+
+        Two distinct letters ("tota" + "tal", "Inde" + "dex") would write a doubled
+        pair of letters ("tatal"), which about one in two thousand cuts inside a
+        word meets in real text ("contai" + "ining"); one letter only when keeping it
+        would write the same letter three times ("instal" + "ll" gives "installl").
+        Either way the words the answer already wrote decide first: of the two
+        readings of the word at the cut, the one written earlier wins ("Each
+        choice ... each choic" + "ce"); then the lexicon, when exactly one reading
+        is an English word ("wha" + "atever", "ban" + "ana": see
+        :meth:`_known_reading`). ``HOLD`` when the continuation must show more of
+        the word first.
+        """
+        stripped = self._stripped
+        if length > 2 or length >= len(stripped):
+            return 0
+        text = stripped[len(stripped) - length :]
+        before = stripped[len(stripped) - length - 1]
+        if length == 2 and before.isalpha() and text[0].isalpha() and text[1] in _LONE_SEPARATORS:
+            return self._lone_letter_repeat(length, held)
+        start = partial_word_start(stripped)
+        after_digit = start > 0 and stripped[start - 1].isdigit()
+        if not (text.isalpha() and before.isalpha()) or after_digit:
+            return 0  # not letters of a word: "0xdf" + "ff" is a hex number going on
+        # A snake_case piece ("cost_us" + "sd") is read by the lexicon only.
+        piece = start > 0 and stripped[start - 1] == "_"
+        word_end = length
+        while word_end < len(held) and held[word_end].isalpha():
+            word_end += 1
+        if word_end == len(held) and not at_end and len(held) < self._window:
+            return HOLD  # the word's end shows which reading the answer wrote before
+        if piece:
+            verdict = 0
+        elif length == 2:
+            # "ll" + "llama": periodic, a doubled letter reads the same; "need" + "ed"
+            # repeats the text's own end. Only the lexicon may still remove them
+            # ("three" + "ee days", "needed" + "ed a"), when "needed" is a word
+            # and "neededed" none.
+            periodic = text[0] == text[1] or self._repeats_before(length)
+            verdict = 0 if periodic else length
+        else:
+            run_before = len(stripped) - len(stripped.rstrip(text))
+            run_after = len(held) - len(held.lstrip(text))
+            verdict = length if run_before + run_after == 3 and run_before < 3 else 0
+        kept = stripped[start:] + held[:word_end]
+        removed = stripped[start:] + held[length:word_end]
+        if verdict and has_word(stripped, kept, start) and not has_word(stripped, removed, start):
+            return 0
+        if (
+            not verdict
+            and len(removed) >= _WRITTEN_WORD_MIN
+            and has_word(stripped, removed, start)
+            and not has_word(stripped, kept, start)
+        ):
+            return length  # a short word written before proves nothing ("to" + "o)": "too")
+        after = held[word_end] if word_end < len(held) else ""
+        reading = self._known_reading(kept, removed)
+        if reading == _REMOVED and _reads_as_code(stripped, start, kept, after):
+            reading = _EITHER  # "acc" + "c = 0" is a name, "ac" no word of it
+        if reading == _REMOVED and word_end == length and _is_short_word(held[:length]):
+            # "I like pizza" + "a lot": the model may have dropped the space before
+            # a short word; keeping it loses nothing.
+            reading = _EITHER
+        if reading == KEPT:
+            return 0  # "ban" + "ana": "banana", not "bana"
+        if reading == _REMOVED:
+            return length  # "wha" + "atever": "whatever", not "whaatever"
+        return verdict
+
+    def _lone_letter_repeat(self, length: int, held: str) -> int:
+        """A word's last letter re-sent with the separator the model saw after it.
+
+        ``"index,"`` + ``"x, so"``, ``"import random\n"`` + ``"m\nimport"``: keeping
+        it would write the letter alone between two separators, which in English
+        is a word only as "a" or "I" (in other languages often: Spanish "hoy y"),
+        so only in an answer of English words, and not in a path or a name
+        (``"/var/"`` + ``"r/log"``). After a space the letter is as often a name
+        ("the value of f", "for r in rows"): kept.
+        """
+        stripped = self._stripped
+        letter = stripped[len(stripped) - length]
+        start = partial_word_start(stripped[: len(stripped) - 1])
+        if letter.casefold() in _ONE_LETTER_WORDS or not _is_latin(letter):
+            return 0
+        if _reads_as_code(stripped, start, "", held[length : length + 1]):
+            return 0
+        if not self._is_english():
+            return 0
+        return length
+
+    def _is_english(self) -> bool:
+        """Whether the answer's words are mostly English ones (asked once per seam)."""
+        if self._english is None:
+            # The distinct words the answer wrote, not the partial one at the cut.
+            stripped = self._stripped
+            tail = stripped[self._tail_start : partial_word_start(stripped)]
+            self._english = lexicon.is_mostly_english(set(_WORDS.findall(tail)))
+        return self._english
+
+    def _known_reading(self, kept: str, removed: str) -> int:
+        """Which of two readings of the word at the cut is an English word: ``KEPT``...
+
+        ``KEPT`` (keeping the repeat writes a word, removing it does not),
+        ``_REMOVED`` (the other way round), or ``_EITHER`` when both or neither
+        are words, when the word holds letters of another script than Latin,
+        or when the answer is not mostly English words (another language, code
+        whose names are not words): then the word-blind rules decide.
+        """
+        if not _is_latin(kept):
+            return _EITHER
+        kept_known = lexicon.is_word(kept)
+        if kept_known == lexicon.is_word(removed):
+            return _EITHER
+        if not self._is_english():
+            return _EITHER
+        if kept_known:
+            return KEPT
+        if len(removed) <= _SHORT_WORD_MAX and not lexicon.is_common(removed):
+            return _EITHER  # "ms" + "s": a rare short word is as likely a name ("mss")
+        return _REMOVED
+
+
+def _reads_as_code(stripped: str, start: int, word: str, after: str) -> bool:
+    """Whether the word at the cut is a name in code or an acronym.
+
+    There a word the lexicon lacks is the rule ("self.acc", "curr_append",
+    "COMM", "vLLM"), so a shorter reading that is a word ("ac", "COM") proves
+    nothing: next to ``_ . / \\ @ $`` or a digit before, ``_ ( [`` after, or
+    with the cut in a run of capitals ("ReqLLM").
+    """
+    before = stripped[start - 1] if start > 0 else ""
+    if before and (before in "_./\\@$" or before.isdigit()):
+        return True
+    if after in ("_", "(", "["):
+        return True
+    # The capitals around the cut: the last letters of the partial word, the
+    # first of the continuation (an acronym inside a name is all capitals).
+    cut = len(stripped) - start
+    return word[cut - 1 : cut + 1].isupper()
+
+
+def _is_short_word(text: str) -> bool:
+    """Whether ``text`` is an English word of one or two letters ("a", "I", "an", "on")."""
+    if len(text) == 1:
+        return text.casefold() in _ONE_LETTER_WORDS
+    return len(text) == 2 and lexicon.is_common(text)
+
+
+def _is_latin(word: str) -> bool:
+    """Whether every letter of ``word`` is of the Latin script (the lexicon's)."""
+    return all(ch <= _LATIN_END for ch in word)
+
+
+def partial_word_start(text: str) -> int:
+    """Where the letters that end ``text`` (the partial word at the cut) start."""
+    start = len(text)
+    while start > 0 and text[start - 1].isalpha():
+        start -= 1
+    return start
+
+
+def has_word(text: str, word: str, end: int) -> bool:
+    """Whether ``word`` occurs as a whole word in ``text[:end]`` (letter case aside)."""
+    if not word:
+        return False
+    haystack = text[:end].casefold()
+    needle = word.casefold()
+    position = haystack.find(needle)
+    while position >= 0:
+        after = position + len(needle)
+        if (position == 0 or not haystack[position - 1].isalpha()) and (
+            after == len(haystack) or not haystack[after].isalpha()
+        ):
+            return True
+        position = haystack.find(needle, position + 1)
+    return False

@@ -1,0 +1,158 @@
+"""Repeats of the committed tail that carry their own evidence (rules 2g and 2h of the stitcher).
+
+The word rules of :mod:`~streamrecover.core.overlap` decide short repeats by
+where words start. Two shapes say "repeated" on their own, wherever the
+candidate starts, because an exact continuation would write text that almost
+never occurs:
+
+- **Across a word boundary** (rule 2g): the end of one word, a space, and the
+  start of the next (``"(x_i -"`` + ``"i - \\bar{x}"``, ``"reichen 2"`` + ``"n 2–3 MB"``,
+  ``"Call `ca"`` + ``"all `call`"``). Keeping it writes the same few characters
+  twice in a row across the space, which outside periodic text ("la la la")
+  real text does not do.
+- **With the line end a prefill stripped** (rule 2h): the model saw ``"...: 3"``
+  (the prefill lost the ``"\\n"``) and wrote ``" 3\\n- next"``: it re-sent the end
+  of the line *and* its line end. Keeping it writes ``"3 3\\n"``; an exact
+  continuation starts with the line end itself.
+
+And one shape says "not repeated": the groups of a number recur by nature
+(``"2024-06"`` + ``"-06"`` is the 6th of June), while a number of several groups
+re-sent whole may look periodic (``"2.2."`` + ``"2.2.2"``) and still be one repeat.
+Digits written in groups of one width (``"0000 0000 0000 0"``, a card number, a
+hex dump) keep that width: of the readings of a repeat in the last group, the
+one that completes it to the width is the text.
+Pure functions, no state; the chooser applies the guards it shares with the
+other rules (periodic text, text repeated just before the candidate, tables).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BOUNDARY_REPEAT_MIN",
+    "digit_group_width",
+    "is_boundary_repeat",
+    "is_number_group",
+    "is_number_run",
+    "is_seam_echo",
+    "number_goes_on",
+]
+
+#: Separators inside a number: "2024-06-06", "1.25", "15,433", "10:15".
+_NUMBER_SEPARATORS = frozenset(".,-:")
+#: Across a word boundary, a repeat is removed from this many characters on.
+BOUNDARY_REPEAT_MIN = 3
+
+
+def is_boundary_repeat(text: str) -> bool:
+    """Whether ``text`` (a candidate) runs from inside a word across a space into the next.
+
+    The end of a word (a letter or a digit, possibly with marks after it), inner
+    whitespace, and at least one visible character after it: ``"i -"``, ``"n 2"``,
+    ``"e —"``, ``"y  |"``, ``"all `ca"``. Not a candidate that starts or ends with
+    whitespace (token-style repeats and the seam are other rules' business), and
+    not one that spans a line end (a line repeated is rule 2c's).
+    """
+    if len(text) < BOUNDARY_REPEAT_MIN or text[0].isspace() or text[-1].isspace():
+        return False
+    if "\n" in text:
+        return False
+    space = next((index for index, ch in enumerate(text) if ch.isspace()), -1)
+    if space <= 0:
+        return False
+    return any(ch.isalnum() for ch in text[:space])
+
+
+def is_seam_echo(held: str, length: int, seam: str) -> bool | None:
+    """Whether ``held`` re-sends ``length`` characters and then the line end the prefill stripped.
+
+    ``None`` when ``held`` ends before the character after that line end.
+    """
+    if "\n" not in seam:
+        return False
+    if not held.startswith(seam, length):
+        # Still a beginning of the seam: its end decides (any chunking alike).
+        return None if seam.startswith(held[length:]) else False
+    after = length + len(seam)
+    if after >= len(held):
+        return None
+    return True
+
+
+def is_number_group(stripped: str, length: int) -> bool:
+    """Whether the candidate is a separator and digits after digits: ``"-06"`` in ``"2024-06"``.
+
+    A number's groups recur ("2024-06-06", "1.1.1", "10:10"), so an exact
+    continuation opens with the group just written as often as a model re-sends it.
+    """
+    start = len(stripped) - length
+    text = stripped[start:]
+    return (
+        start > 0
+        and stripped[start - 1].isdigit()
+        and text[0] in _NUMBER_SEPARATORS
+        and len(text) > 1
+        and text[1:].isdigit()
+    )
+
+
+def number_goes_on(held: str, length: int, separator: str) -> bool | None:
+    """Whether ``held`` goes on after the candidate with ``separator`` and a digit.
+
+    ``"2024-06"`` + ``"-06-01,Oslo"`` writes a fourth group if ``"-06"`` is kept: then it
+    was re-sent. ``None`` when ``held`` ends before that can be told.
+    """
+    if length + 2 > len(held):
+        return None
+    return held[length] == separator and held[length + 1].isdigit()
+
+
+def is_number_run(stripped: str, length: int) -> bool:
+    """Whether the candidate is a whole number of several groups: ``"2.2."`` in ``"urllib3 2.2."``.
+
+    It starts where the number starts and holds a separator between digits. Such
+    a candidate may be periodic ("2.2.") and still be one number re-sent whole:
+    keeping it would write a number of five or more groups ("2.2.2.2.2").
+    """
+    start = len(stripped) - length
+    text = stripped[start:]
+    if start > 0 and (stripped[start - 1].isdigit() or stripped[start - 1] in _NUMBER_SEPARATORS):
+        return False
+    if not text[:1].isdigit() or any(not (ch.isdigit() or ch in _NUMBER_SEPARATORS) for ch in text):
+        return False
+    return any(
+        text[index] in _NUMBER_SEPARATORS and text[index + 1 : index + 2].isdigit()
+        for index in range(1, len(text))
+    )
+
+
+#: Separators between digit groups of one width: "0000 0000", "12-34-56", "ab:cd".
+_GROUP_SEPARATORS = frozenset(" -:.")
+#: Groups of one width before the cut that make the width a rule.
+_GROUPS_MIN = 2
+
+
+def digit_group_width(stripped: str) -> tuple[int, int] | None:
+    """``(width, partial)`` when ``stripped`` ends inside digit groups of one width.
+
+    ``"showed 0000 0000 0000 0"`` gives ``(4, 1)``: at least two whole groups of
+    ``width`` digits, joined by one separator, then ``partial`` digits of the
+    next (fewer than ``width``). ``None`` for any other ending.
+    """
+    partial = len(stripped) - len(stripped.rstrip("0123456789"))
+    start = len(stripped) - partial
+    if partial == 0 or start == 0 or stripped[start - 1] not in _GROUP_SEPARATORS:
+        return None
+    separator = stripped[start - 1]
+    groups = stripped[: start - 1].split(separator)
+    width = len(groups[-1])
+    whole = 0
+    for group in reversed(groups):
+        if len(group) != width or not group.isdigit():
+            # The first group may carry what came before it ("showed 0000").
+            last = group.rsplit(None, 1)[-1] if group.strip() else ""
+            whole += len(last) == width and last.isdigit() and separator != " "
+            break
+        whole += 1
+    if width < 2 or partial >= width or whole < _GROUPS_MIN or not groups[-1].isascii():
+        return None
+    return width, partial
