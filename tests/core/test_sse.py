@@ -573,16 +573,20 @@ def test_caps_must_be_positive_integers(bad: object) -> None:
 
 
 def load_benchmark() -> ModuleType:
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_sse.py"
-    spec = importlib.util.spec_from_file_location("bench_sse", path)
+    # bench_sse.py imports its workloads as a script does, from its own folder.
+    folder = Path(__file__).resolve().parents[2] / "benchmarks"
+    spec = importlib.util.spec_from_file_location("bench_sse", folder / "bench_sse.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["bench_sse"] = module
+    sys.path.insert(0, str(folder))
     try:
         spec.loader.exec_module(module)
     finally:
+        sys.path.remove(str(folder))
         del sys.modules["bench_sse"]
+        sys.modules.pop("sse_workloads", None)
     return module
 
 
