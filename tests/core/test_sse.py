@@ -17,7 +17,8 @@ from types import ModuleType
 import pytest
 
 from streamrecover.core.errors import SSEProtocolError, UsageError
-from streamrecover.core.sse import ServerSentEvent, SSEDecoder, _EventDraft
+from streamrecover.core.sse import ServerSentEvent, SSEDecoder
+from streamrecover.core.sse_interpret import _EventDraft
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,7 +81,7 @@ def test_server_sent_event_is_a_frozen_slotted_kw_only_dataclass() -> None:
 
 
 def test_decoded_events_are_plain_server_sent_events() -> None:
-    # The decoder builds events through a mutable twin (see sse._EventDraft);
+    # The decoder builds events through a mutable twin (see sse_interpret._EventDraft);
     # the result must be indistinguishable from one the constructor builds.
     names = tuple(field.name for field in dataclasses.fields(ServerSentEvent))
     assert _EventDraft.__slots__ == ServerSentEvent.__slots__ == names
