@@ -18,7 +18,9 @@ EARLY_RESTART_MIN = 8
 EARLY_RESTART_AT_END = 16
 #: A restart that glues a heading or a fence mid-line needs only this much of the opening.
 _BLOCK_OPENING_MIN = 3
-_SENTENCE_ENDS = frozenset(".!?:;\n\u3002\uff01\uff1f")
+#: Not ";": the clause after it opens in lowercase, so the answer's capitalized
+#: opening written after "; " is no new clause ("per month; " + "The Basic plan").
+_SENTENCE_ENDS = frozenset(".!?:\n\u3002\uff01\uff1f")
 #: What follows the answer's first word when a continuation restarts with it.
 _AFTER_OPENING_WORD = frozenset(" ,'\u2019")
 #: Marks that may open an answer before its first word (not the straight apostrophe,
