@@ -1,4 +1,4 @@
-"""Rule 2i of the stitcher: a repeat of one or two characters that keeping would write twice in a row.
+"""Rule 2i of the stitcher: a repeat of one or two characters that keeping would double.
 
 Inside words the letters decide (:mod:`~streamrecover.core.shortrepeats`). Elsewhere
 a short repeat is read by what keeping it would write, and by where the text is

@@ -1,4 +1,4 @@
-"""Rule 2j of the stitcher: a short repeat inside a date or a time, read against the formats already written.
+"""Rule 2j of the stitcher: a short repeat inside a date or a time, read by the formats written.
 
 Dates, times and timestamps keep their format through an answer: a log
 written ``"2024-11-02T10:15:01Z"`` writes its next line the same way. A repeat
@@ -19,6 +19,8 @@ shape. Pure functions, no state.
 from __future__ import annotations
 
 import re
+
+from streamrecover.core.shortrepeats import HOLD
 
 __all__ = ["NumberFormats", "number_token_end", "number_token_start"]
 
@@ -66,11 +68,14 @@ def number_token_end(text: str) -> int:
 class NumberFormats:
     """The fixed-width number formats a text wrote: one shape per layout."""
 
-    __slots__ = ("_shapes",)
+    __slots__ = ("_shapes", "_start", "_stripped")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, stripped: str, tail_start: int) -> None:
+        """Read the formats written in ``stripped[tail_start:]`` before the number at its end."""
+        self._stripped = stripped
+        self._start = number_token_start(stripped)
         shapes: dict[str, str | None] = {}
-        for token in _TOKEN.findall(text):
+        for token in _TOKEN.findall(stripped, tail_start, max(tail_start, self._start)):
             if not _is_format(token):
                 continue
             shape = _shape(token)
@@ -78,6 +83,26 @@ class NumberFormats:
             known = shapes.get(layout, shape)
             shapes[layout] = shape if known == shape else None  # None: widths vary
         self._shapes = shapes
+
+    def choose(
+        self, held: str, lengths: list[int], chosen: int, *, at_end: bool, window: int
+    ) -> int:
+        """Rule 2j on the continuation ``held``: the reading to take, or ``HOLD``.
+
+        ``chosen`` is what the other rules chose; it stands unless exactly one
+        reading of a 1-2 character repeat has a written format.
+        """
+        stripped = self._stripped
+        last = stripped[-1]
+        if not (last.isdigit() or (last in "-:/" and stripped[-2:-1].isdigit())):
+            return chosen
+        end = number_token_end(held)
+        if end == len(held) and not at_end:
+            return HOLD if len(held) < window else chosen
+        start = self._start
+        short = [length for length in lengths if length <= 2 and length <= len(stripped) - start]
+        reading = self.reading(stripped[start:], held[:end], short)
+        return chosen if reading is None else reading
 
     def fits(self, token: str) -> bool | None:
         """Whether ``token`` has the one shape written for its layout (``None``: no such format)."""
@@ -91,7 +116,7 @@ class NumberFormats:
         return known == shape
 
     def reading(self, before: str, after: str, lengths: list[int]) -> int | None:
-        """Of the readings ``before + after[length:]`` (``length`` in ``lengths`` or 0), the one that fits.
+        """The one reading ``before + after[length:]`` (``length``: 0 or in ``lengths``) that fits.
 
         ``before`` is the token's start in the committed text, ``after`` the
         continuation's token. ``None`` unless exactly one reading has the

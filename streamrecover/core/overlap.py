@@ -12,7 +12,7 @@ their examples and the ambiguities they leave, are listed in
 from __future__ import annotations
 
 from streamrecover.core.doubling import CodeContext, code_context, doubled_mark, doubled_pair
-from streamrecover.core.numberformats import NumberFormats, number_token_end, number_token_start
+from streamrecover.core.numberformats import NumberFormats
 from streamrecover.core.shortrepeats import (
     HOLD,
     KEPT,
@@ -24,6 +24,7 @@ from streamrecover.core.tablerows import TableRow, table_row_after, table_row_at
 from streamrecover.core.tailrepeats import (
     BOUNDARY_REPEAT_MIN,
     digit_group_width,
+    group_width_reading,
     is_boundary_repeat,
     is_number_group,
     is_number_run,
@@ -139,41 +140,18 @@ class OverlapChooser(ShortRepeatReading):
     def _choose_by_group_width(
         self, held: str, lengths: list[int], chosen: int, *, at_end: bool
     ) -> int:
-        """Digits in groups of one width: the one reading that completes the group wins.
-
-        ``"0000 0000 0000 0"`` + ``"0001, then"``: keeping ``"0"`` writes a group of
-        five digits, removing it one of four. No opinion when no reading, or
-        several, complete the group.
-        """
+        """Digits in groups of one width: the one reading that completes the group wins."""
         assert self._groups is not None
-        width, partial = self._groups
-        digits = 0
-        while digits < len(held) and held[digits].isdigit():
-            digits += 1
-        if digits == len(held) and not at_end:
+        reading = group_width_reading(self._groups, held, lengths, at_end=at_end)
+        if reading is None:
             return HOLD if len(held) < self._window else chosen
-        fitting = [
-            length
-            for length in [*lengths, 0]
-            if length <= partial and partial + digits - length == width
-        ]
-        return fitting[0] if len(fitting) == 1 else chosen
+        return chosen if reading < 0 else reading
 
     def _choose_by_format(self, held: str, lengths: list[int], chosen: int, *, at_end: bool) -> int:
         """Rule 2j: inside a date or a time, the one reading with a format written before wins."""
-        stripped = self._stripped
-        last = stripped[-1]
-        if not (last.isdigit() or (last in "-:/" and stripped[-2:-1].isdigit())):
-            return chosen
-        start = number_token_start(stripped)
-        end = number_token_end(held)
-        if end == len(held) and not at_end:
-            return HOLD if len(held) < self._window else chosen
         if self._formats is None:
-            self._formats = NumberFormats(stripped[self._tail_start : start])
-        short = [length for length in lengths if length <= 2 and length <= len(stripped) - start]
-        reading = self._formats.reading(stripped[start:], held[:end], short)
-        return chosen if reading is None else reading
+            self._formats = NumberFormats(self._stripped, self._tail_start)
+        return self._formats.choose(held, lengths, chosen, at_end=at_end, window=self._window)
 
     def _doubled(self, length: int, held: str, *, at_end: bool) -> int:
         """Rule 2i: a short repeat that keeping would write twice in a row (:mod:`.doubling`)."""
@@ -528,4 +506,3 @@ def _inside_indentation(stripped: str, position: int) -> bool:
         return False
     line_start = stripped.rfind("\n", 0, position) + 1
     return not stripped[line_start:position].strip(" \t")
-

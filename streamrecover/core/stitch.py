@@ -31,41 +31,16 @@ Rules, in the order they are applied to the continuation ``X``:
      If the continuation ends while still a prefix of ``stripped``, it is
      rewound to where it ended.
 
-   **1b. Early restart.** Below ``restart_threshold``, a continuation that
-   reproduces the opening for at least 8 characters (CJK characters count
-   twice; 16 when the committed text ends a line, or a sentence with
-   whitespace at the seam, where a new sentence may open the same way; not
-   when the continuation is glued to the punctuation: ``"| 3."`` + ``"To
-   install"``; 8 again when a prefill's seam ends in the indentation of a new
-   line, as without prefill) and then diverges is a restart and is
-   rewound the same way, provided that opening occurs nowhere else in
-   ``stripped`` (a parallel construction, "You can retry. You can resume",
-   is not a restart) and it is longer than the overlap rule 2 would remove.
-   A heading or a code fence (``"#"``, three backquotes) reproduced from the
-   opening for 3 characters and glued in the middle of a line is a restart too
-   (:mod:`~streamrecover.core.earlyrestart`). So is, whatever it shares:
-
-   * the answer's first word (capitalized, two letters or more) written with no
-     space after text the model saw ending in a letter or a digit (or a digit
-     and a dot, or a hyphen after one: ``"DATE '2024-"``), with the opening
-     quote or bracket the answer opened with if any (``"'but"`` + ``"“Did it
-     come back?”"``), followed by a space, a comma or an apostrophe: ``"finds
-     customers"`` + ``"The following query"``, ``"Python 3."`` + ``"Yes —"``;
-     not when the text ends with the start of that word (``"cut. Yo"`` +
-     ``"You can"``, rule 2) or its last word holds a capital (``"Help"`` +
-     ``"Formatter"``, CamelCase), nor after whitespace or a line end;
-   * inside a code block the answer left open, a fence with an info string
-     (``"  return results;\n"`` + ``"```javascript"``: such a fence cannot close
-     the block) or, for 8 characters even at a line end, a line opening like
-     the answer's prose opening (``"import random\n"`` + ``"Here is a small"``);
-   * at a line end (one line end: not after a blank line), the heading the
-     answer opened with reproduced whole and going on on that line (``"## Steps"``
-     + ``"## Steps to follow"``; not ``"## Steps (continued)"``, which goes on with
-     the answer), or the first cell of the table header it opened with written
-     again under a row of that table (``"| Region | Error rate |"`` under
-     ``"| eu-north-1 |    3,002 |"``), unless the line has the header's columns (a
-     model going on with the table writes its header again: kept, nothing lost).
-     The stitcher holds the continuation's first line to tell.
+   **1b. Early restart** (:mod:`~streamrecover.core.earlyrestart`, where the
+   rule is given in full with its ambiguities). Below ``restart_threshold``, a
+   continuation that reproduces the opening for at least 8 characters (16 at a
+   line end, or a sentence end with whitespace at the seam) and then diverges
+   is a restart and is rewound the same way, provided that opening occurs
+   nowhere else in ``stripped`` and it is longer than the overlap rule 2 would
+   remove. Some shapes need less: a heading or a fence glued mid-line (3
+   characters), the answer's first word glued to a word the model saw, a
+   fence with an info string or a prose opening inside an open code block,
+   the opening heading or table header written again after a line end.
 
 2. **Overlap.** Take the candidates ``L1 > L2 > ... > Ln`` (and ``0``). Walking
    down from the longest, remove the first ``Li`` with ``Li - L(i+1) >=
@@ -96,15 +71,11 @@ Rules, in the order they are applied to the continuation ``X``:
      l"; a whole number of several groups may be: "2.2." + "2.2.2") nor
      repeated just before it, nor a table run (" the t" + " the table",
      not " t"). A token-style candidate that is a whole word of one or two
-     characters (``" I"`` + ``" I know"``, ``" ms"`` + ``" ms,"``) is removed
-     unless the continuation goes on repeating it (``"ha"`` + ``" ha ha ha"``:
-     the text's own run reads the same, keeping it loses nothing; the stitcher
-     holds the few characters needed to see it), or it is a number followed by
-     a space (``"[[1 0"`` + ``" 0 1]]"``, ``"XX 00"`` + ``" 00 XX"``: in rows of
-     numbers they recur; ``"> 0"`` + ``" 0:"`` is removed). Not removed when the text
-     already repeats the candidate just before it ("yes yes" + " yes") unless
-     keeping it would glue two words together ("ha ha" + "ha ha" must not give
-     "haha").
+     characters (``" I"`` + ``" I know"``) is removed unless the continuation
+     goes on repeating it (``"ha"`` + ``" ha ha ha"``) or it is a number followed
+     by a space (``"[[1 0"`` + ``" 0 1]]"``: in rows of numbers they recur). Not
+     removed when the text already repeats the candidate just before it ("yes
+     yes" + " yes") unless keeping it would glue two words ("ha ha" + "ha ha").
    * **2c. Lone in-word repeat.** Failing that, a candidate that is the only
      one, not periodic, with at least three non-space characters including a
      letter or digit is removed: ``"middle of answ"`` + ``"f answers"``. So is
@@ -116,52 +87,23 @@ Rules, in the order they are applied to the continuation ``X``:
      group written again (``"2024-06"`` + ``"-06, about"`` is the 6th of June),
      unless the number goes on with the same separator (``"2024-06"`` +
      ``"-06-01"``: a date has three groups).
-   * **2g. A repeat across a word boundary.** Failing that, the longest
-     candidate, at least 3 characters longer than the next shorter one, that
-     runs from the end of a word across a space into the next (``"(x_i -"`` +
-     ``"i - \\bar"``, ``"reichen 2"`` + ``"n 2–3 MB"``, ``"time —"`` + ``"e —
-     call"``, ``"Call `ca"`` + ``"all `call`"``) is removed, unless periodic,
-     repeated just before it, or a run of table cells
-     (:mod:`~streamrecover.core.tailrepeats`).
+   * **2g. A repeat across a word boundary**
+     (:mod:`~streamrecover.core.tailrepeats`). Failing that, the longest
+     candidate, 3 characters longer than the next, that runs from the end of a
+     word across a space into the next (``"(x_i -"`` + ``"i - \\bar"``) is removed,
+     unless periodic, repeated just before it, or a run of table cells.
    * **2d. One or two letters inside a word**
-     (:mod:`~streamrecover.core.shortrepeats`). The shortest candidate, of two
-     different letters between letters, is removed (``"tota"`` + ``"tal"``:
-     kept, the word would hold a doubled letter pair, "tatal"), and so is one
-     letter whose keeping would write it three times (``"instal"`` + ``"ll"``,
-     ``"goo"`` + ``"od"``), at a word's end too (``"seconds"`` + ``"ds"``). One
-     letter that makes a doubled letter (``"bal"`` + ``"loon"``) is kept: a
-     doubled letter is the word far more often. Not in numbers (``"0xdf"`` +
-     ``"ff"``). The words the answer already wrote decide first: of the two
-     readings of the word at the cut, the one written earlier wins (``"each
-     choice ... each choic"`` + ``"ce"``; a one-letter reading only from six
-     letters: ``"printed to"`` + ``"o)"`` is "too"). Then English words decide
-     (:mod:`~streamrecover.core.lexicon`, SCOWL's words and the standard
-     library's): when exactly one reading is a word, it wins, so ``"wha"`` +
-     ``"atever"`` is "whatever", ``"key"`` + ``"y —"`` is "key", ``"three"`` +
-     ``"ee days"`` is "three", and ``"ban"`` + ``"ana"`` stays "banana"; a word
-     of three letters or fewer counts only if common (``"ac"`` + ``"c = 0"``
-     stays "acc"). Removing needs an answer of mostly English words (not
-     German, not CJK), a Latin word, and no sign of a name in code: ``_ . / \\
-     @ $`` or a digit before the word, ``_ ( [`` after it, the cut inside a run
-     of capitals (``"READ_COM"`` + ``"M"``, ``"vLL"`` + ``"LM"``); keeping needs
-     none of that. Likewise a word's last letter re-sent with the line end or
-     mark the model saw after it (``"index,"`` + ``"x, so"``, ``"import
-     random\n"`` + ``"m\nimport"``) is removed in an English answer unless it is
-     "a" or "I" (after a space it is kept: "the value of f", "for r in rows").
-     Any repeat shorter than ``min_overlap`` inside a word is kept when the
-     kept word was written before and the other not (``"the SSE decoder ...
-     S"`` + ``"SE events"``), or when only the kept reading is a word (``"co"`` +
-     ``"conut"`` is "coconut").
-   * **2e. Table rows.** When the seam falls inside a markdown table row (a
-     line opening with ``|`` under another), the stitcher holds the rest of the
-     row and reads every candidate (and none) against the row above
-     (:mod:`~streamrecover.core.tablerows`): same number of cells, and in a
-     padded table every ``|`` under the row above's. If the reading chosen so
-     far breaks the table's shape and exactly one reading keeps it, that one
-     wins (``"| 1    | 0"`` + ``"| 0     | 0.00  |"``; the separator
-     ``"|--------|------"`` + ``"--------|"``). Where rows repeat (a table of
-     zeros), a letterless candidate across rows yields to a shorter one that
-     fits the row: the shorter reading loses nothing.
+     (:mod:`~streamrecover.core.shortrepeats`, where the rule is given in full
+     with its ambiguities). The words the answer already wrote decide first,
+     then English words (:mod:`~streamrecover.core.lexicon`) in an answer of
+     mostly English words, guarded against names in code; failing both, two
+     different letters are removed (``"tota"`` + ``"tal"``) and one letter that
+     makes a doubled letter is kept (``"bal"`` + ``"loon"``).
+   * **2e. Table rows** (:mod:`~streamrecover.core.tablerows`). Inside a
+     markdown table row the stitcher holds the rest of the row; if the reading
+     chosen so far breaks the table's shape (cells, ``|`` under the row above's
+     in a padded table) and exactly one reading keeps it, that one wins
+     (``"| 1    | 0"`` + ``"| 0     | 0.00  |"``).
    * **2f. A sentence mark re-sent.** When nothing else is removed, one of
      ``. , ; :`` that ends a word, re-sent with a space after it, is removed
      (``"isn't."`` + ``". It's"``, ``"days;"`` + ``"; Oslo"``), and so is the mark
@@ -174,6 +116,17 @@ Rules, in the order they are applied to the continuation ``X``:
      3\\n- **File**"``, ``"`: 3\\n- **File**"``): an exact continuation opens with
      the line end. Not a table row's end (rule 2e reads rows), nor periodic
      text or text repeated just before it.
+   * **2i. A repeat that keeping would double** (:mod:`~streamrecover.core.doubling`).
+     When nothing else is removed, a repeat of two characters outside a word
+     that keeping would write twice in a row (``"2024-"`` + ``"4-01"``,
+     ``"/var/"`` + ``"r/log"``, ``"results;\n"`` + ``";\n}"``, ``"。東"`` + ``"。東京"``)
+     is removed, and so is one separator doubled between digits (``"Python 3."``
+     + ``".12"``), an em dash after a space outside CJK text, a padded table
+     row's ``|``. Not after a prefill that stripped a line end.
+   * **2j. Dates and times** (:mod:`~streamrecover.core.numberformats`). Inside a
+     number of a fixed-width format (dates, times, timestamps), of the readings
+     of a 1-2 digit repeat the one with the shape of a number the answer
+     already wrote wins (``"2024-11-02T10"`` + ``"0:15:06Z"``).
    * Otherwise nothing is removed.
 
 3. **Seam whitespace** (:mod:`~streamrecover.core.seamspace`). Of what follows
@@ -198,92 +151,32 @@ Whitespace the model saw. With ``seam_whitespace=""`` (no prefill: the
 model saw the committed text whole) nothing is stripped, and whitespace the
 continuation writes after the cut is kept: ``"def f():\n"`` + ``"    return 1"``.
 
-Residual ambiguity, by design. Frequencies measured on the project's seam
-corpus (``python benchmarks/bench_seams.py --in-process``, seed 11, 1,113 seams
-x 4 providers; benchmarks/README.md "Seams") unless said otherwise:
+Residual ambiguity, by design. Each rule's module lists the seams it cannot
+decide, with examples and their measured frequency: one or two letters inside
+a word in :mod:`~streamrecover.core.shortrepeats`, numbers in
+:mod:`~streamrecover.core.tailrepeats`, :mod:`~streamrecover.core.doubling`
+and :mod:`~streamrecover.core.numberformats`, restarts that diverge early in
+:mod:`~streamrecover.core.earlyrestart`. Across rules (frequencies on the
+project's seam corpus, ``python benchmarks/bench_seams.py --in-process``, seed
+11, unless said otherwise):
 
 * a space the model silently dropped where the cut fell just before it
   (``"the error rate"`` + ``"is 0.002"``) cannot be seen by anyone: every such
   seam keeps the words glued ("rateis"; 0 of 152 exact);
-* one or two letters repeated inside a word where both readings are words
-  (``"in"`` + ``"n lockstep"``: "inn"; ``"The"`` + ``"e p95"``: "Thee";
-  ``"but"`` + ``"t Ops"``), or neither (``"Kö"`` + ``"öln"``, names and words
-  the lexicon lacks), or in code, numbers, CJK or another language, are read
-  without words: one letter that makes a doubled letter is kept (duplicated),
-  two are removed. "Repeats 1-2 characters inside a word": 93.8% exact on the
-  corpus (4 of 40 one-letter repeats duplicated; 50.0% before the lexicon),
-  65.6% on the holdout corpus (34.6% before), whose misses are mostly numbers
-  (``"2024-"`` + ``"4-01"``), code and CJK: 86.5% exact on its cuts inside
-  words, before a space or a mark. A repeat whose continuation word is just a
-  short word (``"I like pizza"`` + ``"a lot"``) is kept: a space the model
-  dropped reads the same. Conversely an exact continuation is altered when
-  the word is unknown to the lexicon and its shorter reading a word (names:
-  ``"Jan"`` + ``"ne"`` gives "Jane"; ``"x-co"`` + ``"ord"``; typos written on
-  purpose), or when a cut in the middle of a doubled letter pair reads both
-  ways (``"need"`` + ``"ed"``): of 52,335 exact continuations cut between
-  repeated letters in the standard library's modules and this project's
-  READMEs, 333 are altered (500 before the lexicon, 8 of the 333 new: names,
-  typos, ``"rediss://"``); of 43,482 in prose the lexicon was not built from
-  (Rust's release notes, pyenv's documentation, IDLE's news, licences), 356
-  (420 before; new: the names "LoongArch", "InnoSetup");
-* a one-digit number repeated (``"code": 5`` + ``"529}"``) is kept (``"4"`` +
-  ``"42"`` is as often 442); a two-digit number at a cut is read as a repeat, so
-  ``"in the year 20"`` + ``"20 we met"`` gives "20", not "2020"; a word whose
-  start is its whole partial ("the cat" + "cats") is read as a repeat, "coco" +
-  "conut" loses "co" ("repeats a number": 20 of 22 exact, 88 of 90 on the
-  holdout corpus). One digit followed by its separator and a digit is read as
-  a repeat (``"0."`` + ``"0.4 ms"``, ``"| 1"`` + ``"1.5"``), so an exact
-  ``"urllib3 2."`` + ``"2.2"`` (version 2.2.2) loses "2." (one of the two seams
-  losing text among 1,657 exact continuations of the holdout sweep) and
-  ``"11.3–1"`` + ``"1.5"`` loses "1" (20 of the 62 alterations of 54,000 cuts of
-  real text, ``benchmarks/scan_exact_seams.py``; a tokenizer that groups up to
-  three digits never cuts there). A number's group written again is kept
-  unless the number goes on (rule 2c), so ``"10.10"`` + ``".10.1"`` (an address
-  of four groups) loses ".10", and ``"2024-"`` + ``"24-01"`` stays duplicated;
 * the text itself doubling a word at the cut (``"She said that "`` + ``"that was
   fine"``, ``"What it is "`` + ``" is unclear"``) is read as a repeat and loses
   the second word (no such seam in the corpus);
 * periodic text: across a short period at the seam ("ha ha ha", "la la la",
   "0000 0000", "Yes yes yes") the number of periods repeated cannot be told; the
   reading that loses nothing wins, so such seams may be duplicated by a few
-  periods (42 of the 72 remaining failures outside the two behaviours above);
+  periods (most of the failures outside the dropped space and 1-2 character
+  repeats);
 * a lone ``"_"`` re-sent token-style (``"def _"`` + ``" __init__"``) is kept;
-* a restart that diverges within 8 characters, or within 16 at a sentence or
-  line end (``"run:\n\n"`` + ``"To install, use pip"``, ``"old one.\n"`` + ``"To
-  rotate keys:"``), is duplicated, not rewound: a list or a parallel sentence
-  may open a line the way the answer opened, and a continuation may open with
-  a chatty preamble like the answer's (``"Sure! Here is the list: ..."`` +
-  ``"Sure! Here is more:"``: 8 characters after a single line end were tried
-  and rejected, they rewound that preamble and 4 of 311,546 line-start cuts of
-  hard-wrapped documentation). "Restarts the answer and diverges early": 98.1%
-  exact; 94.4% on the holdout corpus, whose restarts often share under 8
-  characters, "Here is" / "Here's", or reopen a code block after a closed one
-  (``"```\n\n"`` + ``"```\n2024-11-02 10:15"``); 96.2% and 91.3% before the
-  heading, table-header and hyphen/quote rules, 75.2% before the glued-word and
-  open-block rules. Only a heading or a code fence glued in
-  the middle of a line needs no more than 3 characters of the opening (``"may
-  incl"`` + ``"## How configuration"``), and the answer's first word glued to
-  a word none; a restart after a word with a capital (``"C:\\Progr"`` + ``"The
-  log files"``) or after a quote stays duplicated;
-* conversely, an exact continuation that writes the answer's first word glued
-  to a lowercase word, as camelCase does (an answer opening "Modify ..." and
-  later ``"self._did"`` + ``"Modify = True"``), or a model that drops the space
-  before that word mid-sentence, is rewound to the opening: none in 54,000 cuts
-  of real text nor in 1,314 cuts before capitalized words of answers opening
-  with one; of 5,670 glued capitalized words of CPython's sources and this
-  project's READMEs, 366 would be rewound *if* the answer opened with that word;
-* conversely, right after a line end, a heading that extends the answer's
-  first heading (an answer opening ``"## Usage"`` and later ``"...\n"`` + ``"##
-  Usage with asyncio"``) or a table row whose first cell is the header's first
-  cell's word (``"| Region | ..."`` under rows of a table headed ``"| Region
-  |"``, with other columns) is rewound: none in 168,642 line-start cuts of
-  markdown answers opening at a heading or a table (Node.js API docs, pyenv,
-  Rust release notes); a text that writes the same end of a word, space and
-  start of the next twice (rule 2g) or re-writes a line's end after a
-  prefill's line end (rule 2h): none in the 54,000 cuts of real text;
-* conversely, an exact continuation that itself begins with 8 or more
-  characters of the answer's opening (``"Retry later. Then "`` + ``"Retry
-  later, or give up"``) reads as an early restart (rule 1b) and is rewound;
+* a cut right after a zero-width joiner (``"Families: 👨\u200d"``) whose exact
+  continuation repeats the person before it (``"👨\u200d👦"``, a family of two
+  men) reads as the sequence re-sent (the rule that fixed ``"- 👨\u200d"`` +
+  ``"- 👨\u200d👩\u200d👧"``, emoji cuts 91.7% -> 100.0%) and loses ``"👨\u200d"``:
+  only sequences that repeat a person (👨‍👨‍👦, 👩‍👩‍👧), none in the scanned texts;
 * a table whose rows do not line up and have the same number of cells gives
   rule 2e nothing to read; scripts written without spaces (CJK) have no word
   starts inside a run, so there a repeat is removed after punctuation or from

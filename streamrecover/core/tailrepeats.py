@@ -23,6 +23,27 @@ hex dump) keep that width: of the readings of a repeat in the last group, the
 one that completes it to the width is the text.
 Pure functions, no state; the chooser applies the guards it shares with the
 other rules (periodic text, text repeated just before the candidate, tables).
+
+Ambiguities of numbers, by design.
+
+Frequencies measured on the project's seam corpus (``python
+benchmarks/bench_seams.py --in-process``, seed 11; benchmarks/README.md
+"Seams") unless said otherwise.
+
+* a one-digit number repeated (``"code": 5`` + ``"529}"``) is kept (``"4"`` +
+  ``"42"`` is as often 442); a two-digit number at a cut is read as a repeat, so
+  ``"in the year 20"`` + ``"20 we met"`` gives "20", not "2020"; a word whose
+  start is its whole partial ("the cat" + "cats") is read as a repeat, "coco" +
+  "conut" loses "co" ("repeats a number": 20 of 22 exact, 88 of 90 on the
+  holdout corpus). One digit followed by its separator and a digit is read as
+  a repeat (``"0."`` + ``"0.4 ms"``, ``"| 1"`` + ``"1.5"``), so an exact
+  ``"urllib3 2."`` + ``"2.2"`` (version 2.2.2) loses "2." (one of the two seams
+  losing text among 1,657 exact continuations of the holdout sweep) and
+  ``"11.3–1"`` + ``"1.5"`` loses "1" (20 of the 62 alterations of 54,000 cuts of
+  real text, ``benchmarks/scan_exact_seams.py``; a tokenizer that groups up to
+  three digits never cuts there). A number's group written again is kept
+  unless the number goes on (rule 2c), so ``"10.10"`` + ``".10.1"`` (an address
+  of four groups) loses ".10", and ``"2024-"`` + ``"24-01"`` stays duplicated;
 """
 
 from __future__ import annotations
@@ -30,6 +51,7 @@ from __future__ import annotations
 __all__ = [
     "BOUNDARY_REPEAT_MIN",
     "digit_group_width",
+    "group_width_reading",
     "is_boundary_repeat",
     "is_number_group",
     "is_number_run",
@@ -156,3 +178,27 @@ def digit_group_width(stripped: str) -> tuple[int, int] | None:
     if width < 2 or partial >= width or whole < _GROUPS_MIN or not groups[-1].isascii():
         return None
     return width, partial
+
+
+def group_width_reading(
+    groups: tuple[int, int], held: str, lengths: list[int], *, at_end: bool
+) -> int | None:
+    """Of the readings of a repeat in digit groups of one width, the one that completes the group.
+
+    ``"0000 0000 0000 0"`` + ``"0001, then"``: keeping ``"0"`` writes a group of five
+    digits, removing it one of four. ``groups`` is :func:`digit_group_width`'s
+    answer. Returns the length to remove, ``-1`` when no reading or several
+    complete the group, ``None`` while the continuation's digits may go on.
+    """
+    width, partial = groups
+    digits = 0
+    while digits < len(held) and held[digits].isdigit():
+        digits += 1
+    if digits == len(held) and not at_end:
+        return None
+    fitting = [
+        length
+        for length in [*lengths, 0]
+        if length <= partial and partial + digits - length == width
+    ]
+    return fitting[0] if len(fitting) == 1 else -1
