@@ -262,7 +262,9 @@ def test_in_process_corpus_agrees_with_the_floors() -> None:
 #: seams3 raised restart_diverge to 94.2% (a heading or table header written again, the
 #: first word glued after a hyphen or with its opening quote).
 #: The lexicon (core/lexicon.py) raised short_overlap to 64.5% (35.9% before).
-HOLDOUT_FLOORS = {"restart_diverge": 0.93, "short_overlap": 0.62}
+#: seams4 raised short_overlap to 84.1% (rules 2i, 2j, common words and written names in
+#: rule 2d) and restart_diverge to 94.6% (";" is no sentence end).
+HOLDOUT_FLOORS = {"restart_diverge": 0.94, "short_overlap": 0.83}
 
 
 def test_holdout_rows_raised_by_the_glued_restart_and_mark_rules_stay() -> None:
