@@ -44,6 +44,27 @@ _CONTEXT = 2000
 #: A word this short counts only when it is a common one (SCOWL size 20), or "a"/"I".
 _SHORT_WORD_MAX = 3
 _ONE_LETTER_WORDS = frozenset({"a", "A", "I"})
+#: Both words this long at least, written apart before, outweigh a rare word glued ("the e").
+_WRITTEN_APART_MIN = 3
+#: Word pieces that glue into words the list lacks ("prog" + "rammatic" + "ally").
+_PREFIXES = frozenset(
+    "anti auto back bi co counter cross de dis down em en fore geo hyper infra inter intra"
+    " meta micro mid mini mis mono multi neo non off omni out over poly post pre pro proto"
+    " pseudo quasi re retro self semi sub super tele trans tri ultra un under uni up".split()
+)
+_SUFFIXES = frozenset(
+    "ability ably al ally dom ed er ers est ful hood ies ing ings ion ions ism ist ists ity ive"
+    " ization ize ized izes less ment ments ness or ors ous ship ships ure ward wards wise".split()
+)
+#: English function words: no compound word ends with one ("overthe" is two words).
+_FUNCTION_WORDS = frozenset(
+    "a about after again all also an and any are as at be been before being between both but by"
+    " can could did do does down during each either for from had has have he her here him his"
+    " how i if in into is it its just may me might more most must my neither no not of off on"
+    " once only onto or other our out over own same shall she should so some such than that the"
+    " their them then there these they this those through to too under up us very was we were"
+    " what when where which who whom why will with within without would you your".split()
+)
 #: What, before the word at the cut, marks a name, a path or a number, not prose.
 _NAME_SIGNS = frozenset("_./\\@$#-~=:+*&%^|<>[{")
 #: What, after the continuation's first word, marks a name.
@@ -113,6 +134,8 @@ _NUMBER_SUFFIXES = frozenset({"bytes", "byte", "bits", "kbps", "mbps", "gbps", "
 _SEPARATED_NUMBER = re.compile(r"\d+(?:[.,:\-]\d+)+")
 _PURE_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORDS = re.compile(r"[^\W\d_]+")
+#: After a word, what makes it a name in code: an assignment or a call.
+_ASSIGNED = re.compile(r"[ \t]*(?:=(?!=)|\()")
 _FENCE = re.compile(r"^[ \t]*(?:```|~~~)", re.MULTILINE)
 _FENCE_LINE = re.compile(r"^[ \t]*(?:```|~~~).*$", re.MULTILINE)
 #: The last code point of the Latin script blocks the lexicon covers (Latin Extended-B).
@@ -274,10 +297,14 @@ def _line_start(stripped: str, position: int) -> int:
     return stripped.rfind("\n", 0, position) + 1
 
 
-def _written(stripped: str, phrase: str) -> bool:
-    """Whether ``phrase`` occurs in ``stripped`` as whole words (letter case aside)."""
-    pattern = r"(?<![\w'])" + re.escape(phrase) + r"(?![\w])"
-    return re.search(pattern, stripped, re.IGNORECASE) is not None
+def _written(stripped: str, phrase: str, *, fold: bool = True, whole: bool = True) -> bool:
+    """Whether ``phrase`` occurs in ``stripped`` from a word start (and to a word end if ``whole``).
+
+    Letter case aside if ``fold``. Not ``whole``, an inflection counts: "ciphertexts"
+    after "ciphertext".
+    """
+    pattern = r"(?<![\w'])" + re.escape(phrase) + (r"(?![\w])" if whole else "")
+    return re.search(pattern, stripped, re.IGNORECASE if fold else 0) is not None
 
 
 # -- a word glued on ------------------------------------------------------------------------
@@ -302,10 +329,12 @@ def _glued_word(stripped: str, pending: str, end: int) -> bool:
         return False
     if follower in ".:" and follower2.isalnum():
         return False
+    if _ASSIGNED.match(pending, end):
+        return False  # "nextchar = s[end]": a name in code
     if _PURE_NUMBER.fullmatch(left):
         restored = _number_then_word(stripped, start, right)
     elif _is_letters(left) and _SEPARATED_NUMBER.fullmatch(right):
-        restored = _word_then_number(stripped, left, right)
+        restored = _word_then_number(stripped, left, right, follower)
     elif _is_letters(left) and _is_letters(right):
         restored = _words_glued(stripped, left, right)
     else:
@@ -321,7 +350,7 @@ def _in_prose(stripped: str) -> bool:
 
 def _words_glued(stripped: str, left: str, right: str) -> bool:
     """Two words: restored when both are words and they glue into none the answer wrote."""
-    if not right[0].islower() and right not in _ONE_LETTER_WORDS:
+    if not right[0].islower() and right != "I":
         return False  # "fileName", "butOps": camelCase glues a capital on
     if left[0].islower() and not left.islower():
         return False  # "iPhone"-like names
@@ -331,13 +360,48 @@ def _words_glued(stripped: str, left: str, right: str) -> bool:
     if lexicon.is_word(glued):
         # Written apart before, and no common word glued: "the e" + ... stays "thee".
         return (
-            not lexicon.is_common(glued)
-            and _written(stripped, f"{left} {right}")
+            min(len(left), len(right)) >= _WRITTEN_APART_MIN
+            and not lexicon.is_common(glued)
+            and _written(stripped, f"{left} {right}", fold=False)
             and not _written(stripped, glued)
         )
     if not (_counts_as_word(left) and _counts_as_word(right)):
         return False
-    return not _written(stripped, glued)
+    if _compound_like(left, right) or _inflected_word(glued):
+        return False
+    return not _written(stripped, glued, whole=False)
+
+
+def _compound_like(left: str, right: str) -> bool:
+    """Halves that glue into words the list lacks: a name's pieces, a prefix, a suffix, a name in code."""
+    # A capitalized piece that is no common word and a short or rare piece after
+    # it: a name ("Greg" + "or", "Kerb" + "eros").
+    if (
+        left[0].isupper()
+        and len(left) > 1
+        and not lexicon.is_common(left)
+        and (len(right) <= 2 or not lexicon.is_common(right))
+    ):
+        return True
+    if lexicon.is_technical(left) or lexicon.is_technical(right):
+        return True  # "simple" + "json": a name from code
+    left_folded, right_folded = left.casefold(), right.casefold()
+    if right_folded in _FUNCTION_WORDS:
+        return False  # "inthe", "overthe": no compound ends with "the"
+    return right_folded in _SUFFIXES or left_folded in _PREFIXES
+
+
+def _inflected_word(token: str) -> bool:
+    """Whether ``token`` is an inflection of a listed word the list lacks ("checkpointed")."""
+    folded = token.casefold()
+    for suffix in ("ing", "ed", "es", "er", "s"):
+        if folded.endswith(suffix) and len(folded) - len(suffix) >= 4:
+            stem = folded[: -len(suffix)]
+            if lexicon.is_word(stem) or lexicon.is_word(stem + "e"):
+                return True
+            if stem[-1] == stem[-2] and lexicon.is_word(stem[:-1]):
+                return True  # "mapped"
+    return False
 
 
 def _keyword_glued(stripped: str, start: int, left: str, right: str, follower: str) -> bool:
@@ -363,10 +427,12 @@ def _number_then_word(stripped: str, start: int, right: str) -> bool:
     return not _written(stripped, stripped[start:] + right)
 
 
-def _word_then_number(stripped: str, left: str, right: str) -> bool:
+def _word_then_number(stripped: str, left: str, right: str, follower: str) -> bool:
     """``"on"`` + ``"2024-07-02"``: a word glued to a number with separators inside."""
     if len(left) < 2 or not lexicon.is_word(left) or not lexicon.is_common(left):
         return False
+    if follower == "-" or follower.isalnum():
+        return False  # "python3.11-dev": a name
     return not _written(stripped, left + right)
 
 
@@ -414,6 +480,9 @@ def _glued_mark(stripped: str, pending: str, *, at_end: bool) -> bool | None:
         return _backquote(stripped, pending, at_end=at_end)
     if first == '"':
         return _double_quote(stripped, pending, at_end=at_end)
+    run = stripped[-60:].split()[-1]
+    if run.startswith("-"):
+        return False  # a command-line option, "--prefix= when building"
     for operator in _SPACED_OPERATORS:
         if pending.startswith(operator):
             size = len(operator)
