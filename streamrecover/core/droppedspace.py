@@ -37,6 +37,11 @@ from streamrecover.core import lexicon
 
 __all__ = ["HOLD_MAX", "may_restore", "restore_space"]
 
+
+def _words_of(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 #: The longest first word of a continuation held to decide; longer: no space.
 HOLD_MAX = 40
 #: How far back the answer is read for its language and its code context.
@@ -47,23 +52,23 @@ _ONE_LETTER_WORDS = frozenset({"a", "A", "I"})
 #: Both words this long at least, written apart before, outweigh a rare word glued ("the e").
 _WRITTEN_APART_MIN = 3
 #: Word pieces that glue into words the list lacks ("prog" + "rammatic" + "ally").
-_PREFIXES = frozenset(
+_PREFIXES = _words_of(
     "anti auto back bi co counter cross de dis down em en fore geo hyper infra inter intra"
     " meta micro mid mini mis mono multi neo non off omni out over poly post pre pro proto"
-    " pseudo quasi re retro self semi sub super tele trans tri ultra un under uni up".split()
+    " pseudo quasi re retro self semi sub super tele trans tri ultra un under uni up"
 )
-_SUFFIXES = frozenset(
-    "ability ably al ally dom ed er ers est ful hood ies ing ings ion ions ism ist ists ity ive"
-    " ization ize ized izes less ment ments ness or ors ous ship ships ure ward wards wise".split()
+_SUFFIXES = _words_of(
+    "ability ably al ally dom ed er ers est ful hood ies ing ings ion ions ism ist ists ity"
+    " ive ization ize ized izes less ment ments ness or ors ous ship ships ure ward wards wise"
 )
 #: English function words: no compound word ends with one ("overthe" is two words).
-_FUNCTION_WORDS = frozenset(
-    "a about after again all also an and any are as at be been before being between both but by"
-    " can could did do does down during each either for from had has have he her here him his"
-    " how i if in into is it its just may me might more most must my neither no not of off on"
-    " once only onto or other our out over own same shall she should so some such than that the"
-    " their them then there these they this those through to too under up us very was we were"
-    " what when where which who whom why will with within without would you your".split()
+_FUNCTION_WORDS = _words_of(
+    "a about after again all also an and any are as at be been before being between both but"
+    " by can could did do does down during each either for from had has have he her here him"
+    " his how i if in into is it its just may me might more most must my neither no not of off"
+    " on once only onto or other our out over own same shall she should so some such than that"
+    " the their them then there these they this those through to too under up us very was we"
+    " were what when where which who whom why will with within without would you your"
 )
 #: What, before the word at the cut, marks a name, a path or a number, not prose.
 _NAME_SIGNS = frozenset("_./\\@$#-~=:+*&%^|<>[{")
@@ -373,7 +378,7 @@ def _words_glued(stripped: str, left: str, right: str) -> bool:
 
 
 def _compound_like(left: str, right: str) -> bool:
-    """Halves that glue into words the list lacks: a name's pieces, a prefix, a suffix, a name in code."""
+    """Halves that glue into words the list lacks: pieces of a name, affixes, names in code."""
     # A capitalized piece that is no common word and a short or rare piece after
     # it: a name ("Greg" + "or", "Kerb" + "eros").
     if (
@@ -480,7 +485,7 @@ def _glued_mark(stripped: str, pending: str, *, at_end: bool) -> bool | None:
         return _backquote(stripped, pending, at_end=at_end)
     if first == '"':
         return _double_quote(stripped, pending, at_end=at_end)
-    run = stripped[-60:].split()[-1]
+    run = stripped[-60:].rsplit(maxsplit=1)[-1]
     if run.startswith("-"):
         return False  # a command-line option, "--prefix= when building"
     for operator in _SPACED_OPERATORS:
