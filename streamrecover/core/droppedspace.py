@@ -70,6 +70,8 @@ _FUNCTION_WORDS = _words_of(
     " the their them then there these they this those through to too under up us very was we"
     " were what when where which who whom why will with within without would you your"
 )
+#: The longest function word (a longer word after a mark is never one).
+_FUNCTION_WORD_MAX = max(map(len, _FUNCTION_WORDS))
 #: What, before the word at the cut, marks a name, a path or a number, not prose.
 _NAME_SIGNS = frozenset("_./\\@$#-~=:+*&%^|<>[{")
 #: What, after the continuation's first word, marks a name.
@@ -393,6 +395,8 @@ def _compound_like(left: str, right: str) -> bool:
     left_folded, right_folded = left.casefold(), right.casefold()
     if right_folded in _FUNCTION_WORDS:
         return False  # "inthe", "overthe": no compound ends with "the"
+    if right_folded in ("able", "ably"):
+        return left_folded not in _FUNCTION_WORDS  # "clone" + "able"; not "be" + "able"
     return right_folded in _SUFFIXES or left_folded in _PREFIXES
 
 
@@ -488,6 +492,11 @@ def _glued_mark(stripped: str, pending: str, *, at_end: bool) -> bool | None:
     run = stripped[-60:].rsplit(maxsplit=1)[-1]
     if run.startswith("-"):
         return False  # a command-line option, "--prefix= when building"
+    if not at_end and any(
+        len(operator) > len(pending) and operator.startswith(pending)
+        for operator in _SPACED_OPERATORS
+    ):
+        return None  # "!" may become "!="
     for operator in _SPACED_OPERATORS:
         if pending.startswith(operator):
             size = len(operator)
@@ -495,6 +504,14 @@ def _glued_mark(stripped: str, pending: str, *, at_end: bool) -> bool | None:
                 return None if not at_end else False
             if pending[size] not in " \t":
                 return False
+            if first == "=" and len(pending) == size + 1 and not at_end:
+                return None  # the word after the mark is not known yet
+            words = _WORDS.match(pending, size + 1) if first == "=" else None
+            if words and len(words.group()) <= _FUNCTION_WORD_MAX:
+                if words.end() == len(pending) and not at_end:
+                    return None  # the word after the mark is not complete yet
+                if words.group().casefold() in _FUNCTION_WORDS:
+                    return False  # prose about a setting: "PrivateNetwork= in service units"
             if _in_inline_code(stripped) and not _in_fence(stripped):
                 return False
             # Not a run of the mark ("====" under a heading), nor glued to one.
