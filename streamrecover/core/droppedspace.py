@@ -34,44 +34,24 @@ from __future__ import annotations
 import re
 
 from streamrecover.core import lexicon
+from streamrecover.core.gluedwords import (
+    APOSTROPHES,
+    FUNCTION_WORD_MAX,
+    FUNCTION_WORDS,
+    ONE_LETTER_WORDS,
+    counts_as_word,
+    is_letters,
+    read_apart,
+    written,
+)
 
 __all__ = ["HOLD_MAX", "may_restore", "restore_space"]
-
-
-def _words_of(text: str) -> frozenset[str]:
-    return frozenset(text.split())
 
 
 #: The longest first word of a continuation held to decide; longer: no space.
 HOLD_MAX = 40
 #: How far back the answer is read for its language and its code context.
 _CONTEXT = 2000
-#: A word this short counts only when it is a common one (SCOWL size 20), or "a"/"I".
-_SHORT_WORD_MAX = 3
-_ONE_LETTER_WORDS = frozenset({"a", "A", "I"})
-#: Both words this long at least, written apart before, outweigh a rare word glued ("the e").
-_WRITTEN_APART_MIN = 3
-#: Word pieces that glue into words the list lacks ("prog" + "rammatic" + "ally").
-_PREFIXES = _words_of(
-    "anti auto back bi co counter cross de dis down em en fore geo hyper infra inter intra"
-    " meta micro mid mini mis mono multi neo non off omni out over poly post pre pro proto"
-    " pseudo quasi re retro self semi sub super tele trans tri ultra un under uni up"
-)
-_SUFFIXES = _words_of(
-    "ability ably al ally dom ed er ers est ful hood ies ing ings ion ions ism ist ists ity"
-    " ive ization ize ized izes less ment ments ness or ors ous ship ships ure ward wards wise"
-)
-#: English function words: no compound word ends with one ("overthe" is two words).
-_FUNCTION_WORDS = _words_of(
-    "a about after again all also an and any are as at be been before being between both but"
-    " by can could did do does down during each either for from had has have he her here him"
-    " his how i if in into is it its just may me might more most must my neither no not of off"
-    " on once only onto or other our out over own same shall she should so some such than that"
-    " the their them then there these they this those through to too under up us very was we"
-    " were what when where which who whom why will with within without would you your"
-)
-#: The longest function word (a longer word after a mark is never one).
-_FUNCTION_WORD_MAX = max(map(len, _FUNCTION_WORDS))
 #: What, before the word at the cut, marks a name, a path or a number, not prose.
 _NAME_SIGNS = frozenset("_./\\@$#-~=:+*&%^|<>[{")
 #: What, after the continuation's first word, marks a name.
@@ -145,9 +125,6 @@ _WORDS = re.compile(r"[^\W\d_]+")
 _ASSIGNED = re.compile(r"[ \t]*(?:=(?!=)|\()")
 _FENCE = re.compile(r"^[ \t]*(?:```|~~~)", re.MULTILINE)
 _FENCE_LINE = re.compile(r"^[ \t]*(?:```|~~~).*$", re.MULTILINE)
-#: The last code point of the Latin script blocks the lexicon covers (Latin Extended-B).
-_LATIN_END = "\u024f"
-_APOSTROPHES = "'\u2019"
 
 
 def may_restore(stripped: str) -> bool:
@@ -186,7 +163,7 @@ def _token_end(text: str, start: int) -> int:
             ch.isalnum()
             or ch == "_"
             or (
-                ch in _APOSTROPHES
+                ch in APOSTROPHES
                 and position > start
                 and position + 1 < size
                 and text[position + 1].isalpha()
@@ -207,7 +184,7 @@ def _token_start(text: str, end: int) -> int:
             ch.isalnum()
             or ch == "_"
             or (
-                ch in _APOSTROPHES
+                ch in APOSTROPHES
                 and position < end
                 and position >= 2
                 and text[position - 2].isalpha()
@@ -218,24 +195,6 @@ def _token_start(text: str, end: int) -> int:
         else:
             break
     return position
-
-
-def _is_letters(token: str) -> bool:
-    """Letters of the Latin script, possibly with apostrophes inside."""
-    if not token or not token[0].isalpha() or not token[-1].isalpha():
-        return False
-    doubled = any(token.count(a + b) for a in _APOSTROPHES for b in _APOSTROPHES)
-    return not doubled and all(
-        (ch.isalpha() and ch <= _LATIN_END) or ch in _APOSTROPHES for ch in token
-    )
-
-
-def _counts_as_word(token: str) -> bool:
-    if len(token) == 1:
-        return token in _ONE_LETTER_WORDS
-    if not lexicon.is_word(token):
-        return False
-    return len(token) > _SHORT_WORD_MAX or lexicon.is_common(token)
 
 
 def _dropped(stripped: str, pending: str, *, at_end: bool) -> bool | None:
@@ -276,9 +235,9 @@ def _may_glue(stripped: str, first: str) -> bool:
         return False
     if _PURE_NUMBER.fullmatch(left):
         return first.islower()
-    if not _is_letters(left):
+    if not is_letters(left):
         return False
-    return first.islower() or first in _ONE_LETTER_WORDS or (first.isdigit() and len(left) >= 2)
+    return first.islower() or first in ONE_LETTER_WORDS or (first.isdigit() and len(left) >= 2)
 
 
 # -- context ------------------------------------------------------------------------------------
@@ -302,16 +261,6 @@ def _english(stripped: str) -> bool:
 
 def _line_start(stripped: str, position: int) -> int:
     return stripped.rfind("\n", 0, position) + 1
-
-
-def _written(stripped: str, phrase: str, *, fold: bool = True, whole: bool = True) -> bool:
-    """Whether ``phrase`` occurs in ``stripped`` from a word start (and to a word end if ``whole``).
-
-    Letter case aside if ``fold``. Not ``whole``, an inflection counts: "ciphertexts"
-    after "ciphertext".
-    """
-    pattern = r"(?<![\w'])" + re.escape(phrase) + (r"(?![\w])" if whole else "")
-    return re.search(pattern, stripped, re.IGNORECASE if fold else 0) is not None
 
 
 # -- a word glued on ------------------------------------------------------------------------
@@ -340,10 +289,10 @@ def _glued_word(stripped: str, pending: str, end: int) -> bool:
         return False  # "nextchar = s[end]": a name in code
     if _PURE_NUMBER.fullmatch(left):
         restored = _number_then_word(stripped, start, right)
-    elif _is_letters(left) and _SEPARATED_NUMBER.fullmatch(right):
+    elif is_letters(left) and _SEPARATED_NUMBER.fullmatch(right):
         restored = _word_then_number(stripped, left, right, follower)
-    elif _is_letters(left) and _is_letters(right):
-        restored = _words_glued(stripped, left, right)
+    elif is_letters(left) and is_letters(right):
+        restored = read_apart(stripped, left, right)
     else:
         return False
     # The context last: it reads the whole answer.
@@ -353,64 +302,6 @@ def _glued_word(stripped: str, pending: str, end: int) -> bool:
 def _in_prose(stripped: str) -> bool:
     """Neither code (a fence, an inline code span) nor a language the word list cannot judge."""
     return not _in_fence(stripped) and not _in_inline_code(stripped) and _english(stripped)
-
-
-def _words_glued(stripped: str, left: str, right: str) -> bool:
-    """Two words: restored when both are words and they glue into none the answer wrote."""
-    if not right[0].islower() and right != "I":
-        return False  # "fileName", "butOps": camelCase glues a capital on
-    if left[0].islower() and not left.islower():
-        return False  # "iPhone"-like names
-    if not left.islower() and not left.istitle() and left != left.upper():
-        return False
-    glued = left + right
-    if lexicon.is_word(glued):
-        # Written apart before, and no common word glued: "the e" + ... stays "thee".
-        return (
-            min(len(left), len(right)) >= _WRITTEN_APART_MIN
-            and not lexicon.is_common(glued)
-            and _written(stripped, f"{left} {right}", fold=False)
-            and not _written(stripped, glued)
-        )
-    if not (_counts_as_word(left) and _counts_as_word(right)):
-        return False
-    if _compound_like(left, right) or _inflected_word(glued):
-        return False
-    return not _written(stripped, glued, whole=False)
-
-
-def _compound_like(left: str, right: str) -> bool:
-    """Halves that glue into words the list lacks: pieces of a name, affixes, names in code."""
-    # A capitalized piece that is no common word and a short or rare piece after
-    # it: a name ("Greg" + "or", "Kerb" + "eros").
-    if (
-        left[0].isupper()
-        and len(left) > 1
-        and not lexicon.is_common(left)
-        and (len(right) <= 2 or not lexicon.is_common(right))
-    ):
-        return True
-    if lexicon.is_technical(left) or lexicon.is_technical(right):
-        return True  # "simple" + "json": a name from code
-    left_folded, right_folded = left.casefold(), right.casefold()
-    if right_folded in _FUNCTION_WORDS:
-        return False  # "inthe", "overthe": no compound ends with "the"
-    if right_folded in ("able", "ably"):
-        return left_folded not in _FUNCTION_WORDS  # "clone" + "able"; not "be" + "able"
-    return right_folded in _SUFFIXES or left_folded in _PREFIXES
-
-
-def _inflected_word(token: str) -> bool:
-    """Whether ``token`` is an inflection of a listed word the list lacks ("checkpointed")."""
-    folded = token.casefold()
-    for suffix in ("ing", "ed", "es", "er", "s"):
-        if folded.endswith(suffix) and len(folded) - len(suffix) >= 4:
-            stem = folded[: -len(suffix)]
-            if lexicon.is_word(stem) or lexicon.is_word(stem + "e"):
-                return True
-            if stem[-1] == stem[-2] and lexicon.is_word(stem[:-1]):
-                return True  # "mapped"
-    return False
 
 
 def _keyword_glued(stripped: str, start: int, left: str, right: str, follower: str) -> bool:
@@ -423,17 +314,17 @@ def _keyword_glued(stripped: str, start: int, left: str, right: str, follower: s
     glued = left + right
     if "_" in right or lexicon.is_word(glued.casefold()) or (right.isupper() and len(right) > 1):
         return False
-    return not _written(stripped, glued) and not _in_inline_code(stripped)
+    return not written(stripped, glued) and not _in_inline_code(stripped)
 
 
 def _number_then_word(stripped: str, start: int, right: str) -> bool:
     """``"60"`` + ``"seconds"``: a number glued to a word of four letters or more."""
     before = stripped[start - 1] if start > 0 else ""
-    if before.isalpha() or not _is_letters(right) or not right.islower():
+    if before.isalpha() or not is_letters(right) or not right.islower():
         return False
     if len(right) < 4 or right in _NUMBER_SUFFIXES or not lexicon.is_word(right):
         return False
-    return not _written(stripped, stripped[start:] + right)
+    return not written(stripped, stripped[start:] + right)
 
 
 def _word_then_number(stripped: str, left: str, right: str, follower: str) -> bool:
@@ -442,7 +333,7 @@ def _word_then_number(stripped: str, left: str, right: str, follower: str) -> bo
         return False
     if follower == "-" or follower.isalnum():
         return False  # "python3.11-dev": a name
-    return not _written(stripped, left + right)
+    return not written(stripped, left + right)
 
 
 def _after_mark(stripped: str, right: str, follower: str, follower2: str) -> bool:
@@ -451,7 +342,7 @@ def _after_mark(stripped: str, right: str, follower: str, follower2: str) -> boo
     start = _token_start(stripped, len(stripped) - 1)
     left = stripped[start:-1]
     before = stripped[start - 1] if start > 0 else ""
-    if not (_is_letters(left) and _is_letters(right)) or len(left) < 2:
+    if not (is_letters(left) and is_letters(right)) or len(left) < 2:
         return False
     if before in _NAME_SIGNS or before.isdigit() or _in_fence(stripped):
         return False
@@ -460,7 +351,7 @@ def _after_mark(stripped: str, right: str, follower: str, follower2: str) -> boo
     if follower in _NAME_FOLLOWERS or (follower in ".:" and follower2.isalnum()):
         return False
     if mark in _END_MARKS:
-        if not right.istitle() or (len(right) == 1 and right not in _ONE_LETTER_WORDS):
+        if not right.istitle() or (len(right) == 1 and right not in ONE_LETTER_WORDS):
             return False
         glue = re.compile(r"[^\W\d_][.!?][^\W\d_]")
     else:
@@ -469,7 +360,7 @@ def _after_mark(stripped: str, right: str, follower: str, follower2: str) -> boo
         glue = re.compile(r"[^\W\d_][,;][^\W\d_]")
     if glue.search(stripped):
         return False  # the answer glues such marks itself ("red,green", "os.Path")
-    if not (_counts_as_word(left) and _counts_as_word(right)):
+    if not (counts_as_word(left) and counts_as_word(right)):
         return False
     return _english(stripped)
 
@@ -507,10 +398,10 @@ def _glued_mark(stripped: str, pending: str, *, at_end: bool) -> bool | None:
             if first == "=" and len(pending) == size + 1 and not at_end:
                 return None  # the word after the mark is not known yet
             words = _WORDS.match(pending, size + 1) if first == "=" else None
-            if words and len(words.group()) <= _FUNCTION_WORD_MAX:
+            if words and len(words.group()) <= FUNCTION_WORD_MAX:
                 if words.end() == len(pending) and not at_end:
                     return None  # the word after the mark is not complete yet
-                if words.group().casefold() in _FUNCTION_WORDS:
+                if words.group().casefold() in FUNCTION_WORDS:
                     return False  # prose about a setting: "PrivateNetwork= in service units"
             if _in_inline_code(stripped) and not _in_fence(stripped):
                 return False
@@ -531,7 +422,7 @@ def _backquote(stripped: str, pending: str, *, at_end: bool) -> bool | None:
         return False
     start = _token_start(stripped, len(stripped))
     left = stripped[start:]
-    if not _is_letters(left) or not _counts_as_word(left):
+    if not is_letters(left) or not counts_as_word(left):
         return False
     before = stripped[start - 1] if start > 0 else ""
     return before not in _NAME_SIGNS and _english(stripped)
@@ -550,7 +441,7 @@ def _double_quote(stripped: str, pending: str, *, at_end: bool) -> bool | None:
         return False  # a quotation is open: this one closes it
     start = _token_start(stripped, len(stripped))
     left = stripped[start:]
-    if not _is_letters(left) or len(left) < 2 or not _counts_as_word(left):
+    if not is_letters(left) or len(left) < 2 or not counts_as_word(left):
         return False
     before = stripped[start - 1] if start > 0 else ""
     return before not in _NAME_SIGNS and _english(stripped)
