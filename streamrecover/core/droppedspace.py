@@ -3,30 +3,41 @@
 The cut fell just before a space (``"... the word"`` | ``" next ..."``) and the
 continuation begins without it (``"next ..."``): glued on, the answer reads
 "wordnext". Character by character that is an exact continuation cut inside a
-word (``"note"`` + ``"book"``). What tells them apart, and only where it is
-strong, is the text around the cut:
+word (``"note"`` + ``"book"``). Only where the text around the cut says so
+strongly is the space restored:
 
-* **words**: the two halves are English words and what they would glue into
-  is none, nor a word the answer already wrote (``"go"`` + ``"missing"``;
-  not ``"note"`` + ``"book"``, nor ``"web"`` + ``"hook"`` once the answer wrote
-  "webhook"); both halves already written apart (``"word next"``) decide too;
+* **two words** that glue into none (:mod:`~streamrecover.core.gluedwords`):
+  ``"go"`` + ``"missing"``, ``"overloaded. I"`` + ``"know"``; not ``"note"`` +
+  ``"book"``, a word glued before in the answer (``"codebase ... code"`` +
+  ``"base"``), a prefix, a suffix, an inflection, a technical word or a name's
+  pieces (``"micro"`` + ``"tasks"``, ``"programmatic"`` + ``"ally"``,
+  ``"check"`` + ``"pointed"``, ``"simple"`` + ``"json"``, ``"Greg"`` + ``"or"``),
+  nor camelCase (``"file"`` + ``"Name"``);
 * **code**: a statement keyword opening its line glued to a name
   (``"    return"`` + ``"self.items"``, ``"    raise"`` + ``"IndexError("``);
 * **marks spaced on both sides**: an operator or a dash followed by a space
-  (``"self.items"`` + ``"= []"``, ``"private key"`` + ``"— and"``); an opening
-  mark after a letter (`````"with"`` + ``"`sudo`"`````, ``"und"`` + ``"„Schiff"``);
-* **numbers**: a number glued to a word (``"60"`` + ``"seconds"``, ``"on"`` +
-  ``"2024-07-02"``, ``"Version"`` + ``"3.11.4"``);
-* **sentence marks**: ``"end."`` + ``"Next"``, ``"first,"`` + ``"then"``.
+  (``"self.items"`` + ``"= []"``, ``"private key"`` + ``"— and"``; not
+  ``"--prefix"`` + ``"= when"``, ``"PrivateNetwork"`` + ``"= in"``); an opening
+  mark after a word: a backquote outside code (``"with"`` + ``"`sudo`"``), a
+  double quote outside a quotation, ``„`` or ``«``;
+* **numbers**: a number glued to a word of four letters or more (``"60"`` +
+  ``"seconds"``), a common word glued to a number with separators inside
+  (``"on"`` + ``"2024-07-02"``, ``"Python"`` + ``"3.12"``; not ``"python"`` +
+  ``"3.11-dev"``);
+* **sentence marks**: ``"end."`` + ``"Next"``, ``"first,"`` + ``"then"``, unless
+  the answer glues such marks itself (``"red,green"``, ``"os.Path"``).
 
-Nothing is restored inside inline code, in a fenced code block (but for the
-code and operator readings), after a sign of a name (``_ . / \\ @ $ # -``, a
-digit, before the word; ``_ ( [`` or a dot and a letter after the
-continuation's), in an answer that is not mostly English words, in a
-script the word list does not cover, or where the answer itself glues such
-marks (``"red,green"``). The continuation is held until its first word is
-complete (at most :data:`HOLD_MAX` characters). Pure functions; the word list
-is read on the first question (:mod:`streamrecover.core.lexicon`).
+Nothing is restored where the cut fell beside whitespace (the consumer has
+the space, or the continuation re-sent it), after a removed overlap, inside
+inline code or (but for keywords and operators) a fenced code block, after a
+sign of a name before the word (``_ . / \\ @ $ # -``), before one after the
+continuation's word (``_ ( [ =``, a dot and a letter), in an answer that is
+not mostly English words, or in a script the word list does not cover (CJK,
+Hangul). The continuation is held until its first word is complete and two
+more characters are known (at most :data:`HOLD_MAX`); nothing is held where
+no reading could restore a space (a capital after a lowercase word). Pure
+functions; the word list is read on the first question
+(:mod:`streamrecover.core.lexicon`).
 """
 
 from __future__ import annotations
