@@ -64,8 +64,8 @@ benchmarks/README.md "Seams") unless said otherwise.
   READMEs) 3 read that way ("css"). A name in code with ``_`` or digits that
   the answer wrote before decides its reading (``"`cost"`` + ``"t_usd`"`` after
   ``cost_usd``). A repeat whose continuation word is just a
-  short word (``"I like pizza"`` + ``"a lot"``) is kept: a space the model
-  dropped reads the same. Conversely an exact continuation is altered when
+  short word (``"I like pizza"`` + ``"a lot"``) is kept, and the space the
+  model dropped before it restored (rule 3b). Conversely an exact continuation is altered when
   the word is unknown to the lexicon and its shorter reading a word (names:
   ``"Jan"`` + ``"ne"`` gives "Jane"; ``"x-co"`` + ``"ord"``; typos written on
   purpose), or when a cut in the middle of a doubled letter pair reads both
