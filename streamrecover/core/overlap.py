@@ -7,6 +7,24 @@ answers how many of its characters repeat the committed text (``0``: none), or
 :data:`HOLD` when a rule needs a few more characters to tell. The rules, with
 their examples and the ambiguities they leave, are listed in
 :mod:`streamrecover.core.stitch`; this module holds only the reading.
+
+Ambiguities of rule 2, by design (frequencies on the project's seam corpus,
+``python benchmarks/bench_seams.py --in-process``, seed 11):
+
+* the text itself doubling a word at the cut (``"She said that "`` + ``"that was
+  fine"``, ``"What it is "`` + ``" is unclear"``) is read as a repeat and loses
+  the second word (no such seam in the corpus);
+* periodic text: across a short period at the seam ("ha ha ha", "la la la",
+  "0000 0000", "Yes yes yes") the number of periods repeated cannot be told; the
+  reading that loses nothing wins, so such seams may be duplicated by a few
+  periods (most of the failures outside the dropped space and 1-2 character
+  repeats);
+* a lone ``"_"`` re-sent token-style (``"def _"`` + ``" __init__"``) is kept;
+* a cut right after a zero-width joiner (``"Families: 👨\u200d"``) whose exact
+  continuation repeats the person before it (``"👨\u200d👦"``, a family of two
+  men) reads as the sequence re-sent (the rule that fixed ``"- 👨\u200d"`` +
+  ``"- 👨\u200d👩\u200d👧"``, emoji cuts 91.7% -> 100.0%) and loses ``"👨\u200d"``:
+  only sequences that repeat a person (👨‍👨‍👦, 👩‍👩‍👧), none in the scanned texts;
 """
 
 from __future__ import annotations
@@ -25,6 +43,7 @@ from streamrecover.core.tailrepeats import (
     BOUNDARY_REPEAT_MIN,
     digit_group_width,
     group_width_reading,
+    inside_indentation,
     is_boundary_repeat,
     is_number_group,
     is_number_run,
@@ -116,7 +135,7 @@ class OverlapChooser(ShortRepeatReading):
             if (
                 is_cluster_start(stripped, position)
                 and held.startswith(stripped[position:])
-                and not _inside_indentation(stripped, position)
+                and not inside_indentation(stripped, position)
             ):
                 lengths.append(len(stripped) - position)
             position = stripped.find(held[0], position + 1)
@@ -485,24 +504,3 @@ class OverlapChooser(ShortRepeatReading):
         core = stripped[len(stripped) - length :].strip().casefold()
         before = stripped[: len(stripped) - length].rstrip().casefold()
         return bool(core) and before.endswith(core)
-
-
-def _inside_indentation(stripped: str, position: int) -> bool:
-    """Whether a candidate at ``position`` starts inside a line's indentation and holds more.
-
-    A model that repeats a line repeats all of its indentation; a candidate
-    that starts part-way into it is a shallower line that opens the same way:
-    ``"    }\n"`` + ``"  }\n\n  await"`` closes the outer block, it does not
-    repeat the inner one. (A candidate of whitespace only is the seam's
-    business, rule 3; a candidate of the last space and a word is token-style.)
-    """
-    if position == 0 or stripped[position] not in " \t" or stripped[position - 1] not in " \t":
-        return False
-    if stripped[position + 1 : position + 2] not in (" ", "\t"):
-        # The indentation's last space and the word after it: a token-style
-        # repeat (``"        return"`` + ``" return x"``), as tokenizers cut code.
-        return False
-    if not stripped[position:].strip():
-        return False
-    line_start = stripped.rfind("\n", 0, position) + 1
-    return not stripped[line_start:position].strip(" \t")

@@ -31,16 +31,14 @@ Rules, in the order they are applied to the continuation ``X``:
      If the continuation ends while still a prefix of ``stripped``, it is
      rewound to where it ended.
 
-   **1b. Early restart** (:mod:`~streamrecover.core.earlyrestart`, where the
-   rule is given in full with its ambiguities). Below ``restart_threshold``, a
-   continuation that reproduces the opening for at least 8 characters (16 at a
-   line end, or a sentence end with whitespace at the seam) and then diverges
-   is a restart and is rewound the same way, provided that opening occurs
-   nowhere else in ``stripped`` and it is longer than the overlap rule 2 would
-   remove. Some shapes need less: a heading or a fence glued mid-line (3
-   characters), the answer's first word glued to a word the model saw, a
-   fence with an info string or a prose opening inside an open code block,
-   the opening heading or table header written again after a line end.
+   **1b. Early restart** (:mod:`~streamrecover.core.earlyrestart`, in full with
+   its ambiguities). Below ``restart_threshold``, a continuation that reproduces
+   an opening found nowhere else in ``stripped`` for 8 characters (16 at a line
+   or sentence end) and then diverges, longer than rule 2's overlap, is a
+   restart, rewound the same way; so are shorter shapes: a heading or fence
+   glued mid-line, the answer's first word glued to a word, a prose opening or
+   a fence with an info string inside an open code block, the opening heading
+   or table header written again after a line end.
 
 2. **Overlap.** Take the candidates ``L1 > L2 > ... > Ln`` (and ``0``). Walking
    down from the longest, remove the first ``Li`` with ``Li - L(i+1) >=
@@ -76,17 +74,12 @@ Rules, in the order they are applied to the continuation ``X``:
      by a space (``"[[1 0"`` + ``" 0 1]]"``: in rows of numbers they recur). Not
      removed when the text already repeats the candidate just before it ("yes
      yes" + " yes") unless keeping it would glue two words ("ha ha" + "ha ha").
-   * **2c. Lone in-word repeat.** Failing that, a candidate that is the only
-     one, not periodic, with at least three non-space characters including a
-     letter or digit is removed: ``"middle of answ"`` + ``"f answers"``. So is
-     the end of a word and the space the model saw after it (``"per "`` +
-     ``"er month"``), and the end of a line with its line break and the
-     indentation after it (``"items:\n    "`` + ``":\n        if"``, ``"m)\n"``
-     + ``"m)\n\n    def"``: kept, the next line would open with the last one's
-     end; ``":\n    "`` recurring in code is no table run). Not a number's
-     group written again (``"2024-06"`` + ``"-06, about"`` is the 6th of June),
-     unless the number goes on with the same separator (``"2024-06"`` +
-     ``"-06-01"``: a date has three groups).
+   * **2c. Lone in-word repeat.** Failing that, a lone candidate, not
+     periodic, of three non-space characters with a letter or digit is removed
+     (``"middle of answ"`` + ``"f answers"``), and so are a word's end with the
+     space the model saw after it (``"per "`` + ``"er month"``) and a line's end
+     with its line break and indentation; not a number's group written again
+     (``"2024-06"`` + ``"-06, about"``) unless the number goes on (``"-06-01"``).
    * **2g. A repeat across a word boundary**
      (:mod:`~streamrecover.core.tailrepeats`). Failing that, the longest
      candidate, 3 characters longer than the next, that runs from the end of a
@@ -105,17 +98,12 @@ Rules, in the order they are applied to the continuation ``X``:
      in a padded table) and exactly one reading keeps it, that one wins
      (``"| 1    | 0"`` + ``"| 0     | 0.00  |"``).
    * **2f. A sentence mark re-sent.** When nothing else is removed, one of
-     ``. , ; :`` that ends a word, re-sent with a space after it, is removed
-     (``"isn't."`` + ``". It's"``, ``"days;"`` + ``"; Oslo"``), and so is the mark
-     with the space the model saw after it (``"`timeout`: "`` + ``": 30"``); not
-     before a line end (``"like this:"`` + ``":\n"`` is reST's ``"::"``), nor after
-     a space or another mark (``"cd ."`` + ``". && ls"``, ``"Wait.."`` + ``". "``).
-   * **2h. The line end re-sent after a prefill.** When nothing else is removed
-     and the prefill stripped a line end, a candidate that the continuation
-     follows with that same line end is removed (``"`retries`: 3"`` + ``"
-     3\\n- **File**"``, ``"`: 3\\n- **File**"``): an exact continuation opens with
-     the line end. Not a table row's end (rule 2e reads rows), nor periodic
-     text or text repeated just before it.
+     ``. , ; :`` ending a word, re-sent with a space after it, is removed
+     (``"isn't."`` + ``". It's"``); not before a line end (reST's ``"::"``).
+   * **2h. The line end re-sent after a prefill**
+     (:mod:`~streamrecover.core.tailrepeats`). When nothing else is removed, a
+     candidate the continuation follows with the line end the prefill stripped
+     is removed (``"`retries`: 3"`` + ``" 3\\n- **File**"``).
    * **2i. A repeat that keeping would double** (:mod:`~streamrecover.core.doubling`).
      When nothing else is removed, a repeat of two characters outside a word
      that keeping would write twice in a row (``"2024-"`` + ``"4-01"``,
@@ -157,14 +145,9 @@ Whitespace the model saw. With ``seam_whitespace=""`` (no prefill: the
 model saw the committed text whole) nothing is stripped, and whitespace the
 continuation writes after the cut is kept: ``"def f():\n"`` + ``"    return 1"``.
 
-Residual ambiguity, by design. Each rule's module lists the seams it cannot
-decide, with examples and their measured frequency: one or two letters inside
-a word in :mod:`~streamrecover.core.shortrepeats`, numbers in
-:mod:`~streamrecover.core.tailrepeats`, :mod:`~streamrecover.core.doubling`
-and :mod:`~streamrecover.core.numberformats`, restarts that diverge early in
-:mod:`~streamrecover.core.earlyrestart`. Across rules (frequencies on the
-project's seam corpus, ``python benchmarks/bench_seams.py --in-process``, seed
-11, unless said otherwise):
+Residual ambiguity, by design: each rule's module lists the seams it cannot
+decide, with examples and measured frequencies (mostly on the seam corpus,
+``python benchmarks/bench_seams.py --in-process``, seed 11). Across modules:
 
 * a space the model silently dropped where the cut fell just before it
   (``"the error rate"`` + ``"is 0.002"``) is restored only where the text says
@@ -174,20 +157,9 @@ project's seam corpus, ``python benchmarks/bench_seams.py --in-process``, seed
   ``"e."`` is "thee"). Conversely an exact continuation cut between two words
   that glue into one the list lacks gets a space (``"thread"`` + ``"pool"``):
   130 of 758,740 cuts between letters of real documentation, none in the scans;
-* the text itself doubling a word at the cut (``"She said that "`` + ``"that was
-  fine"``, ``"What it is "`` + ``" is unclear"``) is read as a repeat and loses
-  the second word (no such seam in the corpus);
-* periodic text: across a short period at the seam ("ha ha ha", "la la la",
-  "0000 0000", "Yes yes yes") the number of periods repeated cannot be told; the
-  reading that loses nothing wins, so such seams may be duplicated by a few
-  periods (most of the failures outside the dropped space and 1-2 character
-  repeats);
-* a lone ``"_"`` re-sent token-style (``"def _"`` + ``" __init__"``) is kept;
-* a cut right after a zero-width joiner (``"Families: 👨\u200d"``) whose exact
-  continuation repeats the person before it (``"👨\u200d👦"``, a family of two
-  men) reads as the sequence re-sent (the rule that fixed ``"- 👨\u200d"`` +
-  ``"- 👨\u200d👩\u200d👧"``, emoji cuts 91.7% -> 100.0%) and loses ``"👨\u200d"``:
-  only sequences that repeat a person (👨‍👨‍👦, 👩‍👩‍👧), none in the scanned texts;
+* the text doubling a word at the cut, periodic text, a lone ``"_"`` re-sent
+  token-style and a cut after a zero-width joiner: see
+  :mod:`~streamrecover.core.overlap`;
 * a table whose rows do not line up and have the same number of cells gives
   rule 2e nothing to read; scripts written without spaces (CJK) have no word
   starts inside a run, so there a repeat is removed after punctuation or from

@@ -67,6 +67,7 @@ __all__ = [
     "BOUNDARY_REPEAT_MIN",
     "digit_group_width",
     "group_width_reading",
+    "inside_indentation",
     "is_boundary_repeat",
     "is_number_group",
     "is_number_run",
@@ -217,3 +218,24 @@ def group_width_reading(
         if length <= partial and partial + digits - length == width
     ]
     return fitting[0] if len(fitting) == 1 else -1
+
+
+def inside_indentation(stripped: str, position: int) -> bool:
+    """Whether a candidate at ``position`` starts inside a line's indentation and holds more.
+
+    A model that repeats a line repeats all of its indentation; a candidate
+    that starts part-way into it is a shallower line that opens the same way:
+    ``"    }\n"`` + ``"  }\n\n  await"`` closes the outer block, it does not
+    repeat the inner one. (A candidate of whitespace only is the seam's
+    business, rule 3; a candidate of the last space and a word is token-style.)
+    """
+    if position == 0 or stripped[position] not in " \t" or stripped[position - 1] not in " \t":
+        return False
+    if stripped[position + 1 : position + 2] not in (" ", "\t"):
+        # The indentation's last space and the word after it: a token-style
+        # repeat (``"        return"`` + ``" return x"``), as tokenizers cut code.
+        return False
+    if not stripped[position:].strip():
+        return False
+    line_start = stripped.rfind("\n", 0, position) + 1
+    return not stripped[line_start:position].strip(" \t")
