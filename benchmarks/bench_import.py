@@ -21,6 +21,9 @@ warm-up run of each that fills the bytecode cache:
 * ``cpu`` and ``wall``: ``time.process_time`` and ``time.perf_counter`` around
   the statement, in the child (start-up excluded; construction included for
   the ``Client(...)`` row);
+* the ``first stream`` rows: import, build a client and read one short stream
+  (300 events) from the local fake server of ``_server.py`` to its end, the
+  whole cold path of a process (``-X importtime`` then counts only imports);
 * ``instructions`` (with ``--instructions``): what valgrind's callgrind counts
   for ``python -c statement`` minus ``python -c pass``. Time on a shared
   machine swings with the load; instruction counts do not, so the ratio to
@@ -66,8 +69,39 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("import httpx", "import httpx", "httpx"),
     ("httpx + httpx_sse", "import httpx, httpx_sse", "httpx_sse"),
     ("import openai", "import openai", "openai"),
+    # The whole cold path, against the fake server of _server.py (the short
+    # "warmup" answer, 300 events): import, build, one stream read to its end.
+    (
+        "sr first stream",
+        "from streamrecover import Client\n"
+        "client = Client('openai', base_url={url!r}, api_key='sk-x')\n"
+        "with client.stream(model='warmup', messages=[{{'role': 'user', 'content': 'hi'}}])"
+        " as stream:\n"
+        "    text = ''.join(stream.text_stream)\n"
+        "assert stream.completed and text",
+        "streamrecover",
+    ),
+    (
+        "httpx-sse first stream",
+        "import json, httpx, httpx_sse\n"
+        "parts = []\n"
+        "with httpx.Client() as client, httpx_sse.connect_sse(\n"
+        "    client, 'POST', {url!r} + '/chat/completions',\n"
+        "    headers={{'authorization': 'Bearer x'}},\n"
+        "    json={{'model': 'warmup', 'messages': [{{'role': 'user', 'content': 'hi'}}],"
+        " 'stream': True}},\n"
+        ") as source:\n"
+        "    for sse in source.iter_sse():\n"
+        "        if sse.data == '[DONE]':\n"
+        "            break\n"
+        "        for choice in json.loads(sse.data)['choices']:\n"
+        "            parts.append(choice['delta'].get('content') or '')\n"
+        "assert ''.join(parts)",
+        "httpx_sse",
+    ),
 )
 SDKS = {"import openai"}
+FIRST_STREAM = {"sr first stream", "httpx-sse first stream"}
 TARGET = "Client, AsyncClient"
 REFERENCE = "import httpx"
 
@@ -203,14 +237,18 @@ def report(rows: list[Row], repeat: int, no_site: bool) -> None:
               f"{name.strip()}")
 
 
-def installed_rows() -> list[Row]:
-    return [Row(label, statement) for label, statement, needs in ROWS
-            if importlib.util.find_spec(needs) is not None]
+def installed_rows(url: str | None) -> list[Row]:
+    """The rows whose module is installed; the first-stream rows only with a server ``url``."""
+    return [
+        Row(label, statement.format(url=url) if label in FIRST_STREAM else statement)
+        for label, statement, needs in ROWS
+        if importlib.util.find_spec(needs) is not None and (url or label not in FIRST_STREAM)
+    ]
 
 
 def import_times(repeat: int) -> None:
     """Measure and print the table (``bench_e2e.py`` prints it at its end)."""
-    rows = installed_rows()
+    rows = installed_rows(None)
     measure(rows, repeat, no_site=False, instructions=False)
     report(rows, repeat, no_site=False)
 
@@ -221,12 +259,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-site", action="store_true", help="children run with -S")
     parser.add_argument("--instructions", action="store_true",
                         help="also count instructions under valgrind (needs valgrind)")
+    parser.add_argument("--no-first-stream", action="store_true",
+                        help="leave out the rows that read a first stream from a local server")
     args = parser.parse_args(argv)
     if args.instructions and shutil.which("valgrind") is None:
         parser.error("--instructions needs valgrind on PATH")
-    rows = installed_rows()
     print(f"Python {sys.version.split()[0]}")
-    measure(rows, args.repeat, args.no_site, args.instructions)
+    if args.no_first_stream:
+        rows = installed_rows(None)
+        measure(rows, args.repeat, args.no_site, args.instructions)
+    else:
+        from _server import WARMUP_EVENTS, BenchServer
+
+        with BenchServer(WARMUP_EVENTS) as server:
+            rows = installed_rows(server.url)
+            measure(rows, args.repeat, args.no_site, args.instructions)
     report(rows, args.repeat, args.no_site)
     return 0
 
