@@ -150,7 +150,7 @@ else:
 
 
 class _DataclassView:
-    """``__dataclass_fields__`` or ``__dataclass_params__`` of the event classes, built on first use.
+    """``__dataclass_fields__`` or ``__dataclass_params__`` of the events, built on first use.
 
     ``dataclasses.fields``, ``replace``, ``asdict`` and ``is_dataclass`` (and a
     ``@dataclass`` subclass of an event) read them; they are taken from a
