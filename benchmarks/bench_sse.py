@@ -1,7 +1,8 @@
 """Side-by-side throughput of streamrecover's SSE decoder and its peers.
 
-Run:  python benchmarks/bench_sse.py            (full inputs, best of 5)
-      python benchmarks/bench_sse.py --quick    (small inputs, a smoke test)
+Run:  python benchmarks/bench_sse.py                  (full inputs, 7 interleaved rounds)
+      python benchmarks/bench_sse.py --quick          (small inputs, a smoke test)
+      python benchmarks/bench_sse.py --instructions   (callgrind instruction counts)
 
 Every decoder gets the same byte chunks, from bytes to event objects, and the
 number of events each one produces is checked against streamrecover's (and
@@ -32,6 +33,16 @@ ratios are of medians.
 
 Times are wall times from ``time.perf_counter`` with the garbage collector off
 during a run (as ``timeit`` does); MB is 10**6 bytes of input.
+
+``--instructions`` counts instructions instead, which a shared machine does not
+disturb: every decoder runs on every workload in a fresh process under
+``valgrind --tool=callgrind``, warmed up on the first 50 chunks and then
+decoding the whole workload once, and in a second process three times; half
+the difference is the cost of one pass, with start-up, imports and building the
+input cancelled out. The inputs are smaller than the timed ones (callgrind runs
+Python about 50 times slower) and the peers are the three fastest by time
+(``--decoders`` picks others). Instructions are not time: a long ``memcpy`` or
+``memchr`` runs many instructions per cycle, Python's interpreter loop few.
 """
 
 from __future__ import annotations
@@ -40,223 +51,32 @@ import argparse
 import codecs
 import gc
 import json
-import random
+import os
+import re
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
+
+from sse_workloads import (
+    anthropic_stream,
+    big_stream,
+    chat_stream,
+    crlf_split_chunks,
+    event_chunks,
+    fixed_chunks,
+)
 
 from streamrecover.core.sse import SSEDecoder
 
 Chunks = Sequence[bytes]
 Runner = Callable[[Chunks], int]
-
-# Text of the kind a chat model streams, with non-ASCII on purpose: accented
-# Latin, CJK, emoji (4-byte UTF-8) and a ZWJ sequence.
-_WORDS = (
-    "the",
-    "stream",
-    "model",
-    "token",
-    "answer",
-    "because",
-    "résumé",
-    "café",
-    "naïve",
-    "日本語",
-    "の",
-    "テキスト",
-    "中文",
-    "🙂",
-    "🚀",
-    "👩\u200d💻",
-    "Ünïcödé",
-    "—",
-    "«ok»",
-    "\n",
-    "\n\n",
-    "Σ",
-    "∀x",
-    "data",
-    "value",
-    ":",
-    '"quoted"',
-    "back\\slash",
-)
-
-
-def chat_stream(target_bytes: int, *, seed: int = 7) -> tuple[bytes, int]:
-    """Return (body, event count): OpenAI ``chat.completion.chunk`` events of about target_bytes."""
-    rng = random.Random(seed)
-    created = 1_735_000_000
-    parts: list[bytes] = []
-    size = 0
-    events = 0
-    while size < target_bytes:
-        completion = f"chatcmpl-{rng.getrandbits(96):024x}"
-        head = {
-            "id": completion,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": "gpt-4o-2024-08-06",
-            "system_fingerprint": "fp_f33667828e",
-        }
-        first = dict(
-            head,
-            choices=[
-                {
-                    "index": 0,
-                    "delta": {"role": "assistant", "content": ""},
-                    "logprobs": None,
-                    "finish_reason": None,
-                }
-            ],
-        )
-        chunk_events = [first]
-        for _ in range(rng.randint(50, 400)):
-            content = "".join(
-                (" " if rng.random() < 0.7 else "") + rng.choice(_WORDS)
-                for _ in range(rng.randint(1, 3))
-            )
-            chunk_events.append(
-                dict(
-                    head,
-                    choices=[
-                        {
-                            "index": 0,
-                            "delta": {"content": content},
-                            "logprobs": None,
-                            "finish_reason": None,
-                        }
-                    ],
-                )
-            )
-        chunk_events.append(
-            dict(
-                head, choices=[{"index": 0, "delta": {}, "logprobs": None, "finish_reason": "stop"}]
-            )
-        )
-        for payload in chunk_events:
-            line = (
-                b"data: "
-                + json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-                + b"\n\n"
-            )
-            parts.append(line)
-            size += len(line)
-        parts.append(b"data: [DONE]\n\n")
-        size += 14
-        events += len(chunk_events) + 1
-        created += 1
-    return b"".join(parts), events
-
-
-def anthropic_stream(target_bytes: int, *, seed: int = 9) -> tuple[bytes, int]:
-    """Return (body, event count): Anthropic Messages events (``event:`` + ``data:``)."""
-    rng = random.Random(seed)
-    parts: list[bytes] = []
-    size = 0
-    events = 0
-
-    def add(kind: str, payload: dict[str, object]) -> None:
-        nonlocal size, events
-        data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-        line = f"event: {kind}\ndata: {data}\n\n".encode()
-        parts.append(line)
-        size += len(line)
-        events += 1
-
-    while size < target_bytes:
-        message_id = f"msg_{rng.getrandbits(96):024x}"
-        add(
-            "message_start",
-            {
-                "type": "message_start",
-                "message": {
-                    "id": message_id,
-                    "type": "message",
-                    "role": "assistant",
-                    "model": "claude-sonnet-4-5-20250929",
-                    "content": [],
-                    "stop_reason": None,
-                    "stop_sequence": None,
-                    "usage": {"input_tokens": 25, "output_tokens": 1},
-                },
-            },
-        )
-        add(
-            "content_block_start",
-            {
-                "type": "content_block_start",
-                "index": 0,
-                "content_block": {"type": "text", "text": ""},
-            },
-        )
-        add("ping", {"type": "ping"})
-        deltas = rng.randint(50, 400)
-        for _ in range(deltas):
-            text = "".join(
-                (" " if rng.random() < 0.7 else "") + rng.choice(_WORDS)
-                for _ in range(rng.randint(1, 3))
-            )
-            add(
-                "content_block_delta",
-                {
-                    "type": "content_block_delta",
-                    "index": 0,
-                    "delta": {"type": "text_delta", "text": text},
-                },
-            )
-        add("content_block_stop", {"type": "content_block_stop", "index": 0})
-        add(
-            "message_delta",
-            {
-                "type": "message_delta",
-                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                "usage": {"output_tokens": deltas},
-            },
-        )
-        add("message_stop", {"type": "message_stop"})
-    return b"".join(parts), events
-
-
-def event_chunks(body: bytes) -> list[bytes]:
-    """Cut body after every blank line: one event per chunk (LF streams only)."""
-    pieces = body.split(b"\n\n")
-    last = pieces.pop()
-    chunks = [piece + b"\n\n" for piece in pieces]
-    if last:
-        chunks.append(last)
-    return chunks
-
-
-def big_stream(line_bytes: int) -> tuple[bytes, int]:
-    """Return (body, 2): one single-line event of line_bytes, then one small event."""
-    unit = '{"k":"vålue 日本 🙂"},'.encode()
-    payload = (unit * (line_bytes // len(unit) + 1))[:line_bytes]
-    payload = payload.decode("utf-8", "ignore").encode()  # no character cut at the end
-    return b"data: " + payload + b"\n\n" + b"data: small\n\n", 2
-
-
-def fixed_chunks(body: bytes, size: int) -> list[bytes]:
-    """Cut body into pieces of size bytes (the last one shorter)."""
-    return [body[i : i + size] for i in range(0, len(body), size)]
-
-
-def crlf_split_chunks(body: bytes, approx: int) -> list[bytes]:
-    """Cut body about every approx bytes, each cut moved to fall inside a CRLF pair."""
-    chunks = []
-    start = 0
-    while start < len(body):
-        cut = body.find(b"\r\n", start + approx)
-        if cut < 0:
-            chunks.append(body[start:])
-            break
-        chunks.append(body[start : cut + 1])  # ends with the CR; the LF starts the next
-        start = cut + 1
-    return chunks
-
 
 # --- the decoders, each from byte chunks to a count of event objects -----------
 
@@ -365,7 +185,9 @@ def time_once(runner: Runner, chunks: Chunks) -> tuple[float, int]:
     return elapsed, events
 
 
-def bench(name: str, chunks: Chunks, expected: int, repeat: int) -> float | None:
+def bench(
+    name: str, chunks: Chunks, expected: int, repeat: int, decoders: Sequence[str]
+) -> float | None:
     """Time every decoder on chunks; print a table; return ours over the fastest peer.
 
     None when streamrecover counted wrong (or a peer did).
@@ -375,13 +197,14 @@ def bench(name: str, chunks: Chunks, expected: int, repeat: int) -> float | None
         f"\n{name}: {size / 1e6:.1f} MB in {len(chunks)} chunks, {expected} events, "
         f"median of {repeat} interleaved rounds"
     )
-    results = {label: Result(label, [], -1) for label in DECODERS}
-    for runner in DECODERS.values():  # imports and first-call caches, untimed
+    chosen = {label: DECODERS[label] for label in decoders}
+    results = {label: Result(label, [], -1) for label in chosen}
+    for runner in chosen.values():  # imports and first-call caches, untimed
         runner(chunks[:50])
     # Rounds interleave the decoders, so that a busy spell of a shared machine
     # does not fall on one decoder's runs only.
     for _ in range(repeat):
-        for label, runner in DECODERS.items():
+        for label, runner in chosen.items():
             elapsed, events = time_once(runner, chunks)
             result = results[label]
             result.seconds.append(elapsed)
@@ -410,54 +233,187 @@ def bench(name: str, chunks: Chunks, expected: int, repeat: int) -> float | None
     return ratio
 
 
+Workload = Callable[[], tuple[Chunks, int]]
+
+
+def workloads(*, quick: bool, instructions: bool) -> dict[str, tuple[str, Workload]]:
+    """Every workload: key -> (title, a function building (its chunks, expected events))."""
+    if quick:
+        chat_bytes, event_bytes, big_bytes = 500_000, 300_000, 256 * 1024
+    elif instructions:
+        chat_bytes, event_bytes, big_bytes = 2_000_000, 1_000_000, 4 * 1024 * 1024
+    else:
+        chat_bytes, event_bytes, big_bytes = 20_000_000, 5_000_000, 4 * 1024 * 1024
+
+    def chat() -> tuple[Chunks, int]:
+        body, events = chat_stream(chat_bytes)
+        return fixed_chunks(body, 64 * 1024), events
+
+    def chat_event() -> tuple[Chunks, int]:
+        body, events = chat_stream(event_bytes)
+        return event_chunks(body), events
+
+    def anthropic() -> tuple[Chunks, int]:
+        body, events = anthropic_stream(chat_bytes)
+        return fixed_chunks(body, 64 * 1024), events
+
+    def anthropic_event() -> tuple[Chunks, int]:
+        body, events = anthropic_stream(event_bytes)
+        return event_chunks(body), events
+
+    def big() -> tuple[Chunks, int]:
+        body, events = big_stream(big_bytes)
+        return fixed_chunks(body, 4096), events
+
+    def crlf() -> tuple[Chunks, int]:
+        body, events = chat_stream(chat_bytes)
+        return crlf_split_chunks(body.replace(b"\n", b"\r\n"), 64 * 1024), events
+
+    return {
+        "chat": ("chat (64 KiB chunks)", chat),
+        "chat-event": ("chat-event (OpenAI, one event per chunk)", chat_event),
+        "anthropic": ("anthropic (event: + data:, 64 KiB chunks)", anthropic),
+        "anthropic-event": (
+            "anthropic-event (event: + data:, one event per chunk)",
+            anthropic_event,
+        ),
+        "big": ("big (4 KiB chunks)", big),
+        "crlf": ("crlf (~64 KiB chunks, every cut inside a CRLF)", crlf),
+    }
+
+
+# --- callgrind mode --------------------------------------------------------------
+
+_COLLECTED = re.compile(r"Collected : (\d+)")
+INSTRUCTION_PEERS = ("httpx-sse", "launchdarkly", "anthropic")
+
+
+def child_main(decoder: str, workload: str, passes: int, quick: bool) -> None:
+    # One callgrind child: build the input, warm up, decode it ``passes`` times.
+    _, make = workloads(quick=quick, instructions=True)[workload]
+    chunks, _ = make()
+    runner = DECODERS[decoder]
+    runner(chunks[:50])
+    print(json.dumps([runner(chunks) for _ in range(passes)]))
+
+
+def count_instructions(decoder: str, workload: str, passes: int, quick: bool, expected: int) -> int:
+    """Instructions of one child process decoding the workload ``passes`` times."""
+    with tempfile.TemporaryDirectory(prefix="sr-callgrind-") as scratch:
+        command = [
+            "valgrind",
+            "--tool=callgrind",
+            f"--callgrind-out-file={os.path.join(scratch, 'callgrind.out')}",
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--child",
+            decoder,
+            "--only",
+            workload,
+            "--passes",
+            str(passes),
+            *(["--quick"] if quick else []),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{decoder} on {workload}: the child failed:\n{done.stderr[-3000:]}")
+    counts = json.loads(done.stdout.strip().splitlines()[-1])
+    if any(events != expected for events in counts):
+        raise RuntimeError(f"{decoder} on {workload}: {counts} events, expected {expected}")
+    match = _COLLECTED.search(done.stderr)
+    if match is None:
+        raise RuntimeError(f"{decoder} on {workload}: no instruction count from valgrind")
+    return int(match.group(1))
+
+
+def instructions_main(chosen: Sequence[str], decoders: Sequence[str], quick: bool) -> int:
+    table = workloads(quick=quick, instructions=True)
+    print(
+        f"Python {sys.version.split()[0]}; instructions per pass = (3 passes - 1 pass) / 2, "
+        "counted by callgrind; 'sr ratio' = peer instructions / streamrecover instructions"
+    )
+    inputs = {key: table[key][1]() for key in chosen}
+    jobs = [(key, name, passes) for key in chosen for name in decoders for passes in (1, 3)]
+    with ThreadPoolExecutor(max_workers=2) as pool:  # counts do not depend on the load
+        totals = list(
+            pool.map(
+                lambda job: count_instructions(job[1], job[0], job[2], quick, inputs[job[0]][1]),
+                jobs,
+            )
+        )
+    counted = dict(zip(jobs, totals, strict=True))
+    ratios: dict[str, float] = {}
+    for key in chosen:
+        title = table[key][0]
+        chunks, expected = inputs[key]
+        print(
+            f"\n{title}: {sum(map(len, chunks)) / 1e6:.1f} MB in {len(chunks)} chunks, "
+            f"{expected} events"
+        )
+        per_pass = {
+            name: (counted[(key, name, 3)] - counted[(key, name, 1)]) / 2 for name in decoders
+        }
+        ours = per_pass["streamrecover"]
+        print(f"  {'decoder':<14} {'instructions':>15} {'per event':>11} {'sr ratio':>9}")
+        for name, value in per_pass.items():
+            print(f"  {name:<14} {value:>15,.0f} {value / expected:>11,.0f} {value / ours:>8.2f}x")
+        fastest = min((name for name in decoders if name != "streamrecover"), key=per_pass.get)
+        ratios[key] = per_pass[fastest] / ours
+        print(f"  streamrecover / fewest-instruction peer ({fastest}): {ratios[key]:.2f}x")
+    worst = min(ratios, key=ratios.__getitem__)
+    print(
+        f"\nminimum over workloads of streamrecover / fewest-instruction peer: "
+        f"{ratios[worst]:.2f}x ({worst})"
+    )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small inputs, for a smoke test")
     parser.add_argument("--repeat", type=int, default=None, help="interleaved rounds per workload")
     parser.add_argument("--only", default="", help="comma-separated workload names")
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions with callgrind"
+    )
+    parser.add_argument(
+        "--decoders",
+        default="",
+        help="comma-separated decoders (default: all by time; "
+        f"streamrecover,{','.join(INSTRUCTION_PEERS)} with --instructions)",
+    )
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--passes", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child:
+        child_main(args.child, args.only, args.passes, args.quick)
+        return 0
+    table = workloads(quick=args.quick, instructions=args.instructions)
+    chosen = args.only.split(",") if args.only else list(table)
+    unknown = [key for key in chosen if key not in table]
+    if unknown:
+        parser.error(f"unknown workloads {unknown}; known: {', '.join(table)}")
+    if args.decoders:
+        decoders = ["streamrecover", *(d for d in args.decoders.split(",") if d != "streamrecover")]
+    elif args.instructions:
+        decoders = ["streamrecover", *INSTRUCTION_PEERS]
+    else:
+        decoders = list(DECODERS)
+    unknown = [name for name in decoders if name not in DECODERS]
+    if unknown:
+        parser.error(f"unknown decoders {unknown}; known: {', '.join(DECODERS)}")
+    if args.instructions:
+        if shutil.which("valgrind") is None:
+            parser.error("valgrind is not installed")
+        return instructions_main(chosen, decoders, args.quick)
     repeat = args.repeat or (2 if args.quick else 7)
-    chat_bytes = 500_000 if args.quick else 20_000_000
-    event_bytes = 300_000 if args.quick else 5_000_000
-    big_bytes = 256 * 1024 if args.quick else 4 * 1024 * 1024
-
     print(f"Python {sys.version.split()[0]}; 'sr speed-up' = peer seconds / streamrecover seconds")
-    chat, chat_events = chat_stream(chat_bytes)
-    chat_small, chat_small_events = chat_stream(event_bytes)
-    anth, anth_events = anthropic_stream(chat_bytes)
-    anth_small, anth_small_events = anthropic_stream(event_bytes)
-    big, big_events = big_stream(big_bytes)
-    crlf = chat.replace(b"\n", b"\r\n")
-    workloads: dict[str, tuple[str, Callable[[], Chunks], int]] = {
-        "chat": ("chat (64 KiB chunks)", lambda: fixed_chunks(chat, 64 * 1024), chat_events),
-        "chat-event": (
-            "chat-event (OpenAI, one event per chunk)",
-            lambda: event_chunks(chat_small),
-            chat_small_events,
-        ),
-        "anthropic": (
-            "anthropic (event: + data:, 64 KiB chunks)",
-            lambda: fixed_chunks(anth, 64 * 1024),
-            anth_events,
-        ),
-        "anthropic-event": (
-            "anthropic-event (event: + data:, one event per chunk)",
-            lambda: event_chunks(anth_small),
-            anth_small_events,
-        ),
-        "big": ("big (4 KiB chunks)", lambda: fixed_chunks(big, 4096), big_events),
-        "crlf": (
-            "crlf (~64 KiB chunks, every cut inside a CRLF)",
-            lambda: crlf_split_chunks(crlf, 64 * 1024),
-            chat_events,
-        ),
-    }
-    chosen = args.only.split(",") if args.only else list(workloads)
     ok = True
     ratios: dict[str, float] = {}
     for key in chosen:
-        title, make, expected = workloads[key]
-        ratio = bench(title, make(), expected, repeat)
+        title, make = table[key]
+        chunks, expected = make()
+        ratio = bench(title, chunks, expected, repeat, decoders)
         if ratio is None:
             ok = False
         else:

@@ -17,7 +17,8 @@ from types import ModuleType
 import pytest
 
 from streamrecover.core.errors import SSEProtocolError, UsageError
-from streamrecover.core.sse import ServerSentEvent, SSEDecoder, _EventDraft
+from streamrecover.core.sse import ServerSentEvent, SSEDecoder
+from streamrecover.core.sse_interpret import _EventDraft
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,7 +81,7 @@ def test_server_sent_event_is_a_frozen_slotted_kw_only_dataclass() -> None:
 
 
 def test_decoded_events_are_plain_server_sent_events() -> None:
-    # The decoder builds events through a mutable twin (see sse._EventDraft);
+    # The decoder builds events through a mutable twin (see sse_interpret._EventDraft);
     # the result must be indistinguishable from one the constructor builds.
     names = tuple(field.name for field in dataclasses.fields(ServerSentEvent))
     assert _EventDraft.__slots__ == ServerSentEvent.__slots__ == names
@@ -573,16 +574,20 @@ def test_caps_must_be_positive_integers(bad: object) -> None:
 
 
 def load_benchmark() -> ModuleType:
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_sse.py"
-    spec = importlib.util.spec_from_file_location("bench_sse", path)
+    # bench_sse.py imports its workloads as a script does, from its own folder.
+    folder = Path(__file__).resolve().parents[2] / "benchmarks"
+    spec = importlib.util.spec_from_file_location("bench_sse", folder / "bench_sse.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["bench_sse"] = module
+    sys.path.insert(0, str(folder))
     try:
         spec.loader.exec_module(module)
     finally:
+        sys.path.remove(str(folder))
         del sys.modules["bench_sse"]
+        sys.modules.pop("sse_workloads", None)
     return module
 
 
