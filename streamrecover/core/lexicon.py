@@ -32,7 +32,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["is_common", "is_mostly_english", "is_word", "loaded"]
+__all__ = ["is_common", "is_mostly_english", "is_technical", "is_word", "loaded"]
 
 _DATA = "english-words.txt.gz"
 #: A text is English enough when this share of its words (3+ letters) is known.
@@ -226,6 +226,17 @@ def is_common(word: str) -> bool:
     if _words is None:
         _load()
     return word.casefold() in _common
+
+
+def is_technical(word: str) -> bool:
+    """Whether ``word`` is listed only as a technical word (a name from code: "json", "kwargs").
+
+    Letter case aside. Such a word glued to another is a name ("simplejson"),
+    not two words.
+    """
+    if _words is None:
+        _load()
+    return word.casefold() in _technical
 
 
 def is_mostly_english(words: Iterable[str]) -> bool:

@@ -25,6 +25,7 @@ class Outcome:
     restarted: bool
     rewind_to: int | None
     final: str  # the consumer's text: committed, rewound, plus what was released
+    space_restored: bool = False
 
 
 def stitch(committed: str, chunks: list[str], **options: int) -> Outcome:
@@ -39,7 +40,14 @@ def stitch(committed: str, chunks: list[str], **options: int) -> Outcome:
     assert stitcher.decided
     text = "".join(released)
     base = committed if stitcher.rewind_to is None else committed[: stitcher.rewind_to]
-    return Outcome(text, stitcher.overlap, stitcher.restarted, stitcher.rewind_to, base + text)
+    return Outcome(
+        text,
+        stitcher.overlap,
+        stitcher.restarted,
+        stitcher.rewind_to,
+        base + text,
+        stitcher.space_restored,
+    )
 
 
 def stitch_every_way(committed: str, continuation: str, **options: int) -> Outcome:
@@ -50,8 +58,8 @@ def stitch_every_way(committed: str, continuation: str, **options: int) -> Outco
         split = [continuation[:cut], continuation[cut:]]
         assert stitch(committed, split, **options) == whole, cut
     # Whatever the rule decided, the released text is the continuation minus
-    # what was dropped from its start.
-    assert whole.released == continuation[whole.overlap :]
+    # what was dropped from its start (after a space the model dropped, rule 3b).
+    assert whole.released == " " * whole.space_restored + continuation[whole.overlap :]
     return whole
 
 
@@ -112,7 +120,8 @@ def test_word_overlap_with_the_seam_whitespace_in_between() -> None:
         ("It costs 10", "00 dollars", "It costs 1000 dollars"),
         ("Example:\n``", "`python\nprint(1)", "Example:\n```python\nprint(1)"),
         ("This is *", "*important**", "This is **important**"),
-        ("I like pizza", "a lot", "I like pizzaa lot"),
+        # "a" is not removed; the space the model dropped before it is restored (rule 3b).
+        ("I like pizza", "a lot", "I like pizza a lot"),
     ],
 )
 def test_short_coincidental_overlap_is_not_removed(
@@ -434,7 +443,8 @@ def test_overlap_beyond_the_window_is_not_examined() -> None:
         committed, continuation, window=20, min_overlap=8, restart_threshold=20
     )
     assert narrow.overlap == 0
-    assert narrow.final == committed + continuation
+    # "theta" + "a delta" also reads as a dropped space (rule 3b).
+    assert narrow.final == committed + " " * narrow.space_restored + continuation
     wide = stitch_every_way(committed, continuation, window=40, min_overlap=8, restart_threshold=20)
     assert wide.final == committed + " iota"
 
@@ -454,7 +464,8 @@ def test_holding_never_exceeds_the_window() -> None:
 
 
 def test_text_is_held_only_while_it_may_be_overlap() -> None:
-    stitcher = Stitcher("the quick brown")
+    # A seam: without one, a glued-on word is held until it ends (rule 3b).
+    stitcher = Stitcher("the quick brown ")
     assert stitcher.feed("bro") == ""
     assert stitcher.held == 3
     assert stitcher.feed("a") == "broa"  # "broa" is in no tail of committed
@@ -493,7 +504,8 @@ def test_empty_continuation_releases_nothing() -> None:
 
 def test_continuation_that_is_only_a_tail_fragment_is_released_at_finish() -> None:
     # The model re-sent part of the tail and stopped: nothing to remove.
-    assert stitch_every_way("the quick brown", "quick bro").final == "the quick brownquick bro"
+    # ("brown" + "quick" also reads as a dropped space: rule 3b restores it.)
+    assert stitch_every_way("the quick brown", "quick bro").final == "the quick brown quick bro"
 
 
 # -- seam whitespace -------------------------------------------------------------------
@@ -813,7 +825,7 @@ def test_chunking_never_changes_the_outcome(
     chunks = data.draw(chunkings(continuation))
     assert stitch(committed, chunks, **options) == whole
     assert stitch(committed, list(continuation), **options) == whole
-    assert whole.released == continuation[whole.overlap :]
+    assert whole.released == " " * whole.space_restored + continuation[whole.overlap :]
     if whole.rewind_to is not None:
         stripped_length = len(committed.rstrip())
         assert 0 <= whole.rewind_to <= stripped_length
