@@ -21,7 +21,9 @@ Both run with the default ``RetryPolicy()`` and with ``backoff_base=0`` (no
 wait before a resume), which separates the policy's backoff from the rest.
 Medians and ranges over ``--rounds`` rounds; the issue's target is a median
 ratio resume / fresh of at most 1.2. Figures are wall time on a shared machine:
-noisy, read the ratios.
+noisy, read the ratios. The client thread's CPU time over the same two spans
+(``time.thread_time``; the server's threads are not in it) is printed too: it
+moves far less with the load than the wall time does.
 """
 
 from __future__ import annotations
@@ -61,24 +63,28 @@ def _content_positions(text: str) -> tuple[list[bytes], list[int]]:
     return [f.data for f in frames], [i for i, f in enumerate(frames) if f.text]
 
 
-def fresh_round(text: str, policy: RetryPolicy) -> float:
+def fresh_round(text: str, policy: RetryPolicy) -> tuple[float, float]:
+    """Wall time and the client thread's CPU time from the request to the first text."""
     with FaultServer([sse_response(_frames(text))]) as server:
         client = Client("openai", base_url=server.url("/v1"), api_key=API_KEY, retry=policy)
         started = time.perf_counter()
+        started_cpu = time.thread_time()
         with client.stream(model="bench", messages=MESSAGES) as stream:
-            first = 0.0
+            first = first_cpu = 0.0
             parts: list[str] = []
             for event in stream:
                 if type(event) is TextDelta:
                     if not first:
                         first = time.perf_counter()
+                        first_cpu = time.thread_time()
                     parts.append(event.text)
         if not stream.completed or "".join(parts) != text:
             raise RuntimeError("fresh: the stream did not complete with the answer")
-        return first - started
+        return first - started, first_cpu - started_cpu
 
 
-def resume_round(text: str, cut: int, policy: RetryPolicy) -> tuple[float, float]:
+def resume_round(text: str, cut: int, policy: RetryPolicy) -> tuple[float, float, float]:
+    """Wall time, the policy's wait and the client thread's CPU time, fault -> resumed text."""
     frames, content = _content_positions(text)
     if cut >= len(content):
         raise ValueError(f"--cut {cut}: the answer has only {len(content)} content events")
@@ -98,7 +104,7 @@ def resume_round(text: str, cut: int, policy: RetryPolicy) -> tuple[float, float
 
     with FaultServer(responder=respond) as server:
         client = Client("openai", base_url=server.url("/v1"), api_key=API_KEY, retry=policy)
-        before = after = 0.0
+        before = after = before_cpu = after_cpu = 0.0
         delay = -1.0
         parts: list[str] = []
         with client.stream(model="bench", messages=MESSAGES) as stream:
@@ -107,14 +113,16 @@ def resume_round(text: str, cut: int, policy: RetryPolicy) -> tuple[float, float
                 if kind is TextDelta:
                     if delay < 0:
                         before = time.perf_counter()
+                        before_cpu = time.thread_time()
                     elif not after:
                         after = time.perf_counter()
+                        after_cpu = time.thread_time()
                     parts.append(event.text)
                 elif kind is Retrying:
                     delay = event.delay  # type: ignore[attr-defined]
         if not stream.completed or "".join(parts) != text or delay < 0:
             raise RuntimeError("resume: the stream did not resume and complete with the answer")
-        return after - before, delay
+        return after - before, delay, after_cpu - before_cpu
 
 
 def _summary(values: Sequence[float]) -> str:
@@ -141,11 +149,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         fresh: list[float] = []
         resumed: list[float] = []
         delays: list[float] = []
+        fresh_cpu: list[float] = []
+        resumed_cpu: list[float] = []
         for _ in range(args.rounds):  # interleaved, so that load hits both alike
-            fresh.append(fresh_round(text, policy))
-            gap, delay = resume_round(text, args.cut, policy)
+            wall, cpu = fresh_round(text, policy)
+            fresh.append(wall)
+            fresh_cpu.append(cpu)
+            gap, delay, cpu = resume_round(text, args.cut, policy)
             resumed.append(gap)
             delays.append(delay)
+            resumed_cpu.append(cpu)
         ratio = statistics.median(resumed) / statistics.median(fresh)
         print(f"\n{label}")
         print(f"  fresh request -> first text        {_summary(fresh)}")
@@ -154,6 +167,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         without = [gap - delay for gap, delay in zip(resumed, delays, strict=True)]
         print(f"  fault -> resumed text minus wait   {_summary(without)}")
         print(f"  ratio resume / fresh (medians)     {ratio:8.2f}x   (target <= 1.2x)")
+        cpu_ratio = statistics.median(resumed_cpu) / statistics.median(fresh_cpu)
+        print(f"  client thread CPU, fresh           {_summary(fresh_cpu)}")
+        print(f"  client thread CPU, fault -> resume {_summary(resumed_cpu)}")
+        print(f"  CPU ratio resume / fresh (medians) {cpu_ratio:8.2f}x   (less load-dependent)")
 
 
 if __name__ == "__main__":

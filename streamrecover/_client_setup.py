@@ -10,33 +10,35 @@ runs (:class:`_Setup`). The public classes, and the loops that wait, are in
 from __future__ import annotations
 
 import os
-import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from streamrecover.core.errors import StreamInterrupted, UsageError
-from streamrecover.core.events import FellBack, Resumed, Retrying
-from streamrecover.core.policy import RetryBudget, RetryPolicy
-from streamrecover.core.redact import redact
-from streamrecover.core.resume import STRATEGIES, Strategy
-from streamrecover.core.session import RecoverySession
-from streamrecover.fallback import Fallback
-from streamrecover.fallback_chain import FallbackChain, SessionFactory
 from streamrecover.fallback_setup import DEFAULT as _OWN_FALLBACKS
 from streamrecover.fallback_setup import ClientFallbacks
-from streamrecover.observe import Hooks, StreamObserver
-from streamrecover.providers.base import Provider, ResumePoint
 from streamrecover.providers.registry import get_provider, provider_class
 from streamrecover.storage._defaults import DEFAULT_RENEW_INTERVAL
-from streamrecover.transport.base import (
-    Timeouts,
-)
 
+# The session, the observer, the transports' timeouts and the retry policy load
+# when the first client is built, not with ``from streamrecover import Client``
+# (issue 14); what only some streams use (fallbacks, storage, telemetry) loads
+# with the first stream that uses it.
 if TYPE_CHECKING:
+    import random
+
+    from streamrecover.core.events import FellBack, Resumed, Retrying
+    from streamrecover.core.policy import RetryBudget, RetryPolicy
+    from streamrecover.core.resume import Strategy
+    from streamrecover.core.session import RecoverySession
+    from streamrecover.fallback import Fallback
+    from streamrecover.fallback_chain import FallbackChain, SessionFactory
     from streamrecover.integrations.otel import StreamTelemetry, Telemetry
+    from streamrecover.observe import StreamObserver
+    from streamrecover.providers.base import Provider, ResumePoint
     from streamrecover.storage.base import Storage
     from streamrecover.storage.record import StreamRecord
+    from streamrecover.transport.base import Timeouts
 
 __all__ = ["_ClientBase", "_Setup", "_key_from_environment"]
 
@@ -86,6 +88,13 @@ class _ClientBase:
         fallbacks: Sequence[Fallback] | None = None,
         on_fallback: Callable[[FellBack, str | None], object] | None = None,
     ) -> None:
+        import random
+
+        from streamrecover.core.policy import RetryBudget, RetryPolicy
+        from streamrecover.core.resume import STRATEGIES
+        from streamrecover.observe import Hooks
+        from streamrecover.providers.base import Provider
+
         if not isinstance(renew_interval, int | float) or not 0 < renew_interval < 1e9:
             raise UsageError(f"renew_interval must be a positive number, got {renew_interval!r}")
         if strategy not in STRATEGIES:
@@ -139,12 +148,16 @@ class _ClientBase:
         )
 
     def __repr__(self) -> str:
+        from streamrecover.core.redact import redact
+
         text = f"{type(self).__name__}({self.provider!r}, strategy={self.strategy!r})"
         return redact(text, secrets=self.provider.secrets)
 
     def _timeouts_for(self, body: Mapping[str, Any], provider: Provider | None = None) -> Timeouts:
         if self.timeouts is not None:
             return self.timeouts
+        from streamrecover.transport.base import Timeouts
+
         # The idle timeout follows the request: a thinking model pauses for longer.
         return Timeouts(idle=(provider or self.provider).default_idle_timeout(body))
 
@@ -168,6 +181,8 @@ class _ClientBase:
         strategy: Strategy | None,
         fallbacks: object = _OWN_FALLBACKS,
     ) -> _Setup:
+        from streamrecover.observe import StreamObserver
+
         chosen: Strategy = strategy if strategy is not None else self.strategy
         self.provider.build_request(body)  # a body the provider cannot send fails here
         chain = self._fallbacks.chain(
@@ -267,6 +282,9 @@ class _ClientBase:
         replay: bool,
         serving: Fallback | None = None,
     ) -> _Setup:
+        from streamrecover.core.resume import STRATEGIES
+        from streamrecover.observe import StreamObserver
+        from streamrecover.providers.base import ResumePoint
         from streamrecover.storage.lease import start_writing
 
         assert self.storage is not None
@@ -367,6 +385,8 @@ class _ClientBase:
         provider: Provider | None = None,
         budget: RetryBudget | object | None = _DEFAULT,
     ) -> RecoverySession:
+        from streamrecover.core.session import RecoverySession
+
         return RecoverySession(
             provider if provider is not None else self.provider,
             body,

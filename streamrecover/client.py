@@ -19,18 +19,21 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from streamrecover._client_setup import _ClientBase
-from streamrecover.core.policy import RetryPolicy
-from streamrecover.core.resume import Strategy
-from streamrecover.fallback import Fallback
 from streamrecover.fallback_setup import DEFAULT as _OWN_FALLBACKS
-from streamrecover.providers.base import Provider
-from streamrecover.stream import AsyncStream, Stream
-from streamrecover.transport.base import (
-    AsyncHTTPTransport,
-    SyncHTTPTransport,
-)
 
+# Only what the classes are made of loads with them; the streams, the
+# transports and the rest of the machinery load when a client is built or a
+# stream opened (see streamrecover._client_setup).
 if TYPE_CHECKING:
+    from streamrecover.core.policy import RetryPolicy
+    from streamrecover.core.resume import Strategy
+    from streamrecover.fallback import Fallback
+    from streamrecover.providers.base import Provider
+    from streamrecover.stream import AsyncStream, Stream
+    from streamrecover.transport.base import (
+        AsyncHTTPTransport,
+        SyncHTTPTransport,
+    )
     from streamrecover.watch import AsyncWatcher, Watcher
 
 __all__ = ["AsyncClient", "Client"]
@@ -118,6 +121,8 @@ class Client(_ClientBase):
                 fallback's format (named, with the fallback); nothing was sent.
             UsageError: the provider cannot send ``body``.
         """
+        from streamrecover.stream import Stream
+
         setup = self._prepare(body, retry=retry, strategy=strategy, fallbacks=fallbacks)
         return Stream(transport=self.transport, **setup._asdict())
 
@@ -157,6 +162,8 @@ class Client(_ClientBase):
                 live writer (another caller is resuming or streaming it).
             UsageError: the stream is complete, or belongs to another provider.
         """
+        from streamrecover.stream import Stream
+
         setup = self._prepare_resume(
             recovery_id, retry=retry, strategy=strategy, replay=replay, force=force
         )
@@ -224,6 +231,8 @@ class AsyncClient(_ClientBase):
         **body: Any,
     ) -> AsyncStream:
         """Open a recovering stream; see :meth:`Client.stream`."""
+        from streamrecover.stream import AsyncStream
+
         setup = self._prepare(body, retry=retry, strategy=strategy, fallbacks=fallbacks)
         return AsyncStream(transport=self.transport, **setup._asdict())
 
@@ -237,6 +246,8 @@ class AsyncClient(_ClientBase):
         force: bool = False,
     ) -> AsyncStream:
         """Continue a stored, interrupted stream; see :meth:`Client.resume` (and ``force``)."""
+        from streamrecover.stream import AsyncStream
+
         setup = self._prepare_resume(
             recovery_id, retry=retry, strategy=strategy, replay=replay, force=force
         )

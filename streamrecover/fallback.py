@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streamrecover.core.errors import UsageError
-from streamrecover.core.policy import RetryPolicy
-from streamrecover.providers.base import Provider
 from streamrecover.providers.registry import get_provider, provider_class
-from streamrecover.providers.translate import translate_body
+
+if TYPE_CHECKING:
+    from streamrecover.core.policy import RetryPolicy
+    from streamrecover.providers.base import Provider
 
 __all__ = ["Fallback", "TranslateBody"]
 
@@ -98,4 +99,7 @@ class Fallback:
             if not isinstance(built, Mapping):
                 raise UsageError("Fallback.translate must return a JSON object (a mapping)")
             return {**built, "model": self.model}
+        # The translation machinery loads with the first fallback's request.
+        from streamrecover.providers.translate import translate_body
+
         return translate_body(body, source, self.provider.name, model=self.model)

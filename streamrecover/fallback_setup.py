@@ -10,21 +10,15 @@ that served it last, whose credentials the resume uses (none are stored).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from streamrecover.core.errors import UsageError
-from streamrecover.core.policy import RetryBudget
-from streamrecover.fallback import Fallback
-from streamrecover.fallback_chain import (
-    FallbackChain,
-    SessionFactory,
-    check_fallbacks,
-    prepare_fallbacks,
-)
 
 if TYPE_CHECKING:
+    from streamrecover.core.policy import RetryBudget
+    from streamrecover.fallback import Fallback
+    from streamrecover.fallback_chain import FallbackChain, SessionFactory
     from streamrecover.providers.base import Provider
     from streamrecover.storage.contribution import Contribution
     from streamrecover.storage.record import StreamRecord
@@ -45,7 +39,13 @@ class ClientFallbacks:
     """
 
     def __init__(self, fallbacks: object, *, budgets: bool) -> None:
-        self.fallbacks: tuple[Fallback, ...] = check_fallbacks(fallbacks)
+        import threading
+
+        # The fallback machinery (the chain, the translations) loads only for a
+        # client or a call that has fallbacks.
+        self.fallbacks: tuple[Fallback, ...] = (
+            () if fallbacks is None else _check_fallbacks(fallbacks)
+        )
         self._budgets_on = budgets
         # One budget per (provider, base URL, model), shared by the client's streams:
         # a crowd of streams falling back together must not storm the fallback either.
@@ -60,6 +60,8 @@ class ClientFallbacks:
         with self._lock:
             budget = self._budgets.get(key)
             if budget is None:
+                from streamrecover.core.policy import RetryBudget
+
                 budget = self._budgets[key] = RetryBudget()
             return budget
 
@@ -87,9 +89,14 @@ class ClientFallbacks:
             UsageError: ``chosen`` is not a list of Fallback, or a fallback
                 cannot send the translated request.
         """
-        fallbacks = self.fallbacks if chosen is DEFAULT else check_fallbacks(chosen)
+        if chosen is DEFAULT:
+            fallbacks = self.fallbacks
+        else:
+            fallbacks = () if chosen is None else _check_fallbacks(chosen)
         if not fallbacks and not providers:
             return None
+        from streamrecover.fallback_chain import FallbackChain, prepare_fallbacks
+
         prepared = prepare_fallbacks(fallbacks, body, source, budget_for=self.budget_for)
         return FallbackChain(
             prepared,
@@ -122,6 +129,12 @@ class ClientFallbacks:
             f"(model {last.model!r}); resume it with a client whose fallbacks include "
             f"Fallback({last.provider!r}, {last.model!r}, ...) (credentials are never stored)"
         )
+
+
+def _check_fallbacks(fallbacks: object) -> tuple[Fallback, ...]:
+    from streamrecover.fallback_chain import check_fallbacks
+
+    return check_fallbacks(fallbacks)
 
 
 #: The ``fallbacks=`` of a call that gave none: the client's own.

@@ -379,6 +379,8 @@ class AsyncStream(_StreamBase):
                     try:
                         async for data in body:
                             queue_data(data)
+                            # The read is decoded: not held while the next one waits.
+                            del data
                             while (events := next_events()) is not None:
                                 if events:
                                     observe(events)

@@ -33,8 +33,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from streamrecover.core.excerpt import body_excerpt
-
 __all__ = [
     "ContinuationDivergedError",
     "Fault",
@@ -157,6 +155,9 @@ class HTTPStatusError(Fault):
         error_type: str = "",
     ) -> None:
         # An HTML error page (a reverse proxy's 502) is reduced to its title.
+        # excerpt (html, its regexes) loads with the first error body, not on import.
+        from streamrecover.core.excerpt import body_excerpt
+
         excerpt = f": {body_excerpt(body)}" if body else ""
         super().__init__(f"HTTP {status}{excerpt}")
         self.status = status
@@ -206,6 +207,8 @@ class UnexpectedContentError(Fault):
 
     def __init__(self, content_type: str, *, body: str = "") -> None:
         # A captive portal's or a proxy's HTML page says who answered in its title.
+        from streamrecover.core.excerpt import body_excerpt
+
         excerpt = f": {body_excerpt(body)}" if body.strip() else ""
         super().__init__(
             f"expected text/event-stream, got {content_type or 'no content type'}{excerpt}"

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streamrecover.core.errors import UsageError
-from streamrecover.providers.anthropic import AnthropicProvider
-from streamrecover.providers.base import Provider
-from streamrecover.providers.gemini import GeminiProvider
-from streamrecover.providers.openai_chat import OpenAIChatProvider
-from streamrecover.providers.openai_responses import OpenAIResponsesProvider
+
+if TYPE_CHECKING:
+    from streamrecover.providers.base import Provider
 
 __all__ = ["UnknownProviderError", "get_provider", "provider_class", "provider_names"]
 
-_PROVIDERS: dict[str, type[Provider]] = {
-    cls.name: cls
-    for cls in (OpenAIChatProvider, OpenAIResponsesProvider, AnthropicProvider, GeminiProvider)
+#: Each name's module and class: a provider's module loads when it is first
+#: asked for by name, so that a client of one provider never loads the others.
+_PROVIDERS: dict[str, tuple[str, str]] = {
+    "openai": ("streamrecover.providers.openai_chat", "OpenAIChatProvider"),
+    "openai-responses": ("streamrecover.providers.openai_responses", "OpenAIResponsesProvider"),
+    "anthropic": ("streamrecover.providers.anthropic", "AnthropicProvider"),
+    "gemini": ("streamrecover.providers.gemini", "GeminiProvider"),
 }
 
 
@@ -45,9 +47,11 @@ def provider_class(name: str) -> type[Provider]:
         UnknownProviderError: no provider has that name (the message lists them).
     """
     try:
-        return _PROVIDERS[name]
+        module, attribute = _PROVIDERS[name]
     except (KeyError, TypeError):
         raise UnknownProviderError(name) from None
+    cls: type[Provider] = getattr(__import__(module, fromlist=[attribute]), attribute)
+    return cls
 
 
 def get_provider(name: str, **options: Any) -> Provider:

@@ -10,8 +10,8 @@ dependencies are imported when a transport is created, not by this package.
 
 from __future__ import annotations
 
-from streamrecover.transport._async import AsyncResponse, AsyncTransport
-from streamrecover.transport._sync import SyncResponse, SyncTransport
+from typing import TYPE_CHECKING, Any
+
 from streamrecover.transport.base import (
     DEFAULT_TIMEOUTS,
     AsyncHTTPTransport,
@@ -20,6 +20,33 @@ from streamrecover.transport.base import (
     SyncStreamingResponse,
     Timeouts,
 )
+
+if TYPE_CHECKING:
+    from streamrecover.transport._async import AsyncResponse, AsyncTransport
+    from streamrecover.transport._sync import SyncResponse, SyncTransport
+
+# Each transport loads when it is first asked for (PEP 562): a sync client
+# never loads the async one, and ``Timeouts`` loads neither.
+_LAZY = {
+    "AsyncResponse": "streamrecover.transport._async",
+    "AsyncTransport": "streamrecover.transport._async",
+    "SyncResponse": "streamrecover.transport._sync",
+    "SyncTransport": "streamrecover.transport._sync",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'streamrecover.transport' has no attribute {name!r}")
+    value = getattr(__import__(module, fromlist=[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = (
     "DEFAULT_TIMEOUTS",

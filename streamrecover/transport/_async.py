@@ -267,6 +267,8 @@ class AsyncResponse:
             if not data:
                 return
             yield data
+            # Not held while the next read waits (up to 64 KiB per stream).
+            del data
 
     async def read(self, limit: int) -> bytes:
         """Return up to ``limit`` bytes of the body (fewer when it ends first).

@@ -46,7 +46,8 @@ class Exchange:
     """
 
     def __init__(self, what: str) -> None:
-        self._connection = h11.Connection(h11.CLIENT)
+        # Dropped once a chunked body's decoder takes over (see _decode_chunked_body).
+        self._connection: h11.Connection | None = h11.Connection(h11.CLIENT)
         self._what = what
         self._eof = False
         self._ragged_eof = False
@@ -71,10 +72,11 @@ class Exchange:
         try:
             self._method = method.encode("ascii")
             head = h11.Request(method=self._method, target=target.encode("ascii"), headers=headers)
-            data = self._connection.send(head)
+            connection = self._h11()
+            data = connection.send(head)
             if body:
-                data += self._connection.send(h11.Data(data=body)) or b""
-            data += self._connection.send(h11.EndOfMessage()) or b""
+                data += connection.send(h11.Data(data=body)) or b""
+            data += connection.send(h11.EndOfMessage()) or b""
         except (h11.LocalProtocolError, UnicodeEncodeError) as exc:
             # h11 quotes the offending bytes; a header value may be a credential.
             reason = str(exc)
@@ -98,7 +100,7 @@ class Exchange:
         if self._chunked is not None:
             self._chunked.receive_data(data, ragged_eof=ragged_eof)
         else:
-            self._connection.receive_data(data)
+            self._h11().receive_data(data)
 
     def next_head(self) -> ResponseHead | None:
         """Return the final response head (1xx responses skipped), or None: feed more bytes."""
@@ -150,7 +152,7 @@ class Exchange:
 
     def leftover(self) -> bytes:
         """Bytes received after a tunnel was accepted (none, from a well-behaved proxy)."""
-        data, _closed = self._connection.trailing_data
+        data, _closed = self._h11().trailing_data
         return bytes(data)
 
     def _has_chunked_body(self, response: h11.Response) -> bool:
@@ -170,16 +172,26 @@ class Exchange:
     def _decode_chunked_body(self) -> None:
         # What h11 holds beyond the head is the start of the body.
         decoder = ChunkedDecoder(self._what)
-        data, closed = self._connection.trailing_data
+        data, closed = self._h11().trailing_data
         if data:
             decoder.receive_data(data)
         if closed:
             decoder.receive_data(b"", ragged_eof=self._ragged_eof)
         self._chunked = decoder
+        # h11 is done with this exchange, and its receive buffer still holds
+        # the whole first read (up to 64 KiB per stream, for as long as the
+        # stream lasts): let it go.
+        self._connection = None
+
+    def _h11(self) -> h11.Connection:
+        connection = self._connection
+        if connection is None:
+            raise UsageError("the exchange's head was parsed; its body goes to the chunked decoder")
+        return connection
 
     def _next_event(self) -> object:
         try:
-            return self._connection.next_event()
+            return self._h11().next_event()
         except h11.RemoteProtocolError as exc:
             kind: TransportFaultKind
             if not self._eof:

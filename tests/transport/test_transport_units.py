@@ -10,6 +10,7 @@ import ssl
 import time
 from pathlib import Path
 
+import h11
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -326,15 +327,23 @@ CHUNKED = b"transfer-encoding: chunked\r\n"
 def test_exchange_decodes_chunked_bodies_exactly_where_h11_would(
     method: str, head: bytes, chunked: bool
 ) -> None:
+    target = "h:443" if method == "CONNECT" else "/"
     exchange = Exchange("test")
-    exchange.request(method, "h:443" if method == "CONNECT" else "/", [(b"host", b"h")], None)
+    exchange.request(method, target, [(b"host", b"h")], None)
     exchange.receive_data(head + b"\r\n")
     assert exchange.next_head() is not None
-    # h11 chose its body reader from the same head. The reader is private to
+    # h11 chooses its body reader from the same head. The reader is private to
     # h11; it is read here only to prove that the two choices agree.
-    h11_reader = type(exchange._connection._reader).__name__
+    connection = h11.Connection(h11.CLIENT)
+    connection.send(h11.Request(method=method, target=target, headers=[(b"host", b"h")]))
+    connection.send(h11.EndOfMessage())
+    connection.receive_data(head + b"\r\n")
+    assert isinstance(connection.next_event(), h11.Response)
+    h11_reader = type(connection._reader).__name__
     assert (h11_reader == "ChunkedReader") is chunked
     assert (exchange._chunked is not None) is chunked
+    # Once the decoder has taken over, h11 (and the read its buffer holds) is let go.
+    assert (exchange._connection is None) is chunked
 
 
 @pytest.mark.parametrize(("ragged", "kind"), [(False, "incomplete_body"), (True, "tls_eof")])
