@@ -46,6 +46,10 @@ def test_many_storages_opened_read_the_installed_metadata_once(
     for _ in range(5):
         with open_storage("memory://") as storage:
             assert isinstance(storage, MemoryStorage)
+    assert reads == []  # a built-in scheme reads no metadata at all
+    for _ in range(5):
+        with pytest.raises(ValueError, match="nosuchscheme"):
+            storage_class("nosuchscheme")
     assert reads == [registry.ENTRY_POINT_GROUP]
 
 
@@ -75,7 +79,11 @@ def test_a_folder_added_to_the_import_path_is_seen(
     assert storage_class("laterplugin") is MemoryStorage
 
 
-def test_the_callers_copy_cannot_change_what_is_kept() -> None:
+def test_the_callers_copy_cannot_change_what_is_kept(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    install(tmp_path, "sr_kept_plugin", "keptplugin")
+    monkeypatch.syspath_prepend(str(tmp_path))
     found = registry._entry_points()
     found.clear()
-    assert "memory" in registry._entry_points()
+    assert "keptplugin" in registry._entry_points()
