@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Lease", "LeaseKeeper", "give_back", "start_writing"]
 
+#: Seconds the keeper's thread waits for a new lease before it ends.
+KEEPER_LINGER = 30.0
+
 
 class Lease:
     """A writer's hold on one record, renewed in the background while it is :meth:`start`\\ ed.
@@ -124,19 +127,21 @@ class Lease:
 class LeaseKeeper:
     """One daemon thread that renews every registered :class:`Lease` when it falls due.
 
-    The thread starts with the first lease and ends when the last one is
-    discarded. :meth:`shared` is the process's keeper (a forked child gets its
-    own).
+    The thread starts with the first lease and ends ``linger`` seconds after
+    the last one is discarded, so a process that runs one stream after another
+    starts one thread, not one per stream. :meth:`shared` is the process's
+    keeper (a forked child gets its own).
     """
 
     _shared: LeaseKeeper | None = None
     _shared_pid = 0
     _shared_lock = threading.Lock()
 
-    def __init__(self) -> None:
+    def __init__(self, *, linger: float = KEEPER_LINGER) -> None:
         self._leases: set[Lease] = set()
         self._condition = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._linger = linger
 
     @classmethod
     def shared(cls) -> LeaseKeeper:
@@ -169,13 +174,26 @@ class LeaseKeeper:
         with self._condition:
             return len(self._leases)
 
+    @property
+    def running(self) -> bool:
+        """Whether the keeper's thread is alive (it lingers a while after the last lease)."""
+        with self._condition:
+            return self._thread is not None
+
     def _run(self) -> None:
+        idle_until: float | None = None
         while True:
             with self._condition:
-                if not self._leases:
-                    self._thread = None
-                    return
                 now = time.monotonic()
+                if not self._leases:
+                    if idle_until is None:
+                        idle_until = now + self._linger
+                    if now >= idle_until:
+                        self._thread = None
+                        return
+                    self._condition.wait(idle_until - now)
+                    continue
+                idle_until = None
                 due = [lease for lease in self._leases if lease.due_at() <= now]
                 if not due:
                     wait = min(lease.due_at() for lease in self._leases) - now
