@@ -96,6 +96,10 @@ _SHORT_WORD_MAX = 3
 #: space: a letter alone after a word ending in it is a name there ("value of f",
 #: "for r in rows").
 _LONE_SEPARATORS = frozenset("\n,;:`'\"")
+#: In code, a shorter reading proves a word from this many letters ("json", "ProgramData").
+_CODE_WORD_MIN = 4
+#: Two common words: the one written before decides from this many letters ("the").
+_WRITTEN_COMMON_MIN = 3
 #: The English words of one letter.
 _ONE_LETTER_WORDS = frozenset("ai")
 #: What :meth:`ShortRepeatReading._known_reading` answers.
@@ -197,7 +201,13 @@ class ShortRepeatReading:
         if reading == _EITHER and not verdict and length == 1:  # noqa: SIM102 (a reading, then its guard)
             if _in_prose(stripped, start, held, word_end):
                 reading = self._common_reading(kept, removed)
-        if reading == _REMOVED and _reads_as_code(stripped, start, kept, after):
+                if reading == _EITHER:
+                    reading = _written_reading(stripped, start, kept, removed)
+        if (
+            reading == _REMOVED
+            and len(removed) < _CODE_WORD_MIN
+            and _reads_as_code(stripped, start, kept, after)
+        ):
             reading = _EITHER  # "acc" + "c = 0" is a name, "ac" no word of it
         if reading == _REMOVED and word_end == length and _is_short_word(held[:length]):
             # "I like pizza" + "a lot": the model may have dropped the space before
@@ -207,6 +217,8 @@ class ShortRepeatReading:
             return 0  # "ban" + "ana": "banana", not "bana"
         if reading == _REMOVED:
             return length  # "wha" + "atever": "whatever", not "whaatever"
+        if not verdict and length == 1 and _is_accented(text) and not _doubles_accents(stripped):
+            return length  # "Zürich and Kö" + "öln": "öö" is Finnish or Estonian, not German
         return verdict
 
     def _lone_letter_repeat(self, length: int, held: str) -> int:
@@ -274,6 +286,32 @@ class ShortRepeatReading:
         if len(removed) <= _SHORT_WORD_MAX and not lexicon.is_common(removed):
             return _EITHER  # "ms" + "s": a rare short word is as likely a name ("mss")
         return _REMOVED
+
+
+def _written_reading(stripped: str, start: int, kept: str, removed: str) -> int:
+    """Of two common words, the one the answer wrote before when it never wrote the other.
+
+    ``"The"`` + ``"e p95"`` after many a "the" and no "thee"; not under three letters
+    ("to" + "o late": "too" is as common, and a short word is written everywhere).
+    """
+    if len(removed) < _WRITTEN_COMMON_MIN or not lexicon.is_common(kept):
+        return _EITHER
+    if has_word(stripped, removed, start) and not has_word(stripped, kept, start):
+        return _REMOVED
+    return _EITHER
+
+
+def _doubles_accents(text: str) -> bool:
+    """Whether ``text`` already writes an accented letter twice in a row (Finnish "ää")."""
+    return any(
+        text[index] == text[index - 1] and _is_accented(text[index])
+        for index in range(1, len(text))
+    )
+
+
+def _is_accented(letter: str) -> bool:
+    """Whether ``letter`` is a Latin letter with a diacritic (Latin-1 to Latin Extended-B)."""
+    return "\u00c0" <= letter <= _LATIN_END and letter.isalpha()
 
 
 def _name_char(ch: str) -> bool:

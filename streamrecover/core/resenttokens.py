@@ -1,0 +1,234 @@
+"""Rule 2k of the stitcher: a repeat of one or two characters that only a re-sent token explains.
+
+A stream is cut between deltas, and a delta is whole tokens; a model that
+repeats the end of the text re-sends tokens. Some short repeats are shapes an
+exact continuation cannot take at a token boundary, or that the script or the
+markup around the cut never writes. :func:`resent_token` reads them, for the
+shortest candidate ``stripped[-length:]`` (``length`` 1 or 2) that nothing
+else removed:
+
+- **Digits after a number's last group.** The byte-pair vocabularies of the
+  common models (GPT-4o, GPT-4, Llama 3, and the holdout's and the corpus's
+  tokenizers after them) cut a run of digits into groups of three from its
+  left, so a stream can stop inside a number only after a whole group of
+  three: a run whose length is not a multiple of three ended there. A digit
+  that follows it re-sends the number's end (``"input_tokens": 1532`` +
+  ``"2,"``, ``"postgres:16"`` + ``"6.3"``, ``"v1.25"`` + ``"5/log"``).
+- **A Han character written twice.** Of 24,509 cuts between two Han
+  characters of real Chinese (vim's and GnuPG's Chinese help texts, the
+  standard library's CJK test texts, freedesktop's Chinese MIME names) 43
+  fall inside a doubled character (0.18%: 等等, 看看, 仅仅, and words that meet,
+  可以|以前), so ``"关键"`` + ``"键在于"`` is a re-sent ``"键"``; a doubling the
+  answer wrote before (``"看看"``) is kept.
+- **A closing backtick re-sent** (``"`list.sort()`"`` + ``"` is stable"``, also
+  with the mark after it, ``"`timeout`:"`` + ``"`: 30"``): keeping it would open
+  a code span right where one closed, which Markdown text never does; not
+  inside a fenced block, nor when the span was opened by two backticks.
+- **A word's last letter re-sent with the space the model saw** (no prefill:
+  ``"If step "`` + ``"p 3"``, ``"Only job "`` + ``"b 4411"``): keeping it writes a
+  lone letter after a word that ends in it, which English prose writes only as
+  "a" and "I". Only in an answer of English words, outside code (a fence, an
+  inline span, an indented line, a name before it): there ``"for "`` + ``"r in
+  rows"`` is a one-letter name.
+- **A name in code written before** (``"WHERE o.created_at ... AND o."`` +
+  ``".created_at"``): of the two readings of the dotted name at the cut, the
+  one the answer wrote before wins when the other was never written.
+
+Ambiguities, by design (frequencies on the seam corpora,
+``python benchmarks/bench_seams.py --in-process --corpus holdout``, seed 11):
+two digits re-sent inside a group of three (``"418"`` + ``"18,"``, ``"5432"``
+cut ``"543"`` + ``"432"``, ``"529"`` + ``"29,"``) read like a number going on
+(an ID repeats its last two digits once in a hundred cuts) and are kept; so is
+a separator and a digit re-sent after a number (``"v22.4.0"`` + ``".0 on"``,
+``"worker-1"`` + ``"-1 job"``: dates and versions repeat their groups). A model
+whose tokenizer cuts numbers digit by digit (Gemini's) may stop inside a run of
+one or two digits; an exact continuation there whose next digit repeats the
+last one loses it (see the module's measured figure in benchmarks/README.md).
+
+Pure functions, no state.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+__all__ = ["resent_token"]
+
+#: A run of digits is cut into tokens of this many digits from its left.
+_DIGIT_GROUP = 3
+#: English words of one letter: a lone letter after a word may be one of them.
+_ONE_LETTER_WORDS = frozenset("aAI")
+#: Before a number, what makes it an ID: a path's part, an issue reference.
+_ID_BEFORE = frozenset("/#")
+#: What joins a number's groups, or a numeric suffix to a name.
+_SUFFIX_SEPARATORS = frozenset(".-_")
+#: A dotted number: a version, an address.
+_DOTTED_NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)+")
+#: Characters of a name in code, with the dots between its parts.
+_DOTTED = frozenset("._")
+#: Before a word, a name in code: a path, an attribute, a variable.
+_CODE_BEFORE = frozenset("_./\\@$")
+
+
+def is_han(ch: str) -> bool:
+    """Whether ``ch`` is a Han ideograph (CJK Unified Ideographs, Extension A, compatibility)."""
+    return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" or "\uf900" <= ch <= "\ufaff"
+
+
+def resent_token(
+    stripped: str,
+    held: str,
+    length: int,
+    *,
+    seam: str,
+    code: bool,
+    english: Callable[[], bool],
+    at_end: bool,
+) -> bool | None:
+    """Whether the candidate ``stripped[-length:]`` at the start of ``held`` is a re-sent token.
+
+    Args:
+        stripped: the committed text as the model saw it.
+        held: the continuation held so far; it starts with the candidate.
+        length: the candidate's length, 1 or 2.
+        seam: the whitespace a prefill cut off after ``stripped`` (``""``: none).
+        code: whether ``stripped`` ends inside a fenced block or an inline span.
+        english: asked whether the answer's words are mostly English ones.
+        at_end: whether the continuation ended with ``held``.
+
+    Returns:
+        ``None`` when the characters after the candidate are needed to tell.
+    """
+    if length >= len(stripped) or length > 2:
+        return False
+    text = stripped[len(stripped) - length :]
+    if text.isdigit():
+        return _digits_after_last_group(stripped, length)
+    if length == 1 and is_han(text):
+        return text * 2 not in stripped
+    if text[0] in _SUFFIX_SEPARATORS and text[1:].isdigit():
+        if len(held) <= length:
+            return None if not at_end else False
+        return _group_resent(stripped, held, length)
+    if text[0] == "`":
+        if len(held) <= length:
+            return None if not at_end else False
+        return _closing_backtick(stripped, held, length, code=code)
+    if length == 2 and text[1] == " " and not seam:
+        if len(held) <= length:
+            return None if not at_end else False
+        if held[length:].lstrip(" ")[:1].isalpha():
+            # "the value of " + "f exactly": a one-letter name in a sentence is
+            # followed by words; a letter re-sent goes on with what followed its word.
+            return False
+        return _lone_letter_after_word(stripped, code=code) and english()
+    return False
+
+
+def written_name_reading(stripped: str, held: str, length: int, *, complete: bool) -> bool | None:
+    """Whether the dotted name at the cut reads as written before only without the candidate.
+
+    ``"AND o."`` + ``".created_at"`` after ``"o.created_at"``: removing the repeat
+    writes the name written before, keeping it (``"o..created_at"``) one never
+    written. ``None`` when ``held`` ends inside the name.
+    """
+    end = 0
+    while end < len(held) and _is_name_char(held[end]):
+        end += 1
+    if end == len(held) and not complete:
+        return None
+    if end <= length:
+        return False
+    start = len(stripped)
+    while start > 0 and _is_name_char(stripped[start - 1]):
+        start -= 1
+    kept = stripped[start:] + held[:end]
+    removed = stripped[start:] + held[length:end]
+    if "." not in removed.strip(".") or not any(ch.isalpha() for ch in removed):
+        return False
+    return _has_token(stripped, removed, start) and not _has_token(stripped, kept, start)
+
+
+def _group_resent(stripped: str, held: str, length: int) -> bool:
+    """A separator and a digit re-sent after a name or a version: ``"worker-1"`` + ``"-1 job"``.
+
+    After a name (letters, then ``-`` or ``_``), keeping writes a second numeric
+    suffix ("worker-1-1"). After a dotted number (``"v22.4.0"`` + ``".0 on"``),
+    keeping writes a version of one group more than every version written
+    before, removing one of their number of groups.
+    """
+    if held[length].isdigit() or held[length] in _SUFFIX_SEPARATORS:
+        return False  # the number goes on: "1.0" + ".0.1", "web-1" + "-10"
+    start = len(stripped) - length
+    if stripped[start] != ".":
+        return stripped[start - 1].isalpha()
+    begin = start
+    while begin > 0 and (stripped[begin - 1].isdigit() or stripped[begin - 1] == "."):
+        begin -= 1
+    # The groups of the number the answer reads with the repeat removed ("22.4.0": 3).
+    groups = stripped.count(".", begin, start) + 2
+    written = {match.count(".") + 1 for match in _DOTTED_NUMBER.findall(stripped, 0, begin)}
+    return groups in written and groups + 1 not in written
+
+
+def _digits_after_last_group(stripped: str, length: int) -> bool:
+    run = len(stripped) - len(stripped.rstrip("0123456789"))
+    if run <= length or stripped[-1] == "0":
+        # Not a zero: round numbers double it ("100", "40,000", "0xd800"), and a cut at
+        # any character (a tokenizer that cuts numbers digit by digit) meets them.
+        return False
+    if run % _DIGIT_GROUP != 0:
+        return True
+    # After a whole group, two different digits written twice ("418" + "18,"); not
+    # in an ID of a path or a reference, which repeats digits like any ID does
+    # ("pull/292" + "92", "#212" + "12").
+    start = len(stripped) - run
+    if start > 0 and stripped[start - 1] in _ID_BEFORE:
+        return False
+    return length == 2 and stripped[-1] != stripped[-2]
+
+
+def _closing_backtick(stripped: str, held: str, length: int, *, code: bool) -> bool:
+    """A backtick that closed an inline span, re-sent (with the mark after it)."""
+    position = len(stripped) - length
+    line = stripped[stripped.rfind("\n", 0, position) + 1 : position + 1]
+    if code or held[length] == "`" or line.lstrip().startswith("```"):
+        return False
+    # Not when the span was opened by two backticks, or when this one opens a span.
+    return stripped[position - 1] != "`" and line.count("`") % 2 == 0
+
+
+def _lone_letter_after_word(stripped: str, *, code: bool) -> bool:
+    """A word's last letter re-sent with the space after it: ``"If step "`` + ``"p 3"``."""
+    letter = stripped[-2]
+    if not (letter.isalpha() and letter <= "\u024f") or letter in _ONE_LETTER_WORDS:
+        return False
+    start = len(stripped) - 2
+    while start > 0 and stripped[start - 1].isalpha():
+        start -= 1
+    if len(stripped) - 2 - start < 1 or code:
+        return False  # not the end of a word of two letters or more
+    line = stripped[stripped.rfind("\n", 0, start) + 1 :]
+    if line.startswith(("    ", "\t")) or line.count("`") % 2:
+        return False
+    if start > 0 and (stripped[start - 1] in _CODE_BEFORE or stripped[start - 1].isdigit()):
+        return False
+    return True
+
+
+def _is_name_char(ch: str) -> bool:
+    return ch.isalnum() or ch in _DOTTED
+
+
+def _has_token(text: str, token: str, end: int) -> bool:
+    """Whether ``token`` occurs in ``text[:end]`` with no name character on either side."""
+    position = text.find(token, 0, end)
+    while position >= 0:
+        after = position + len(token)
+        if (position == 0 or not _is_name_char(text[position - 1])) and (
+            after >= len(text) or not _is_name_char(text[after])
+        ):
+            return True
+        position = text.find(token, position + 1, end)
+    return False
