@@ -118,7 +118,10 @@ def resent_token(
     if length == 2 and text[1] == " " and not seam:
         if len(held) <= length:
             return None if not at_end else False
-        if held[length:].lstrip(" ")[:1].isalpha():
+        after = held[length:].lstrip(" ")
+        if not after:
+            return None if not at_end else False
+        if after[0].isalpha():
             # "the value of " + "f exactly": a one-letter name in a sentence is
             # followed by words; a letter re-sent goes on with what followed its word.
             return False
@@ -212,9 +215,8 @@ def _lone_letter_after_word(stripped: str, *, code: bool) -> bool:
     line = stripped[stripped.rfind("\n", 0, start) + 1 :]
     if line.startswith(("    ", "\t")) or line.count("`") % 2:
         return False
-    if start > 0 and (stripped[start - 1] in _CODE_BEFORE or stripped[start - 1].isdigit()):
-        return False
-    return True
+    before = stripped[start - 1] if start > 0 else ""
+    return not (before and (before in _CODE_BEFORE or before.isdigit()))
 
 
 def _is_name_char(ch: str) -> bool:
