@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from streamrecover.core.doubling import CodeContext, code_context, doubled_mark, doubled_pair
 from streamrecover.core.numberformats import NumberFormats
-from streamrecover.core.resenttokens import resent_token, written_name_reading
+from streamrecover.core.resenttokens import resent_reading
 from streamrecover.core.shortrepeats import (
     HOLD,
     KEPT,
@@ -192,23 +192,10 @@ class OverlapChooser(ShortRepeatReading):
         """Rule 2k: a short repeat only a re-sent token explains (:mod:`.resenttokens`)."""
         if self._code is None:
             self._code = code_context(self._stripped[self._tail_start :])
-        verdict = resent_token(
-            self._stripped,
-            held,
-            length,
-            seam=self._seam,
-            code=self._code.code,
-            english=self._is_english,
-            at_end=at_end,
-        )
-        if verdict is None:
-            return HOLD if not at_end and len(held) < self._window else 0
-        if not verdict:
-            complete = at_end or len(held) >= self._window
-            verdict = written_name_reading(self._stripped, held, length, complete=complete)
-            if verdict is None:
-                return HOLD
-        return length if verdict else 0
+        return resent_reading(
+            self._stripped, held, length, seam=self._seam, code=self._code.code,
+            english=self._is_english, at_end=at_end, window=self._window,
+        )  # fmt: skip
 
     def _punctuation_repeat(self, length: int, held: str, *, at_end: bool) -> int:
         """A sentence mark that ended a word, re-sent with the space after it.

@@ -53,7 +53,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-__all__ = ["resent_token"]
+from streamrecover.core.shortrepeats import HOLD
+
+__all__ = ["resent_reading", "resent_token", "written_name_reading"]
 
 #: A run of digits is cut into tokens of this many digits from its left.
 _DIGIT_GROUP = 3
@@ -74,6 +76,35 @@ _CODE_BEFORE = frozenset("_./\\@$")
 def is_han(ch: str) -> bool:
     """Whether ``ch`` is a Han ideograph (CJK Unified Ideographs, Extension A, compatibility)."""
     return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" or "\uf900" <= ch <= "\ufaff"
+
+
+def resent_reading(
+    stripped: str,
+    held: str,
+    length: int,
+    *,
+    seam: str,
+    code: bool,
+    english: Callable[[], bool],
+    at_end: bool,
+    window: int,
+) -> int:
+    """Rule 2k for the chooser: ``length`` to remove it, ``0`` to keep it, or ``HOLD``.
+
+    :func:`resent_token`, then :func:`written_name_reading`; ``window`` is the
+    most the stitcher holds (past it, what is held decides).
+    """
+    verdict = resent_token(
+        stripped, held, length, seam=seam, code=code, english=english, at_end=at_end
+    )
+    complete = at_end or len(held) >= window
+    if verdict is None:
+        return 0 if complete else HOLD
+    if not verdict:
+        verdict = written_name_reading(stripped, held, length, complete=complete)
+        if verdict is None:
+            return HOLD
+    return length if verdict else 0
 
 
 def resent_token(
