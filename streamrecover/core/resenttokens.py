@@ -59,6 +59,8 @@ __all__ = ["resent_reading", "resent_token", "written_name_reading"]
 
 #: A run of digits is cut into tokens of this many digits from its left.
 _DIGIT_GROUP = 3
+#: Longer runs of digits are hashes and constants, no quantities.
+_NUMBER_MAX = 6
 #: English words of one letter: a lone letter after a word may be one of them.
 _ONE_LETTER_WORDS = frozenset("aAI")
 #: Before a number, what makes it an ID: a path's part, an issue reference.
@@ -208,18 +210,19 @@ def _group_resent(stripped: str, held: str, length: int) -> bool:
 
 def _digits_after_last_group(stripped: str, length: int) -> bool:
     run = len(stripped) - len(stripped.rstrip("0123456789"))
-    if run <= length or stripped[-1] == "0":
-        # Not a zero: round numbers double it ("100", "40,000", "0xd800"), and a cut at
-        # any character (a tokenizer that cuts numbers digit by digit) meets them.
+    start = len(stripped) - run
+    if run <= length or run > _NUMBER_MAX or stripped[-1] == "0":
+        # Not a zero: round numbers double it ("100", "40,000", "0xd800"); not a long
+        # run (a hash, a constant's digits): a tokenizer that cuts numbers digit by
+        # digit (Gemini's) may stop anywhere in them.
+        return False
+    if start > 0 and stripped[start - 1] in _ID_BEFORE:
+        # An ID of a path or a reference repeats digits like any ID does
+        # ("pull/292" + "92", "pull/4217" + "7", "#212" + "12").
         return False
     if run % _DIGIT_GROUP != 0:
         return True
-    # After a whole group, two different digits written twice ("418" + "18,"); not
-    # in an ID of a path or a reference, which repeats digits like any ID does
-    # ("pull/292" + "92", "#212" + "12").
-    start = len(stripped) - run
-    if start > 0 and stripped[start - 1] in _ID_BEFORE:
-        return False
+    # After a whole group, two different digits written twice ("418" + "18,").
     return length == 2 and stripped[-1] != stripped[-2]
 
 

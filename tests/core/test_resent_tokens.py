@@ -185,6 +185,9 @@ EXACT = [
     # Two digits after a whole group in an ID of a path or a reference.
     ("See https://github.com/nodejs/node/pull/292", "92 for details."),
     ("Fixed in #212", "12 and #2121."),
+    ("See https://github.com/nodejs/node/pull/4217", "7 for details."),
+    # A run of more than six digits is a hash or a constant's digits.
+    ("sha 10936952303939", "39401656 ok"),
     # Inside a run of 3k digits one digit may go on ("4411", "1000").
     ("Only job 441", "1 needed a retry."),
     # A one-letter name in a sentence is followed by words.
