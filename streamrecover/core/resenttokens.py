@@ -65,6 +65,8 @@ _NUMBER_MAX = 6
 _ONE_LETTER_WORDS = frozenset("aAI")
 #: Before a number, what makes it an ID: a path's part, an issue reference.
 _ID_BEFORE = frozenset("/#")
+#: After an address, its port or its prefix length.
+_ADDRESS_ENDS = frozenset(":/")
 #: What joins a number's groups, or a numeric suffix to a name.
 _SUFFIX_SEPARATORS = frozenset(".-_")
 #: A dotted number: a version, an address.
@@ -196,6 +198,8 @@ def _group_resent(stripped: str, held: str, length: int) -> bool:
     """
     if held[length].isdigit() or held[length] in _SUFFIX_SEPARATORS:
         return False  # the number goes on: "1.0" + ".0.1", "web-1" + "-10"
+    if held[length] in _ADDRESS_ENDS:
+        return False  # an address and its port or prefix: "0.0.0" + ".0:41234"
     start = len(stripped) - length
     if stripped[start] != ".":
         return stripped[start - 1].isalpha()
@@ -216,9 +220,9 @@ def _digits_after_last_group(stripped: str, length: int) -> bool:
         # run (a hash, a constant's digits): a tokenizer that cuts numbers digit by
         # digit (Gemini's) may stop anywhere in them.
         return False
-    if start > 0 and stripped[start - 1] in _ID_BEFORE:
-        # An ID of a path or a reference repeats digits like any ID does
-        # ("pull/292" + "92", "pull/4217" + "7", "#212" + "12").
+    if start > 0 and (stripped[start - 1] in _ID_BEFORE or stripped[start - 1].isalpha()):
+        # An ID of a path or a reference repeats digits like any ID does ("pull/292"
+        # + "92", "#212" + "12"); after a letter the digits are a hash's or a name's.
         return False
     if run % _DIGIT_GROUP != 0:
         return True
@@ -232,8 +236,9 @@ def _closing_backtick(stripped: str, held: str, length: int, *, code: bool) -> b
     line = stripped[stripped.rfind("\n", 0, position) + 1 : position + 1]
     if code or held[length] == "`" or line.lstrip().startswith("```"):
         return False
-    # Not when the span was opened by two backticks, or when this one opens a span.
-    return stripped[position - 1] != "`" and line.count("`") % 2 == 0
+    # Not when a span on the line is delimited by two backticks (it may hold one),
+    # nor when this one opens a span.
+    return "``" not in line and line.count("`") % 2 == 0
 
 
 def _lone_letter_after_word(stripped: str, *, code: bool) -> bool:

@@ -34,13 +34,12 @@ German, not CJK), a Latin word, and no sign of a name in code: ``_ . / \\
 of capitals (``"READ_COM"`` + ``"M"``, ``"vLL"`` + ``"LM"``), unless the
 removed reading has four letters or more (``"res.json"`` + ``"n()"``, ``"C:\\Progr"``
 + ``"ramData"``: a name in code made of words); keeping needs none of that.
-When both readings are common words, in prose, the one the answer wrote
-before wins if it has three letters or more and the other was never written
-(``"The ... The"`` + ``"e third"``). One accented letter doubled
+One accented vowel doubled
 (``"Zürich and Kö"`` + ``"öln"``) is removed unless the answer already doubles
 an accented letter: of 33,389 accented Latin letters in freedesktop's MIME
 names and vim's tutors in 30-odd languages, 91 are doubled, 64 of them
-Finnish or Estonian ``"ää"``, the rest typos written on purpose. Likewise a
+Finnish or Estonian ``"ää"``, the rest typos written on purpose (consonants
+are kept: Slovak "vyššie", Polish "Jagiełło"). Likewise a
 word's last letter re-sent with the line end or mark the model saw after
 it (``"index,"`` + ``"x, so"``, ``"import random\n"`` + ``"m\nimport"``) is
 removed in an English answer unless it is
@@ -91,6 +90,7 @@ benchmarks/README.md "Seams") unless said otherwise.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import TYPE_CHECKING
 
 from streamrecover.core import lexicon
@@ -109,8 +109,6 @@ _SHORT_WORD_MAX = 3
 _LONE_SEPARATORS = frozenset("\n,;:`'\"")
 #: In code, a shorter reading proves a word from this many letters ("json", "ProgramData").
 _CODE_WORD_MIN = 4
-#: Two common words: the one written before decides from this many letters ("the").
-_WRITTEN_COMMON_MIN = 3
 #: The English words of one letter.
 _ONE_LETTER_WORDS = frozenset("ai")
 #: What :meth:`ShortRepeatReading._known_reading` answers.
@@ -212,12 +210,8 @@ class ShortRepeatReading:
         if reading == _EITHER and not verdict and length == 1:  # noqa: SIM102 (a reading, then its guard)
             if _in_prose(stripped, start, held, word_end):
                 reading = self._common_reading(kept, removed)
-                if reading == _EITHER:
-                    reading = _written_reading(stripped, start, kept, removed)
-        if (
-            reading == _REMOVED
-            and len(removed) < _CODE_WORD_MIN
-            and _reads_as_code(stripped, start, kept, after)
+        if reading == _REMOVED and _reads_as_code(
+            stripped, start, kept, after, long_reading=len(removed) >= _CODE_WORD_MIN
         ):
             reading = _EITHER  # "acc" + "c = 0" is a name, "ac" no word of it
         if reading == _REMOVED and word_end == length and _is_short_word(held[:length]):
@@ -299,19 +293,6 @@ class ShortRepeatReading:
         return _REMOVED
 
 
-def _written_reading(stripped: str, start: int, kept: str, removed: str) -> int:
-    """Of two common words, the one the answer wrote before when it never wrote the other.
-
-    ``"The"`` + ``"e p95"`` after many a "the" and no "thee"; not under three letters
-    ("to" + "o late": "too" is as common, and a short word is written everywhere).
-    """
-    if len(removed) < _WRITTEN_COMMON_MIN or not lexicon.is_common(kept):
-        return _EITHER
-    if has_word(stripped, removed, start) and not has_word(stripped, kept, start):
-        return _REMOVED
-    return _EITHER
-
-
 def _doubles_accents(text: str) -> bool:
     """Whether ``text`` already writes an accented letter twice in a row (Finnish "ää")."""
     return any(
@@ -321,8 +302,13 @@ def _doubles_accents(text: str) -> bool:
 
 
 def _is_accented(letter: str) -> bool:
-    """Whether ``letter`` is a Latin letter with a diacritic (Latin-1 to Latin Extended-B)."""
-    return "\u00c0" <= letter <= _LATIN_END and letter.isalpha()
+    """Whether ``letter`` is a Latin vowel with a diacritic (Latin-1 to Latin Extended-B)."""
+    return "\u00c0" <= letter <= _LATIN_END and _base_letter(letter) in "aeiouyAEIOUY"
+
+
+def _base_letter(letter: str) -> str:
+    """The letter without its diacritics ("ö" -> "o"), or ``""``."""
+    return unicodedata.normalize("NFD", letter)[:1] if letter.isalpha() else ""
 
 
 def _name_char(ch: str) -> bool:
@@ -390,22 +376,25 @@ def _in_prose(stripped: str, start: int, held: str, word_end: int) -> bool:
     return True
 
 
-def _reads_as_code(stripped: str, start: int, word: str, after: str) -> bool:
+def _reads_as_code(
+    stripped: str, start: int, word: str, after: str, *, long_reading: bool = False
+) -> bool:
     """Whether the word at the cut is a name in code or an acronym.
 
     There a word the lexicon lacks is the rule ("self.acc", "curr_append",
     "COMM", "vLLM"), so a shorter reading that is a word ("ac", "COM") proves
     nothing: next to ``_ . / \\ @ $`` or a digit before, ``_ ( [`` after, or
-    with the cut in a run of capitals ("ReqLLM").
+    with the cut in a run of capitals ("ReqLLM", "JSStream", "dns.FORMERR").
+    A shorter reading of four letters or more (``long_reading``) is a word even next to
+    those marks (``"res.json"`` + ``"n()"``, ``"C:\\Progr"`` + ``"ramData"``).
     """
     before = stripped[start - 1] if start > 0 else ""
-    if before and (before in "_./\\@$" or before.isdigit()):
-        return True
-    if after in ("_", "(", "["):
+    cut = len(stripped) - start
+    marked = bool(before) and (before in "_./\\@$" or before.isdigit())
+    if (marked or after in ("_", "(", "[")) and not long_reading:
         return True
     # The capitals around the cut: the last letters of the partial word, the
     # first of the continuation (an acronym inside a name is all capitals).
-    cut = len(stripped) - start
     return word[cut - 1 : cut + 1].isupper()
 
 
