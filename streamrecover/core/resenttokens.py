@@ -139,7 +139,16 @@ def resent_token(
         return False
     text = stripped[len(stripped) - length :]
     if text.isdigit():
-        return _digits_after_last_group(stripped, length)
+        if not _digits_after_last_group(stripped, length):
+            return False
+        # The token the digits start: a hash or a literal ("085" + "8587f21", "7.745" +
+        # "45_01427") holds letters or "_"; a quantity does not.
+        end = length
+        while end < len(held) and (held[end].isalnum() or held[end] == "_"):
+            end += 1
+        if end == len(held) and not at_end:
+            return None
+        return held[length:end].isdigit() or end == length
     if length == 1 and is_han(text):
         return text * 2 not in stripped
     if text[0] in _SUFFIX_SEPARATORS and text[1:].isdigit():

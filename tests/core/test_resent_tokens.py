@@ -199,6 +199,9 @@ EXACT = [
     ("node web-1", "-10 is up."),
     # A version with a group more than the versions before it when it goes on.
     ("Install 1.2.3, then 1.2", ".2 works."),
+    # A token of digits and letters or "_" is a hash or a literal, no quantity.
+    ("* \\[[`085", "8587f21`](https://github.com)"),
+    ("        num = 7.745", "45_01427_83414\n"),
     # After a letter, digits are a hash's or a name's.
     ("commit/0bff83", "3df9)] - **src**"),
     # An address with its port.
