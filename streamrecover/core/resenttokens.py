@@ -180,6 +180,8 @@ def written_name_reading(stripped: str, held: str, length: int, *, complete: boo
     writes the name written before, keeping it (``"o..created_at"``) one never
     written. ``None`` when ``held`` ends inside the name.
     """
+    if "." not in stripped[len(stripped) - length :]:
+        return False  # letters inside a name are rule 2d's ("sx" + "x_partials")
     end = 0
     while end < len(held) and _is_name_char(held[end]):
         end += 1
@@ -210,6 +212,8 @@ def _group_resent(stripped: str, held: str, length: int) -> bool:
     if held[length] in _ADDRESS_ENDS:
         return False  # an address and its port or prefix: "0.0.0" + ".0:41234"
     start = len(stripped) - length
+    if stripped.endswith(stripped[start:], 0, start):
+        return False  # the text's own run ("4.4.4" + ".4"): keeping loses nothing
     if stripped[start] != ".":
         return stripped[start - 1].isalpha()
     begin = start

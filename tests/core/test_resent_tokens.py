@@ -215,8 +215,16 @@ EXACT = [
     ("when using symbolically linked pe", "er dependencies, as the per-package"),
     # Consonants with a diacritic double in Slavic names and words.
     ("Maciej Kacper Jagieł", "ło fixed it."),
-    # Finnish writes "öö": an answer that doubles accented letters is read as written.
+    # Finnish doubles vowels, accented ones too: such an answer is read as written.
     ("Hän on insinööri ja hänen ystävä", "ä on insinööri."),
+    ("Taas kerran: tämän arvon mä", "ärittäminen on sinun."),
+    # Letters inside a name are rule 2d's, not the dotted name's.
+    (
+        "a = sx_partials.items()\nb = sxx_partials[0]\nsxx = f(d*d for d, n in sx",
+        "x_partials.items())",
+    ),
+    # The text's own run: an address of one repeated group.
+    ("resolver.setServers(['4.4.4", ".4']);"),
 ]
 
 
