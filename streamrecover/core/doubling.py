@@ -25,12 +25,13 @@ a short repeat is read by what keeping it would write, and by where the text is
   ``"— call"``: "——" is Chinese punctuation, not English), and a ``|`` in a padded
   table row (``"| Requests |"`` + ``"| Errors |"``: a padded table has no ``"||"``).
 
-Ambiguities, by design: a pair of digits is kept (``"418"`` + ``"18,"`` stays
-``"41818"``): IDs and counts repeat their last two digits once in a hundred cuts
-(``"pull/292"`` + ``"92"``); a digit and ``.`` or ``,`` likewise (``"v18."`` + ``"8.0"``
-is version 18.8.0); two marks (``"(x,)"`` + ``"),"``), a letter and a space
-(``"If step "`` + ``"p 3"``), two CJK letters and one doubled Han character
-(``"关键"`` + ``"键在于"``, Chinese reduplicates: 谢谢) are kept, duplicated. These
+Ambiguities, by design: a pair of digits is kept here (``"pull/292"`` + ``"92"``:
+IDs and counts repeat their last two digits once in a hundred cuts; rule 2k,
+:mod:`~streamrecover.core.resenttokens`, removes a pair after a whole group of
+three outside IDs, ``"418"`` + ``"18,"``); a digit and ``.`` or ``,`` likewise
+(``"v18."`` + ``"8.0"`` is version 18.8.0); two marks (``"(x,)"`` + ``"),"``) and two
+CJK letters are kept, duplicated (a letter and a space, ``"If step "`` + ``"p 3"``,
+and one doubled Han character, ``"关键"`` + ``"键在于"``, are rule 2k's). These
 exclusions come from a scan of 173,568 exact continuations of real docs cut
 where a 1-2 character repeat can fire (Node.js API docs and changelogs, CMake
 release notes, AWS CLI examples, stdlib modules; each cut with and without a

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from streamrecover.core.doubling import CodeContext, code_context, doubled_mark, doubled_pair
 from streamrecover.core.numberformats import NumberFormats
+from streamrecover.core.resenttokens import resent_reading
 from streamrecover.core.shortrepeats import (
     HOLD,
     KEPT,
@@ -144,6 +145,8 @@ class OverlapChooser(ShortRepeatReading):
             chosen = self._punctuation_repeat(lengths[-1], held, at_end=at_end)
         if chosen == 0 and lengths and lengths[-1] <= 2 and "\n" not in self._seam:
             chosen = self._doubled(lengths[-1], held, at_end=at_end)
+        if chosen == 0 and lengths and lengths[-1] <= 2:
+            chosen = self._resent(lengths[-1], held, at_end=at_end)
         if 0 < chosen < self._min_overlap:
             chosen = self._unless_written(chosen, held, at_end=at_end)
         if chosen == 0 and lengths and "\n" in self._seam:
@@ -184,6 +187,15 @@ class OverlapChooser(ShortRepeatReading):
         if verdict is None:
             return HOLD if not at_end and len(held) < self._window else 0
         return length if verdict else 0
+
+    def _resent(self, length: int, held: str, *, at_end: bool) -> int:
+        """Rule 2k: a short repeat only a re-sent token explains (:mod:`.resenttokens`)."""
+        if self._code is None:
+            self._code = code_context(self._stripped[self._tail_start :])
+        return resent_reading(
+            self._stripped, held, length, seam=self._seam, code=self._code.code,
+            english=self._is_english, at_end=at_end, window=self._window,
+        )  # fmt: skip
 
     def _punctuation_repeat(self, length: int, held: str, *, at_end: bool) -> int:
         """A sentence mark that ended a word, re-sent with the space after it.

@@ -111,6 +111,13 @@ Rules, in the order they are applied to the continuation ``X``:
      is removed, and so is one separator doubled between digits (``"Python 3."``
      + ``".12"``), an em dash after a space outside CJK text, a padded table
      row's ``|``. Not after a prefill that stripped a line end.
+   * **2k. A re-sent token** (:mod:`~streamrecover.core.resenttokens`). When
+     nothing else is removed, a 1-2 character repeat no exact continuation cut
+     between tokens starts with, or that the script or markup never writes, is
+     removed: digits after a number's last group of three (``"1532"`` + ``"2,"``),
+     a Han character twice (``"关键"`` + ``"键在于"``), a closing backtick, a word's
+     last letter with the space the model saw (``"If step "`` + ``"p 3"``), a
+     numeric suffix or a version's group re-sent, a dotted name written before.
    * **2j. Dates and times** (:mod:`~streamrecover.core.numberformats`). Inside a
      number of a fixed-width format (dates, times, timestamps), of the readings
      of a 1-2 digit repeat the one with the shape of a number the answer
@@ -162,8 +169,9 @@ decide, with examples and measured frequencies (mostly on the seam corpus,
   :mod:`~streamrecover.core.overlap`;
 * a table whose rows do not line up and have the same number of cells gives
   rule 2e nothing to read; scripts written without spaces (CJK) have no word
-  starts inside a run, so there a repeat is removed after punctuation or from
-  three characters.
+  starts inside a run, so there a repeat is removed after punctuation, from
+  three characters, or as one Han character written twice (rule 2k: words that
+  meet on one character, ``"今天"`` + ``"天气"``, lose it, 0.18% of real cuts).
 
 Grapheme clusters are approximated (marks, ZWJ sequences, emoji modifiers,
 tags, regional-indicator pairs, CR LF); Hangul jamo sequences are not
