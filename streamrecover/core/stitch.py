@@ -173,7 +173,7 @@ recognised.
 from __future__ import annotations
 
 from streamrecover.core.droppedspace import may_restore, restore_space
-from streamrecover.core.earlyrestart import EARLY_RESTART_MIN, is_early_restart
+from streamrecover.core.earlyrestart import is_early_restart, tracks_opening
 from streamrecover.core.errors import UsageError
 from streamrecover.core.overlap import HOLD, OverlapChooser
 from streamrecover.core.seamspace import seam_cut
@@ -307,9 +307,8 @@ class Stitcher:
         self._restart_possible = len(stripped) >= restart_threshold and not has_short_period(
             stripped[:restart_threshold], min_overlap
         )
-        self._opening_tracked = self._restart_possible or (
-            len(stripped) > EARLY_RESTART_MIN
-            and not has_short_period(stripped[:restart_threshold], min_overlap)
+        self._opening_tracked = self._restart_possible or tracks_opening(
+            stripped, restart_threshold, min_overlap
         )
         self._held = ""
         # Leftmost position (in the tail) where the held text occurs; -1: nowhere.
