@@ -7,23 +7,34 @@ word (``"note"`` + ``"book"``). Only where the text around the cut says so
 strongly is the space restored:
 
 * **two words** that glue into none (:mod:`~streamrecover.core.gluedwords`):
-  ``"go"`` + ``"missing"``, ``"overloaded. I"`` + ``"know"``; not ``"note"`` +
+  ``"go"`` + ``"missing"``, ``"overloaded. I"`` + ``"know"``, accents aside
+  (``"façade"`` + ``"stays"``: the list has "facade"); not ``"note"`` +
   ``"book"``, a word glued before in the answer (``"codebase ... code"`` +
   ``"base"``), a prefix, a suffix, an inflection, a technical word or a name's
   pieces (``"micro"`` + ``"tasks"``, ``"programmatic"`` + ``"ally"``,
   ``"check"`` + ``"pointed"``, ``"simple"`` + ``"json"``, ``"Greg"`` + ``"or"``),
-  nor camelCase (``"file"`` + ``"Name"``);
+  nor camelCase (``"file"`` + ``"Name"``, ``"on"`` + ``"Windows"``) except after a
+  word that opens no camelCase name (``"but"`` + ``"Ops will"``);
 * **code**: a statement keyword opening its line glued to a name
-  (``"    return"`` + ``"self.items"``, ``"    raise"`` + ``"IndexError("``);
-* **marks spaced on both sides** (:mod:`~streamrecover.core.gluedmarks`): an operator or a dash followed by a space
-  (``"self.items"`` + ``"= []"``, ``"private key"`` + ``"— and"``; not
-  ``"--prefix"`` + ``"= when"``, ``"PrivateNetwork"`` + ``"= in"``); an opening
-  mark after a word: a backquote outside code (``"with"`` + ``"`sudo`"``), a
-  double quote outside a quotation, ``„`` or ``«``;
-* **numbers** (:mod:`~streamrecover.core.gluednumbers`): a number glued to a word of four letters or more (``"60"`` +
-  ``"seconds"``), a common word glued to a number with separators inside
-  (``"on"`` + ``"2024-07-02"``, ``"Python"`` + ``"3.12"``; not ``"python"`` +
-  ``"3.11-dev"``);
+  (``"    return"`` + ``"self.items"``, ``"    raise"`` + ``"IndexError("``), a
+  command opening a shell line (or an inline code span) glued to a listed word
+  (``"    pip"`` + ``"install"``, ``"$ git"`` + ``"commit"``; not ``"pip"`` +
+  ``"env"``, ``"git"`` + ``"hub"``);
+* **marks spaced on both sides** (:mod:`~streamrecover.core.gluedmarks`): an
+  operator or a dash followed by a space (``"self.items"`` + ``"= []"``,
+  ``"private key"`` + ``"— and"``; not ``"--prefix"`` + ``"= when"``,
+  ``"PrivateNetwork"`` + ``"= in"``); an opening mark after a word: a backquote
+  outside code (``"with"`` + ``"`sudo`"``), a double quote outside a quotation,
+  ``„`` or ``«``;
+* **numbers** (:mod:`~streamrecover.core.gluednumbers`): a number glued to a word
+  of four letters or more (``"60"`` + ``"seconds"``) or to a function word
+  (``"v22.4.0"`` + ``"on"``; not ``"3.5"`` + ``"in"``, inches), a unit the answer
+  writes spaced after a number (``"2.5 GB ... 1"`` + ``"GB"``, in any language), a
+  unit after a number glued to a function word (``"3-5 ms"`` + ``"of"``), a
+  common word glued to a number with separators inside (``"on"`` +
+  ``"2024-07-02"``, ``"Python"`` + ``"3.12"``; not ``"python"`` + ``"3.11-dev"``), a
+  function word glued to a name with digits (``"The"`` + ``"p95"``; not ``"the"``
+  + ``"me2"``, "theme2");
 * **sentence marks**: ``"end."`` + ``"Next"``, ``"first,"`` + ``"then"``, unless
   the answer glues such marks itself (``"red,green"``, ``"os.Path"``).
 
@@ -33,11 +44,11 @@ inline code or (but for keywords and operators) a fenced code block, after a
 sign of a name before the word (``_ . / \\ @ $ # -``), before one after the
 continuation's word (``_ ( [ =``, a dot and a letter), in an answer that is
 not mostly English words, or in a script the word list does not cover (CJK,
-Hangul); the context is read by :mod:`~streamrecover.core.seamcontext`. The continuation is held until its first word is complete and two
-more characters are known (at most :data:`HOLD_MAX`); nothing is held where
-no reading could restore a space (a capital after a lowercase word). Pure
-functions; the word list is read on the first question
-(:mod:`streamrecover.core.lexicon`).
+Hangul); the context is read by :mod:`~streamrecover.core.seamcontext`. The
+continuation is held until its first word is complete and two more characters
+are known (at most :data:`HOLD_MAX`); nothing is held where no reading could
+restore a space (a capital after a lowercase word). Pure functions; the word
+list is read on the first question (:mod:`streamrecover.core.lexicon`).
 """
 
 from __future__ import annotations
@@ -47,12 +58,19 @@ import re
 from streamrecover.core import lexicon
 from streamrecover.core.gluedmarks import OPENERS, glued_mark
 from streamrecover.core.gluednumbers import (
+    LETTERS_DIGITS,
     PURE_NUMBER,
     SEPARATED_NUMBER,
+    number_then_function_word,
     number_then_word,
+    number_token,
+    unit_as_written,
+    unit_then_function_word,
+    word_then_name,
     word_then_number,
 )
 from streamrecover.core.gluedwords import (
+    CAMEL_FREE_WORDS,
     ONE_LETTER_WORDS,
     counts_as_word,
     is_letters,
@@ -105,6 +123,33 @@ _STATEMENT_KEYWORDS = frozenset(
         "yield",
     }
 )
+#: Command-line tools that open a shell line and take a subcommand or a word after a space
+#: ("pip install", "git commit"); none of them glues to a listed word.
+_COMMANDS = frozenset(
+    {
+        "apt",
+        "brew",
+        "cargo",
+        "conda",
+        "docker",
+        "git",
+        "helm",
+        "kubectl",
+        "npm",
+        "npx",
+        "pip",
+        "pip3",
+        "pipx",
+        "pnpm",
+        "poetry",
+        "sudo",
+        "systemctl",
+        "uv",
+        "yarn",
+    }
+)
+#: What may stand before a command on its line: a shell prompt.
+_PROMPTS = "$>"
 #: Sentence and clause marks after which a space was dropped, and the case of the next word.
 _END_MARKS = frozenset(".!?")
 _CLAUSE_MARKS = frozenset(",;")
@@ -170,14 +215,18 @@ def _may_glue(stripped: str, first: str) -> bool:
         return False
     start = token_start(stripped, len(stripped))
     left = stripped[start:]
-    if left in _STATEMENT_KEYWORDS and first.isalpha():
+    if (left in _STATEMENT_KEYWORDS and first.isalpha()) or (left in _COMMANDS and first.islower()):
         return True
+    if first.isalpha() and number_token(stripped) is not None:
+        return True  # "v22.4.0" + "on", "1" + "GB"
     if start > 0 and stripped[start - 1] in NAME_SIGNS:
         return False
     if PURE_NUMBER.fullmatch(left):
         return first.islower()
     if not is_letters(left):
         return False
+    if first.isupper() and left in CAMEL_FREE_WORDS:
+        return True  # "but" + "Ops"
     return first.islower() or first in ONE_LETTER_WORDS or (first.isdigit() and len(left) >= 2)
 
 
@@ -202,18 +251,28 @@ def _glued_word(stripped: str, pending: str, end: int) -> bool:
     before = stripped[start - 1] if start > 0 else ""
     if _keyword_glued(stripped, start, left, right, follower):
         return True
-    if before in NAME_SIGNS or follower in _NAME_FOLLOWERS:
-        return False
-    if follower in ".:" and follower2.isalnum():
+    if follower in _NAME_FOLLOWERS or (follower in ".:" and follower2.isalnum()):
         return False
     if _ASSIGNED.match(pending, end):
         return False  # "nextchar = s[end]": a name in code
+    if is_letters(right) and number_token(stripped) is not None:
+        if unit_as_written(stripped, right):
+            # The answer's own way of writing that unit decides, whatever its language.
+            return not in_fence(stripped) and not in_inline_code(stripped)
+        if number_then_function_word(right):
+            return in_prose(stripped)
+    if before in NAME_SIGNS:
+        return False
     if PURE_NUMBER.fullmatch(left):
         restored = number_then_word(stripped, start, right)
     elif is_letters(left) and SEPARATED_NUMBER.fullmatch(right):
         restored = word_then_number(stripped, left, right, follower)
     elif is_letters(left) and is_letters(right):
-        restored = read_apart(stripped, left, right)
+        restored = read_apart(stripped, left, right) or unit_then_function_word(
+            stripped, start, left, right
+        )
+    elif is_letters(left) and LETTERS_DIGITS.fullmatch(right):
+        restored = word_then_name(stripped, left, right)
     else:
         return False
     # The context last: it reads the whole answer.
@@ -222,6 +281,8 @@ def _glued_word(stripped: str, pending: str, end: int) -> bool:
 
 def _keyword_glued(stripped: str, start: int, left: str, right: str, follower: str) -> bool:
     """A statement keyword opening its line glued to a name: ``"    return"`` + ``"self"``."""
+    if left in _COMMANDS:
+        return _command_glued(stripped, start, left, right, follower)
     if left not in _STATEMENT_KEYWORDS or not right[:1].isalpha() or follower == "_":
         return False
     line = line_start(stripped, start)
@@ -231,6 +292,24 @@ def _keyword_glued(stripped: str, start: int, left: str, right: str, follower: s
     if "_" in right or lexicon.is_word(glued.casefold()) or (right.isupper() and len(right) > 1):
         return False
     return not written(stripped, glued) and not in_inline_code(stripped)
+
+
+def _command_glued(stripped: str, start: int, left: str, right: str, follower: str) -> bool:
+    """A command opening a shell line glued to a word: ``"    pip"`` + ``"install requests"``.
+
+    Not a name the command makes with it (``"pip"`` + ``"env"``, ``"git"`` + ``"hub"``
+    are "pipenv" and "github": listed), nor one the answer wrote glued.
+    """
+    if follower in "_-" or not is_letters(right) or not right.islower() or len(right) < 3:
+        return False
+    line = line_start(stripped, start)
+    opens_span = stripped[start - 1 : start] == "`" and in_inline_code(stripped)
+    if not opens_span and stripped[line:start].strip(" \t").lstrip(_PROMPTS).strip(" \t"):
+        return False  # not where a command opens: a shell line, or "`" + "pip install`"
+    if not lexicon.is_word(right) or lexicon.is_technical(right):
+        return False
+    glued = left + right
+    return not lexicon.is_word(glued) and not written(stripped, glued, whole=False)
 
 
 def _after_mark(stripped: str, right: str, follower: str, follower2: str) -> bool:

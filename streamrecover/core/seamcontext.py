@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from streamrecover.core import lexicon
-from streamrecover.core.gluedwords import APOSTROPHES
+from streamrecover.core.gluedwords import APOSTROPHES, fold_accents
 
 __all__ = [
     "NAME_SIGNS",
@@ -89,8 +89,15 @@ def in_inline_code(stripped: str) -> bool:
 
 
 def english(stripped: str) -> bool:
+    """Whether the answer's last words are mostly English (accents aside: "naïve", "façade")."""
     words = WORDS.findall(stripped[-_CONTEXT:])
-    return bool(words) and lexicon.is_mostly_english(words[-80:])
+    return bool(words) and lexicon.is_mostly_english(map(_as_listed, words[-80:]))
+
+
+def _as_listed(word: str) -> str:
+    """``word``, or its accents aside when only that form is listed ("naïve"; not "café")."""
+    folded = fold_accents(word)
+    return word if folded == word or lexicon.is_word(word) else folded
 
 
 def line_start(stripped: str, position: int) -> int:
