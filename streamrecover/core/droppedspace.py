@@ -34,7 +34,8 @@ strongly is the space restored:
   common word glued to a number with separators inside (``"on"`` +
   ``"2024-07-02"``, ``"Python"`` + ``"3.12"``; not ``"python"`` + ``"3.11-dev"``), a
   function word glued to a name with digits (``"The"`` + ``"p95"``; not ``"the"``
-  + ``"me2"``, "theme2");
+  + ``"me2"``, "theme2"), a short name with digits glued to a word of four
+  letters or more (``"p99"`` + ``"latency"``; not ``"base64"`` + ``"encode"``);
 * **sentence marks**: ``"end."`` + ``"Next"``, ``"first,"`` + ``"then"``, unless
   the answer glues such marks itself (``"red,green"``, ``"os.Path"``).
 
@@ -61,6 +62,8 @@ from streamrecover.core.gluednumbers import (
     LETTERS_DIGITS,
     PURE_NUMBER,
     SEPARATED_NUMBER,
+    SHORT_NAME,
+    name_then_word,
     number_then_function_word,
     number_then_word,
     number_token,
@@ -221,7 +224,7 @@ def _may_glue(stripped: str, first: str) -> bool:
         return True  # "v22.4.0" + "on", "1" + "GB"
     if start > 0 and stripped[start - 1] in NAME_SIGNS:
         return False
-    if PURE_NUMBER.fullmatch(left):
+    if PURE_NUMBER.fullmatch(left) or SHORT_NAME.fullmatch(left):
         return first.islower()
     if not is_letters(left):
         return False
@@ -273,6 +276,8 @@ def _glued_word(stripped: str, pending: str, end: int) -> bool:
         )
     elif is_letters(left) and LETTERS_DIGITS.fullmatch(right):
         restored = word_then_name(stripped, left, right)
+    elif SHORT_NAME.fullmatch(left) and is_letters(right):
+        restored = name_then_word(stripped, left, right)
     else:
         return False
     # The context last: it reads the whole answer.

@@ -14,6 +14,8 @@ __all__ = [
     "LETTERS_DIGITS",
     "PURE_NUMBER",
     "SEPARATED_NUMBER",
+    "SHORT_NAME",
+    "name_then_word",
     "number_then_function_word",
     "number_then_word",
     "number_token",
@@ -34,6 +36,8 @@ _NUMBER_TOKEN = re.compile(r"v?\d+(?:[.,:\-\u2013]\d+)*")
 _NUMBER_OPENING_MARKS = "([{\"'\u201c\u2018"
 #: A name of letters then digits: "p95", "h2", "gpt4", "GPT4", "A100".
 LETTERS_DIGITS = re.compile(r"[a-z]+\d[a-z\d]*|[A-Z]+\d[A-Z\d]*")
+#: A short name of one or two letters and a number: "p99", "v2", "H100" (not "base64").
+SHORT_NAME = re.compile(r"[a-z]{1,2}\d+|[A-Z]{1,2}\d+")
 _LEADING_LETTERS = re.compile(r"[A-Za-z]+")
 #: A unit: a few letters written after a number ("ms", "GB", "MiB", "fps").
 _UNIT = re.compile(r"[^\W\d_]{1,4}")
@@ -114,5 +118,20 @@ def word_then_name(stripped: str, left: str, right: str) -> bool:
     letters = _LEADING_LETTERS.match(right)
     glued = (left + (letters.group() if letters else "")).casefold()
     if known(glued) or lexicon.is_technical(glued):
+        return False
+    return not written(stripped, left + right, whole=False)
+
+
+def name_then_word(stripped: str, left: str, right: str) -> bool:
+    """``"The p99"`` + ``"latency fell"``: a short name with digits, then a word.
+
+    One or two letters and a number (a percentile, a version, a model) glued to a
+    listed word of four letters or more; not a longer name (``"base64"`` +
+    ``"encode"``, ``"ipv4"`` + ``"address"``), a technical word, nor what the answer
+    wrote glued.
+    """
+    if not SHORT_NAME.fullmatch(left) or len(right) < 4 or not right.islower():
+        return False
+    if not lexicon.is_word(right) or lexicon.is_technical(right):
         return False
     return not written(stripped, left + right, whole=False)

@@ -26,6 +26,8 @@ RESTORED = [
     # A function word glued to a name with digits: "Thep95".
     ("function word then name", PROSE + "latency.\n\nThe", "p95 in ap-south-1 is high."),
     ("from then version", PROSE + "the upgrade from", "v2 to v3."),
+    # A short name with digits glued to a word: "p99latency".
+    ("short name then word", PROSE + "2,048,576 in total. The p99", "latency fell to 118 ms."),
     # A capitalized word after a word that opens no camelCase name.
     ("but then a name", "'Call Ops,' she said. 'Fine,' he muttered, 'but", "Ops will say no.'"),
     ("when then a name", PROSE + "the logs, and when", "Python starts it reads them."),
@@ -59,6 +61,9 @@ KEPT = [
     # A function word and a name's letters that make a word: "theme2", "int64".
     ("theme2", PROSE + "the", "me2 palette."),
     ("int64", PROSE + "an", "t64 is fine."),
+    # Longer names with digits glue to words: "base64encode", "ipv4address".
+    ("base64encode", PROSE + "a call to base64", "encode on it."),
+    ("ipv4address", PROSE + "the ipv4", "address field."),
     # camelCase after a word that opens such names.
     ("onClick", PROSE + "the on", "Click handler."),
     ("isValid", PROSE + "a call to is", "Valid first."),

@@ -42,7 +42,8 @@ FLOORS = {
     "restart_diverge": 0.96,
     "overlap": 0.96,
     "short_overlap": 0.8,  # 33% -> 83.3% (10 of 12) with the lexicon
-    "dropped_space": 0.65,  # 0% -> 69.2% (18 of 26) with rule 3b (core/droppedspace.py)
+    # 0% -> 69.2% (18 of 26) with rule 3b (core/droppedspace.py); session 8: 76.9% (20 of 26)
+    "dropped_space": 0.74,
 }
 
 #: The same on the full benchmark corpus (``per_kind=3``), played in process.
@@ -58,7 +59,8 @@ FULL_FLOORS = {
     "restart_diverge": 0.975,
     "overlap": 0.975,
     "short_overlap": 0.9,  # 50.0% -> 93.8% with the lexicon (only "Kö" + "öln" left)
-    "dropped_space": 0.73,  # 0% -> 76.3% with rule 3b (Hangul, "3-5 ms", "p99" left)
+    # 0% -> 76.3% with rule 3b; session 8: 89.5% (Hangul, "3-5" + "ms", "ha" + "ha ha" left)
+    "dropped_space": 0.87,
 }
 
 
@@ -263,8 +265,9 @@ def test_in_process_corpus_agrees_with_the_floors() -> None:
 #: first word glued after a hyphen or with its opening quote).
 #: The lexicon (core/lexicon.py) raised short_overlap to 64.5% (35.9% before).
 #: seams4 raised short_overlap to 84.1% (rules 2i, 2j, common words and written names in
-#: rule 2d) and restart_diverge to 94.6% (";" is no sentence end).
-HOLDOUT_FLOORS = {"restart_diverge": 0.94, "short_overlap": 0.83}
+#: rule 2d) and restart_diverge to 94.6% (";" is no sentence end); session 8 (restart5) to
+#: 97.7% (never-CamelCase opening words, a paragraph right after a list item, an empty block).
+HOLDOUT_FLOORS = {"restart_diverge": 0.965, "short_overlap": 0.83}
 
 
 def test_holdout_rows_raised_by_the_glued_restart_and_mark_rules_stay() -> None:
