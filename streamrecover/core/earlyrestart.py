@@ -37,6 +37,8 @@ opening for 3 characters and glued in the middle of a line is a restart too
   answer for 8 characters, when the continuation's next line is no next item
   of that list (``"1. Generate a new key pair.\\n"`` + ``"To rotate keys:\\n\\n1.
   Create"``; not ``"2. Eggs\\n"`` + ``"Sure! Here is more:\\n3. Milk"``);
+* after an answer that is one line ending with a colon, a paragraph opening like
+  it for 8 characters (``"To install, run:\\n\\n"`` + ``"To install, use pip:"``);
 * after an answer that is its opening fence line alone (``"```csv\\n"``), a
   fence: nobody writes an empty code block (``"```\\ndate;station"``);
 * inside a code block the answer left open, a fence with an info string
@@ -230,6 +232,11 @@ def is_early_restart(
         block = _block_opening_again(stripped, seam, matched, held, at_end=at_end)
         if block is not False:
             return block
+        if opening[0].isalpha() and _lone_announcing_line(stripped):
+            # "To install, run:\n\n" + "To install, use pip:": what a line ending with
+            # ":" announces follows it; no paragraph after such a line repeats its
+            # opening (none of 1,273 in the markdown of /usr/share/doc and this project).
+            return True
         if opening[0].isalpha():
             after_list = _list_not_continued(stripped + seam, held, at_end=at_end)
             if after_list is not False:
@@ -292,6 +299,12 @@ def _empty_block_closed(stripped: str, seam: str, opening: str) -> bool:
     again, with another info string or none.
     """
     return _lone_fence_line(stripped) and (stripped + seam).endswith("\n") and opening == "```"
+
+
+def _lone_announcing_line(stripped: str) -> bool:
+    """Whether the answer so far is one line ending with a colon (``"To install, run:"``)."""
+    line = stripped.rstrip()
+    return line.endswith(":") and "\n" not in line
 
 
 def _list_not_continued(committed: str, held: str, *, at_end: bool) -> bool | None:

@@ -77,3 +77,22 @@ def test_exact_continuation_kept(
     expected = committed + continuation
     text = consumer_text(committed, expected[len(shown) :], prefill=prefill, size=size)
     assert text == expected
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("prefill", [False, True])
+def test_answer_of_one_announcing_line_opened_again_is_rewound(prefill: bool, size: int) -> None:
+    # What a line ending with ":" announces follows it, not a line opening the same way.
+    restart = "To install, use pip:\n\n    pip install streamrecover\n"
+    assert consumer_text("To install, run:\n\n", restart, prefill=prefill, size=size) == restart
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("prefill", [False, True])
+def test_announcing_line_then_content_then_parallel_is_kept(prefill: bool, size: int) -> None:
+    committed = "To install, run:\n\n    pip install x\n\n"
+    continuation = "To install, run as root:\n\n    sudo pip install x\n"
+    shown = committed.rstrip() if prefill else committed
+    expected = committed + continuation
+    text = consumer_text(committed, expected[len(shown) :], prefill=prefill, size=size)
+    assert text == expected
