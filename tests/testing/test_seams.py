@@ -56,7 +56,7 @@ FULL_FLOORS = {
     "number": 0.90,
     "restart_sentence": 0.99,
     "restart_answer": 1.0,
-    "restart_diverge": 0.975,
+    "restart_diverge": 0.985,  # session 8: 98.1% -> 99.0% (an announcing line opened again)
     "overlap": 0.975,
     "short_overlap": 0.9,  # 50.0% -> 93.8% with the lexicon (only "Kö" + "öln" left)
     # 0% -> 76.3% with rule 3b; session 8: 89.5% (Hangul, "3-5" + "ms", "ha" + "ha ha" left)
