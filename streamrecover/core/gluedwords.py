@@ -64,13 +64,13 @@ FUNCTION_WORDS = _words_of(
 FUNCTION_WORD_MAX = max(map(len, FUNCTION_WORDS))
 #: Function words that open no camelCase name: none in CPython's sources, the Node.js API
 #: docs and this project's READMEs (where "is", "to", "do", "from", "on", "the", "and"
-#: all do: "isAbsolute", "onClick", "theAnswer"); glued to a capitalized word they
-#: lost a space ("but" + "Ops will").
+#: all do: "isAbsolute", "onClick", "theAnswer"), and none of the shapes code names
+#: take elsewhere ("outFile", "sameSite", "whenReady", "soFar", "thenable" left out);
+#: glued to a capitalized word they lost a space ("but" + "Ops will").
 CAMEL_FREE_WORDS = _words_of(
-    "about again also are be been being between but could down during each either had"
-    " have he her him his how into its just me might more most neither off onto our out"
-    " over own same shall she so such than that their them then there they those through"
-    " under us very we were when where who whom why within would you your"
+    "about again also but could during either he her him his me might neither our shall"
+    " she such than that their them there they those through us very we were who whom why"
+    " within would you your"
 )
 #: The last code point of the Latin script blocks the lexicon covers (Latin Extended-B).
 _LATIN_END = "\u024f"

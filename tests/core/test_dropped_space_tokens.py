@@ -30,7 +30,7 @@ RESTORED = [
     ("short name then word", PROSE + "2,048,576 in total. The p99", "latency fell to 118 ms."),
     # A capitalized word after a word that opens no camelCase name.
     ("but then a name", "'Call Ops,' she said. 'Fine,' he muttered, 'but", "Ops will say no.'"),
-    ("when then a name", PROSE + "the logs, and when", "Python starts it reads them."),
+    ("that then a name", PROSE + "the logs, so that", "Python reads them."),
     # A command opening a shell line, glued to a word.
     ("pip install", "To install, run:\n\n    pip", "install 'streamrecover[all]'\n"),
     ("git commit in a fence", "```bash\n$ git", "commit -m 'fix'\n```"),
@@ -68,6 +68,8 @@ KEPT = [
     ("onClick", PROSE + "the on", "Click handler."),
     ("isValid", PROSE + "a call to is", "Valid first."),
     ("theAnswer", PROSE + "the", "Answer variable."),
+    ("outFile", PROSE + "pass it as out", "File to the call."),
+    ("soFar", PROSE + "the count so", "Far is kept."),
     # Names a command makes with a word: listed, or written glued by the answer.
     ("pipenv", "Use pipenv:\n\n    pip", "env install\n"),
     ("github", "See:\n\n    git", "hub.com/x\n"),
