@@ -29,7 +29,18 @@ opening for 3 characters and glued in the middle of a line is a restart too
   customers"`` + ``"The following query"``, ``"Python 3."`` + ``"Yes —"``;
   not when the text ends with the start of that word (``"cut. Yo"`` +
   ``"You can"``, rule 2) or its last word holds a capital (``"Help"`` +
-  ``"Formatter"``, CamelCase), nor after whitespace or a line end;
+  ``"Formatter"``, CamelCase) unless the word ends no CamelCase name
+  (``"The"``, ``"Yes"``, ``"When"``...: ``"C:\\Progr"`` + ``"The log files"``;
+  not ``"In"``, ``"To"``, ``"On"``: ``"ThreadingMixIn"``), nor after whitespace
+  or a line end;
+* right after a list item's line (one line end), a paragraph opening like the
+  answer for 8 characters, when the continuation's next line is no next item
+  of that list (``"1. Generate a new key pair.\\n"`` + ``"To rotate keys:\\n\\n1.
+  Create"``; not ``"2. Eggs\\n"`` + ``"Sure! Here is more:\\n3. Milk"``);
+* after an answer that is one line ending with a colon, a paragraph opening like
+  it for 8 characters (``"To install, run:\\n\\n"`` + ``"To install, use pip:"``);
+* after an answer that is its opening fence line alone (``"```csv\\n"``), a
+  fence: nobody writes an empty code block (``"```\\ndate;station"``);
 * inside a code block the answer left open, a fence with an info string
   (``"  return results;\n"`` + ``"```javascript"``: such a fence cannot close
   the block) or, for 8 characters even at a line end, a line opening like
@@ -57,10 +68,14 @@ benchmarks/bench_seams.py --in-process``, seed 11; benchmarks/README.md
   ``"Sure! Here is more:"``: 8 characters after a single line end were tried
   and rejected, they rewound that preamble and 4 of 311,546 line-start cuts of
   hard-wrapped documentation). "Restarts the answer and diverges early": 98.1%
-  exact; 94.6% on the holdout corpus (94.4% before ";" stopped counting as a
+  exact; 97.7% on the holdout corpus (94.6% before the never-CamelCase words, the
+  list item and the empty block; 94.4% before ";" stopped counting as a
   sentence end: "per month; " + "The Basic plan"), whose restarts often share under 8
   characters, "Here is" / "Here's", or reopen a code block after a closed one
-  (``"```\n\n"`` + ``"```\n2024-11-02 10:15"``); 96.2% and 91.3% before the
+  (``"```\n\n"`` + ``"```\n2024-11-02 10:15"``: 8 characters there were tried and
+  rejected: of 33,071 pairs of an answer opening at a code block and a later block
+  right after another in the markdown of /usr/share/doc, 216 rewound, Node.js's
+  ``"```cjs\nconst "`` blocks); 96.2% and 91.3% before the
   heading, table-header and hyphen/quote rules, 75.2% before the glued-word and
   open-block rules. Only a heading or a code fence glued in
   the middle of a line needs no more than 3 characters of the opening (``"may
@@ -90,9 +105,11 @@ benchmarks/bench_seams.py --in-process``, seed 11; benchmarks/README.md
 
 from __future__ import annotations
 
-from streamrecover.core.textshape import is_wide
+import re
 
-__all__ = ["EARLY_RESTART_AT_END", "EARLY_RESTART_MIN", "is_early_restart"]
+from streamrecover.core.textshape import has_short_period, is_wide
+
+__all__ = ["EARLY_RESTART_AT_END", "EARLY_RESTART_MIN", "is_early_restart", "tracks_opening"]
 
 #: A restart that diverges early must reproduce at least this much of the opening
 #: (CJK characters count twice); more when the cut fell at a sentence or line end.
@@ -109,7 +126,57 @@ _AFTER_OPENING_WORD = frozenset(" ,'\u2019")
 #: which ends words: "don" + "'t").
 #: A heading that marks a continuation: "## Steps (continued)", "(cont.)".
 _CONTINUED = "cont"
+#: A markdown list item's line: a bullet or a number, and a space.
+_LIST_ITEM = re.compile(r"[ \t]*([-*+]|\d{1,3}[.)])[ \t]+\S")
+#: The start of a next list item, read on its first characters (indentation aside).
+_NEXT_ITEM = re.compile(r"([-*+]|\d{1,3}[.)])[ \t]")
+_ITEM_PROBE = 5
 _OPENING_MARKS = frozenset('"(*[\u201c\u2018\u00ab')
+#: Opening words that end no CamelCase name (none glued to a capitalized name and followed
+#: by a space in CPython's sources, the Node.js API docs and this project's READMEs, where
+#: "In", "To", "On", "Of", "Is", "Up", "Ok", "No", "Use", "Short" all are: "ThreadingMixIn",
+#: "GoTo", "AlwaysOn", "SizeOf"): glued after a word with a capital, such a word is the
+#: answer again ("C:\\Progr" + "The log files", "Yes. In Python" + "Yes \u2014 ...").
+_NEVER_CAMEL_TAILS = frozenset(
+    {
+        "An",
+        "Good",
+        "Great",
+        "How",
+        "Its",
+        "My",
+        "Our",
+        "She",
+        "Sure",
+        "The",
+        "Their",
+        "There",
+        "These",
+        "They",
+        "Those",
+        "We",
+        "What",
+        "When",
+        "Where",
+        "Which",
+        "Why",
+        "Yes",
+        "Your",
+    }
+)
+
+
+def tracks_opening(stripped: str, restart_threshold: int, min_overlap: int) -> bool:
+    """Whether the stitcher should compare the continuation with the opening of ``stripped``.
+
+    Past :data:`EARLY_RESTART_MIN` characters, unless the opening is a short repeated
+    pattern; and a lone opening fence line however short (``"```csv\\n"``).
+    """
+    if _lone_fence_line(stripped):
+        return True
+    return len(stripped) > EARLY_RESTART_MIN and not has_short_period(
+        stripped[:restart_threshold], min_overlap
+    )
 
 
 def is_early_restart(
@@ -132,6 +199,8 @@ def is_early_restart(
     if _glued_opening_word(stripped, seam, matched, held):
         return True
     opening = stripped[:matched]
+    if _empty_block_closed(stripped, seam, opening):
+        return True
     inside_fence = _inside_fence(stripped)
     if inside_fence and opening.startswith("```") and opening[3:4].isalpha():
         # A fence with an info string cannot close the block the text is in:
@@ -163,6 +232,15 @@ def is_early_restart(
         block = _block_opening_again(stripped, seam, matched, held, at_end=at_end)
         if block is not False:
             return block
+        if opening[0].isalpha() and _lone_announcing_line(stripped):
+            # "To install, run:\n\n" + "To install, use pip:": what a line ending with
+            # ":" announces follows it; no paragraph after such a line repeats its
+            # opening (none of 1,273 in the markdown of /usr/share/doc and this project).
+            return True
+        if opening[0].isalpha():
+            after_list = _list_not_continued(stripped + seam, held, at_end=at_end)
+            if after_list is not False:
+                return after_list  # weight >= EARLY_RESTART_MIN: checked above
         return weight >= EARLY_RESTART_AT_END
     if last in _SENTENCE_ENDS and seam:
         # At a sentence end a new sentence may open the same way
@@ -182,7 +260,8 @@ def _glued_opening_word(stripped: str, seam: str, matched: int, held: str) -> bo
     nor when its last word holds a capital (``"Help"`` + ``"Formatter"``: CamelCase).
     """
     seen = stripped[:-1] if stripped.endswith(".") and stripped[-2:-1].isdigit() else stripped
-    if seen.endswith("-") and seen[-2:-1].isalnum():
+    hyphen = seen.endswith("-") and seen[-2:-1].isalnum()
+    if hyphen:
         seen = seen[:-1]  # a hyphen after a word or a number: "DATE '2024-" + "The query"
     if not seen[-1:].isalnum() or "\n" in seam:
         return False  # a digit and a dot count as inside a number: "Python 3." + "Yes"
@@ -200,9 +279,68 @@ def _glued_opening_word(stripped: str, seam: str, matched: int, held: str) -> bo
     start = len(seen)
     while start > 0 and seen[start - 1].isalnum():
         start -= 1
-    if any(ch.isupper() for ch in seen[start:]):
+    camel_tail = hyphen or word not in _NEVER_CAMEL_TAILS  # "Windows-" + "Yes dialog"
+    if camel_tail and any(ch.isupper() for ch in seen[start:]):
         return False  # "Help" + "Formatter": the name goes on in CamelCase
     return matched >= length and len(held) > length and held[length] in _AFTER_OPENING_WORD
+
+
+def _lone_fence_line(stripped: str) -> bool:
+    """Whether ``stripped`` is an opening fence with an info string and nothing after it."""
+    line = stripped.rstrip("\r\n")
+    return line.startswith("```") and line[3:4].isalpha() and "\n" not in line
+
+
+def _empty_block_closed(stripped: str, seam: str, opening: str) -> bool:
+    """``"```csv\\n"`` + ``"```\\ndate;station"``: a fence right after the answer's opening fence.
+
+    Nobody writes an empty code block: a continuation that writes a fence on the
+    line after the fence the answer opened with (and nothing else) opens the block
+    again, with another info string or none.
+    """
+    return _lone_fence_line(stripped) and (stripped + seam).endswith("\n") and opening == "```"
+
+
+def _lone_announcing_line(stripped: str) -> bool:
+    """Whether the answer so far is one line ending with a colon (``"To install, run:"``)."""
+    line = stripped.rstrip()
+    return line.endswith(":") and "\n" not in line
+
+
+def _list_not_continued(committed: str, held: str, *, at_end: bool) -> bool | None:
+    """Whether ``held``, after a list item's line, opens a paragraph and then no next item.
+
+    ``committed`` ends with a list item's line and one line end. An exact continuation
+    goes on with the list or leaves a blank line first: a paragraph straight after
+    an item, unindented, is rare (550 in the markdown of /usr/share/doc and this
+    project, and 1 of them, HTML, opened like the answer 8 to 15 characters long). A
+    model restarting the answer writes just that, and then its own list from the
+    start: ``"1. Generate a new key pair.\\n"`` + ``"To rotate keys:\\n\\n1. Create"``
+    under an answer opening ``"To rotate the signing key"``. A chatty preamble that
+    goes on with the list (``"2. Eggs\\n"`` + ``"Sure! Here is more:\\n3. Milk"``, or
+    another bullet) is no restart. ``None`` until the continuation's next line shows.
+    """
+    body = committed.rstrip(" \t")
+    if not body.endswith("\n") or body.endswith("\n\n"):
+        return False
+    item = _LIST_ITEM.match(body, body.rfind("\n", 0, len(body) - 1) + 1)
+    if item is None:
+        return False
+    line_end = held.find("\n")
+    rest = held[line_end + 1 :].lstrip("\r\n") if line_end >= 0 else ""
+    # Read on the next line's first characters only, so that the decision does not
+    # depend on how far the continuation had arrived when it was taken.
+    start = rest[: len(rest) - len(rest.lstrip(" \t"))]
+    probe = rest[len(start) : len(start) + _ITEM_PROBE]
+    if len(probe) < _ITEM_PROBE and "\n" not in probe and not at_end:
+        return None
+    following = _NEXT_ITEM.match(probe)
+    if following is None:
+        return True
+    marker, next_marker = item.group(1), following.group(1)
+    if marker[0].isdigit() and next_marker[0].isdigit():
+        return int(next_marker[:-1]) != int(marker[:-1]) + 1
+    return marker != next_marker
 
 
 def _block_opening_again(

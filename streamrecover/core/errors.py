@@ -87,8 +87,7 @@ class MissingExtraError(StreamRecoverError, ImportError):
 
     def __init__(self, feature: str, extra: str, missing: str) -> None:
         super().__init__(
-            f"{feature} needs the {missing!r} package: "
-            f'pip install "streamrecover[{extra}]"'
+            f'{feature} needs the {missing!r} package: pip install "streamrecover[{extra}]"'
         )
         self.feature = feature
         self.extra = extra

@@ -126,7 +126,13 @@ def _make_event(cls: type[_T]) -> type[_T]:
             _set(self, name, value)
 
     for method in (
-        __repr__, __eq__, __hash__, __setattr__, __delattr__, __getstate__, __setstate__
+        __repr__,
+        __eq__,
+        __hash__,
+        __setattr__,
+        __delattr__,
+        __getstate__,
+        __setstate__,
     ):
         method.__qualname__ = f"{cls.__qualname__}.{method.__name__}"
         setattr(cls, method.__name__, method)
@@ -166,9 +172,7 @@ class _DataclassView:
         event_class = next(klass for klass in owner.__mro__ if klass in _EVENT_CLASSES)
         value = self.built.get(event_class)
         if value is None:
-            value = self.built[event_class] = getattr(
-                _dataclass_twin(event_class), self.attribute
-            )
+            value = self.built[event_class] = getattr(_dataclass_twin(event_class), self.attribute)
         return value
 
 
@@ -182,9 +186,7 @@ def _dataclass_twin(cls: type) -> type:
         "__doc__": cls.__doc__,
     }
     namespace.update(cls.__dict__["__init__"].__kwdefaults__ or {})
-    twin: type = dataclass(frozen=True, slots=True, kw_only=True)(
-        type(cls.__name__, (), namespace)
-    )
+    twin: type = dataclass(frozen=True, slots=True, kw_only=True)(type(cls.__name__, (), namespace))
     return twin
 
 

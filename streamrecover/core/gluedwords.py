@@ -13,16 +13,20 @@ pieces of a name (``"Greg"`` + ``"or"``). Pure functions.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from streamrecover.core import lexicon
 
 __all__ = [
     "APOSTROPHES",
+    "CAMEL_FREE_WORDS",
     "FUNCTION_WORDS",
     "FUNCTION_WORD_MAX",
     "ONE_LETTER_WORDS",
     "counts_as_word",
+    "fold_accents",
     "is_letters",
+    "known",
     "read_apart",
     "written",
 ]
@@ -58,6 +62,16 @@ FUNCTION_WORDS = _words_of(
 )
 #: The longest function word (a longer word after a mark is never one).
 FUNCTION_WORD_MAX = max(map(len, FUNCTION_WORDS))
+#: Function words that open no camelCase name: none in CPython's sources, the Node.js API
+#: docs and this project's READMEs (where "is", "to", "do", "from", "on", "the", "and"
+#: all do: "isAbsolute", "onClick", "theAnswer"), and none of the shapes code names
+#: take elsewhere ("outFile", "sameSite", "whenReady", "soFar", "thenable" left out);
+#: glued to a capitalized word they lost a space ("but" + "Ops will").
+CAMEL_FREE_WORDS = _words_of(
+    "about again also but could during either he her him his me might neither our shall"
+    " she such than that their them there they those through us very we were who whom why"
+    " within would you your"
+)
 #: The last code point of the Latin script blocks the lexicon covers (Latin Extended-B).
 _LATIN_END = "\u024f"
 APOSTROPHES = "'\u2019"
@@ -73,11 +87,27 @@ def is_letters(token: str) -> bool:
     )
 
 
+def fold_accents(token: str) -> str:
+    """``token`` without its combining marks: "façade" -> "facade", "naïve" -> "naive"."""
+    if token.isascii():
+        return token
+    decomposed = unicodedata.normalize("NFD", token)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def known(token: str) -> bool:
+    """Whether ``token`` is a listed word, its accents aside ("façade" is "facade")."""
+    if lexicon.is_word(token):
+        return True
+    folded = fold_accents(token)
+    return folded != token and lexicon.is_word(folded)
+
+
 def counts_as_word(token: str) -> bool:
     """Whether ``token`` proves a word: a listed word, common if it is this short, or "a"/"I"."""
     if len(token) == 1:
         return token in ONE_LETTER_WORDS
-    if not lexicon.is_word(token):
+    if not known(token):
         return False
     return len(token) > _SHORT_WORD_MAX or lexicon.is_common(token)
 
@@ -95,13 +125,15 @@ def written(stripped: str, phrase: str, *, fold: bool = True, whole: bool = True
 def read_apart(stripped: str, left: str, right: str) -> bool:
     """Two words: restored when both are words and they glue into none the answer wrote."""
     if not right[0].islower() and right != "I":
-        return False  # "fileName", "butOps": camelCase glues a capital on
+        # "fileName", "onClick": camelCase glues a capital on; not after a word that
+        # opens no such name ("but" + "Ops will").
+        return _capital_after_camel_free(stripped, left, right)
     if left[0].islower() and not left.islower():
         return False  # "iPhone"-like names
     if not left.islower() and not left.istitle() and left != left.upper():
         return False
     glued = left + right
-    if lexicon.is_word(glued):
+    if known(glued):
         # Written apart before, and no common word glued: "the e" + ... stays "thee".
         return (
             min(len(left), len(right)) >= _WRITTEN_APART_MIN
@@ -114,6 +146,16 @@ def read_apart(stripped: str, left: str, right: str) -> bool:
     if _compound_like(left, right) or _inflected_word(glued):
         return False
     return not written(stripped, glued, whole=False)
+
+
+def _capital_after_camel_free(stripped: str, left: str, right: str) -> bool:
+    """``"but"`` + ``"Ops"``: a capitalized word after a word that opens no camelCase name."""
+    if left not in CAMEL_FREE_WORDS or not right.istitle() or len(right) < 2:
+        return False
+    if not (known(right) or written(stripped, right, fold=False)):
+        return False
+    glued = (left + right).casefold()
+    return not known(glued) and not written(stripped, left + right, whole=False)
 
 
 def _compound_like(left: str, right: str) -> bool:

@@ -42,7 +42,8 @@ FLOORS = {
     "restart_diverge": 0.96,
     "overlap": 0.96,
     "short_overlap": 0.9,  # 33% -> 83.3% (10 of 12) with the lexicon; session 8: 12 of 12
-    "dropped_space": 0.65,  # 0% -> 69.2% (18 of 26) with rule 3b (core/droppedspace.py)
+    # 0% -> 69.2% (18 of 26) with rule 3b (core/droppedspace.py); session 8: 76.9% (20 of 26)
+    "dropped_space": 0.74,
 }
 
 #: The same on the full benchmark corpus (``per_kind=3``), played in process.
@@ -55,11 +56,12 @@ FULL_FLOORS = {
     "number": 0.90,
     "restart_sentence": 0.99,
     "restart_answer": 1.0,
-    "restart_diverge": 0.975,
+    "restart_diverge": 0.985,  # session 8: 98.1% -> 99.0% (an announcing line opened again)
     "overlap": 0.975,
     # 50.0% -> 93.8% with the lexicon; 100.0% with rule 2k ("Kö" + "öln": no "öö" in German)
     "short_overlap": 0.98,
-    "dropped_space": 0.73,  # 0% -> 76.3% with rule 3b (Hangul, "3-5 ms", "p99" left)
+    # 0% -> 76.3% with rule 3b; session 8: 89.5% (Hangul, "3-5" + "ms", "ha" + "ha ha" left)
+    "dropped_space": 0.87,
 }
 
 
@@ -265,8 +267,10 @@ def test_in_process_corpus_agrees_with_the_floors() -> None:
 #: The lexicon (core/lexicon.py) raised short_overlap to 64.5% (35.9% before).
 #: seams4 raised short_overlap to 84.1% (rules 2i, 2j, common words and written names in
 #: rule 2d) and restart_diverge to 94.6% (";" is no sentence end); session 8 raised
-#: short_overlap to 95.7% (rule 2k, core/resenttokens.py, and the 2d readings of names).
-HOLDOUT_FLOORS = {"restart_diverge": 0.94, "short_overlap": 0.95}
+#: short_overlap to 95.7% (rule 2k, core/resenttokens.py, and the 2d readings of names) and
+#: restart_diverge to 97.7% (never-CamelCase opening words, a paragraph right after a list
+#: item, an empty block).
+HOLDOUT_FLOORS = {"restart_diverge": 0.965, "short_overlap": 0.95}
 
 
 def test_holdout_rows_raised_by_the_glued_restart_and_mark_rules_stay() -> None:
