@@ -145,7 +145,7 @@ def test_caps_on_long_lines_fire_exactly_when_the_reference_passes_them(
 
 LONG_EVENT = (
     b"\xef\xbb\xbf: keep-alive\r\nretry: 1500\r\nevent: big\r\nid: 42\r\n"
-    + "data: ".encode()
+    + b"data: "
     + ('{"k":"vålue 日本 🙂"},' * 150).encode()
     + b"\r\n: between\r\ndata:second line\r\n\r\ndata: small\n\n"
 )
