@@ -15,6 +15,9 @@ without changing a single event:
   or at ``\n\nevent: ``, gives pieces each of which, when it holds no other
   line end, is exactly one event's data (or type and data), dispatched from a
   clean state. Any other piece goes through the interpreter.
+* **A line longer than its chunks** (one multi-MiB event in 4 KiB reads): the
+  pieces that hold no line end are kept as bytes and the line decoded once,
+  when it ends; a ``data: `` line straight into its value.
 
 ``feed`` lives here rather than calling into this module, so that the path a
 client takes costs no extra call.
@@ -392,7 +395,9 @@ class SSEChunkFeed(SSELineInterpreter):
         # Whether nothing at all is pending: no partial line, no byte of a
         # character held by the UTF-8 decoder, no CR waiting for its LF, no data,
         # event type or retry buffered, no id not yet dispatched, the BOM check
-        # done. Only then may the one-event fast path at the top of feed run.
+        # done (bytes of a long line are never held here: _feed_long_line hands
+        # the text path nothing until they are decoded). Only then may the
+        # one-event fast path at the top of feed run.
         # Every other exit of feed leaves _clean False (feed clears it before
         # the general path), which is always safe: it only costs the fast path.
         self._clean = (
