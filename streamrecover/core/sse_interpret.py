@@ -159,8 +159,8 @@ class SSELineInterpreter:
         self._skip_lf = False  # the last chunk ended with CR: an LF next is its pair
         self._partial: list[str] = []  # pieces of the unterminated last line
         self._partial_size = 0
-        # Or the same unterminated line still as bytes, while it is long and
-        # arrives in pieces with no line end (see SSEChunkFeed._feed_long_line).
+        # Or that line still as bytes, while its pieces come with no line end
+        # (see SSEChunkFeed._feed_long_line); never both at once.
         self._raw: list[bytes] = []
         self._raw_size = 0
         self._data: list[str] = []  # the data buffer, one item per data line
