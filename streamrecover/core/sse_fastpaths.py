@@ -15,6 +15,9 @@ without changing a single event:
   or at ``\n\nevent: ``, gives pieces each of which, when it holds no other
   line end, is exactly one event's data (or type and data), dispatched from a
   clean state. Any other piece goes through the interpreter.
+* **A line longer than its chunks** (one multi-MiB event in 4 KiB reads): the
+  pieces that hold no line end are kept as bytes and the line decoded once,
+  when it ends; a ``data: `` line straight into its value.
 
 ``feed`` lives here rather than calling into this module, so that the path a
 client takes costs no extra call.
@@ -107,6 +110,14 @@ class SSEChunkFeed(SSELineInterpreter):
         if not data:
             self._finish()
             return []
+        if self._raw or (
+            type(data) is bytes and 10 not in data and 13 not in data and not self._start
+        ):
+            # A piece of a line that began earlier and does not end here, or
+            # the end of such a line held as bytes: see _feed_long_line.
+            data = self._feed_long_line(data)
+            if not data:
+                return []
         if self._utf8.buffer or data[-1] >= 0x80:
             # A character split across chunks, or maybe split at the end.
             text = self._decode(data)
@@ -261,6 +272,92 @@ class SSEChunkFeed(SSELineInterpreter):
         self._settle()
         return events
 
+    def _feed_long_line(self, data: bytes | bytearray | memoryview) -> bytes:
+        # A line that goes on over many chunks (one multi-MiB event in 4 KiB
+        # reads) is held as the bytes it came in and decoded once, when it ends,
+        # straight into the value of its field: "data: " is ASCII, so the
+        # value's bytes start right after it. Decoding every piece to text,
+        # joining the pieces and cutting "data: " off would write the whole
+        # line three times, at four bytes a character once it holds one emoji;
+        # fresh memory that size costs more than the decoding itself. A
+        # character is at least one byte, so while the held bytes stay within
+        # max_line_size the line cannot pass that cap; a piece that would take
+        # them past it turns them back into text, and the text path counts
+        # characters exactly from there. Returns what is left of data for the
+        # text path: b"" when the piece was held or ended just the line, data
+        # itself when it goes there whole, else what follows the line end.
+        if type(data) is not bytes:
+            data = bytes(data)  # a bytearray may change after feed returns
+        raw = self._raw
+        if 10 not in data and 13 not in data:
+            if not raw:
+                # The line starts or goes on without ending. Text held from an
+                # earlier chunk (at most this piece's length, so that encoding
+                # it back costs no more than the piece: no back and forth can
+                # grow quadratic) is encoded back, which gives its bytes
+                # exactly: decoded text has no lone surrogate. So are the bytes
+                # of a character split before this piece.
+                if self._partial_size > len(data) or (
+                    self._partial_size + len(data) > self._max_line_size
+                ):
+                    return data
+                self._skip_lf = False  # this piece is not an LF
+                if self._partial:
+                    raw.append("".join(self._partial).encode())
+                    self._partial.clear()
+                    self._partial_size = 0
+                held = self._utf8.buffer
+                if held:
+                    raw.append(held)
+                    self._utf8.reset()
+                self._raw_size = sum(map(len, raw))
+            if self._raw_size + len(data) <= self._max_line_size:
+                raw.append(data)
+                self._raw_size += len(data)
+                return b""
+            # Past the cap in bytes, maybe not in characters: back to text (a
+            # character cut at the end stays in the UTF-8 decoder).
+            text = self._decode(b"".join(raw))
+            raw.clear()
+            self._raw_size = 0
+            if text:
+                self._partial.append(text)
+            self._partial_size = len(text)
+            return data
+        end = data.find(b"\n")
+        cr = data.find(b"\r", 0, end if end >= 0 else len(data))
+        if cr >= 0:
+            end = cr
+        raw.append(data[:end])
+        line = b"".join(raw)
+        raw.clear()
+        self._raw_size = 0
+        if end == cr:
+            if end + 1 == len(data):
+                self._skip_lf = True  # the LF of this CR may start the next chunk
+            elif data[end + 1] == 10:
+                end += 1
+        if line[:6] == b"data: ":
+            value = str(memoryview(line)[6:], "utf-8", "replace")
+            if len(value) + 6 > self._max_line_size:
+                self._fail(f"line longer than max_line_size ({self._max_line_size} characters)")
+            # As _interpret counts a data line: the event's data is the values
+            # joined with LF.
+            data_size = self._data_size + len(value) + 1
+            if data_size - 1 > self._max_event_size:
+                self._fail(
+                    f"event data longer than max_event_size ({self._max_event_size} characters)"
+                )
+            self._data.append(value)
+            self._data_size = data_size
+        else:
+            text = str(line, "utf-8", "replace")
+            if len(text) > self._max_line_size:
+                self._fail(f"line longer than max_line_size ({self._max_line_size} characters)")
+            # A line that is not blank dispatches nothing.
+            self._interpret([text], [], self._max_event_size)
+        return data[end + 1 :]
+
     def _dispatch_typed(self, pieces: list[str], events: list[ServerSentEvent]) -> None:
         # The pieces of LF-only text (no CR at all) split at "\n\nevent: ",
         # the last one left out. As in feed's "\n\ndata: " path, each separator
@@ -298,7 +395,9 @@ class SSEChunkFeed(SSELineInterpreter):
         # Whether nothing at all is pending: no partial line, no byte of a
         # character held by the UTF-8 decoder, no CR waiting for its LF, no data,
         # event type or retry buffered, no id not yet dispatched, the BOM check
-        # done. Only then may the one-event fast path at the top of feed run.
+        # done (bytes of a long line are never held here: _feed_long_line hands
+        # the text path nothing until they are decoded). Only then may the
+        # one-event fast path at the top of feed run.
         # Every other exit of feed leaves _clean False (feed clears it before
         # the general path), which is always safe: it only costs the fast path.
         self._clean = (

@@ -119,6 +119,8 @@ class SSELineInterpreter:
         "_max_line_size",
         "_partial",
         "_partial_size",
+        "_raw",
+        "_raw_size",
         "_retry",
         "_skip_lf",
         "_start",
@@ -157,6 +159,10 @@ class SSELineInterpreter:
         self._skip_lf = False  # the last chunk ended with CR: an LF next is its pair
         self._partial: list[str] = []  # pieces of the unterminated last line
         self._partial_size = 0
+        # Or that line still as bytes, while its pieces come with no line end
+        # (see SSEChunkFeed._feed_long_line); never both at once.
+        self._raw: list[bytes] = []
+        self._raw_size = 0
         self._data: list[str] = []  # the data buffer, one item per data line
         self._data_size = 0  # characters in the data buffer between feeds
         self._event_type = ""
@@ -265,10 +271,12 @@ class SSELineInterpreter:
         tail = self._decode(b"", True)
         if self._partial_size + len(tail) > self._max_line_size:
             self._fail(f"line longer than max_line_size ({self._max_line_size} characters)")
-        self._truncated = bool(self._partial or tail or self._data)
+        # Held bytes are at most max_line_size of them, so never more characters.
+        self._truncated = bool(self._partial or tail or self._data or self._raw)
         self._state = _CLOSED
         self._clean = False
         self._partial = []
+        self._raw = []
         self._data = []
 
     def _fail(self, message: str) -> None:
@@ -276,6 +284,7 @@ class SSELineInterpreter:
         self._clean = False
         self._failure = SSEProtocolError(message)
         self._partial = []
+        self._raw = []
         self._data = []
         raise self._failure
 
