@@ -187,6 +187,9 @@ class RecoverySession(BodyIntake):
         self._queue_position = 0
         self._queue_open = False  # next_events() has the end of the data still to report
         self._queue_eof = False
+        # The decoder stands between events (see BodyIntake.receive_text_frame).
+        self._at_boundary = False
+        self._queue_blank = False
         self._content_before = 0
         self._parser: StreamParser | None = None
         self._stitcher: Stitcher | None = None
@@ -273,6 +276,7 @@ class RecoverySession(BodyIntake):
         self._unexpected_type = None
         self._drop_queue()
         self._queue_open = False
+        self._at_boundary = False
         plan = self._plan
         self._plan = None
         if plan is None:
