@@ -281,6 +281,7 @@ class BodyIntake:
             return self.take_events()
         parser = self._parser
         if self._queue_blank and parser.lane_prefix:
+            assert self._decoder is not None
             # A blank line ended the read: the decoder stands between events. The
             # lane is open if neither it nor the parser carries an event id (see
             # receive_text_frame).

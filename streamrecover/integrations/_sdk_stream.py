@@ -110,14 +110,19 @@ class SDKFeed:
             text: str = event.text  # type: ignore[attr-defined]
             length = len(text)
             self._received += length
-            if self._immediate and not self._held and not self._queue and text[-1:] > " ":
+            if (
+                self._immediate
+                and not self._held
+                and not self._queue
+                and text[-1:] > " "
+                and (text[-1].isascii() or not text[-1].isspace())
+            ):
                 # The common case, inline: safe at once (SafeText.feed of an
                 # immediate mode), nothing held or queued, no trailing whitespace
                 # (str.rstrip's whitespace is <= " " or non-ASCII).
-                if text[-1].isascii() or not text[-1].isspace():
-                    self._safe.shown += length
-                    self._shown += length
-                    return self.encoder.text(text)
+                self._safe.shown += length
+                self._shown += length
+                return self.encoder.text(text)
             pending = self._safe.feed(event)
             if self._held:
                 pending = self._held + pending
