@@ -34,7 +34,10 @@ from streamrecover.providers.openai_chat import OpenAIChatProvider
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "realstreams"))
 from realstreams_location import realstreams_folder
 
-PROVIDERS: dict[str, type[Provider]] = {"anthropic": AnthropicProvider, "openai": OpenAIChatProvider}
+PROVIDERS: dict[str, type[Provider]] = {
+    "anthropic": AnthropicProvider,
+    "openai": OpenAIChatProvider,
+}
 BODY = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}
 HEAD = [("content-type", "text/event-stream")]
 
@@ -168,7 +171,11 @@ TEXT = st.text(
 
 
 def anthropic_read(text: str, index: int = 0, event: str = "content_block_delta") -> bytes:
-    frame = {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": text}}
+    frame = {
+        "type": "content_block_delta",
+        "index": index,
+        "delta": {"type": "text_delta", "text": text},
+    }
     data = json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
     return f"event: {event}\ndata: {data}\n\n".encode("utf-8", "surrogatepass")
 
@@ -221,7 +228,9 @@ def near_miss_reads(draw: Any, make: Any) -> list[bytes]:
         read = make(draw(TEXT))
         kind = draw(st.integers(0, 4))
         if kind == 1:
-            read = damaged(read, draw(st.integers(0, 400)), draw(READ_CHANGES), draw(st.integers(0, 3)))
+            read = damaged(
+                read, draw(st.integers(0, 400)), draw(READ_CHANGES), draw(st.integers(0, 3))
+            )
         elif kind == 2:
             cut = draw(st.integers(0, len(read)))
             reads.append(read[:cut])
@@ -250,7 +259,12 @@ def test_openai_near_misses_read_the_same(reads: list[bytes], obfuscation: str) 
 
 
 def test_a_read_of_exactly_the_learnt_shape_takes_the_lane() -> None:
-    reads = [*ANTHROPIC_HEAD, anthropic_read("Hello"), anthropic_read(" wörld 🙂"), anthropic_read('"\\')]
+    reads = [
+        *ANTHROPIC_HEAD,
+        anthropic_read("Hello"),
+        anthropic_read(" wörld 🙂"),
+        anthropic_read('"\\'),
+    ]
     fast, taken = play("anthropic", reads, lane=True)
     assert taken == 2
     assert fast[-1]["text"] == 'Hello wörld 🙂"\\'
