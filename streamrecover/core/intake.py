@@ -79,6 +79,7 @@ class BodyIntake:
     _queue_open: bool
     _queue_eof: bool
     _at_boundary: bool
+    _lane_event: str | None
     _queue_blank: bool
     _max_line_size: int
     _content_before: int
@@ -146,6 +147,7 @@ class BodyIntake:
             or self._queue_open
             or self._stitcher is not None
             or self._surrogates.held
+            or self._outbox
             or data.__class__ is not bytes
         ):
             return None
@@ -249,8 +251,29 @@ class BodyIntake:
             self._queue_position = position + 1
             parser = self._parser
             assert parser is not None
+            sse = queue[position]
+            if (
+                sse.event == self._lane_event
+                and self._stitcher is None
+                and not self._surrogates.held
+            ):
+                # The text lane for one event of a run (see StreamParser.lane_feed):
+                # feed and _accept of a plain text delta, without their calls.
+                text = parser.lane_feed(sse)
+                if text and (
+                    "\\" not in sse.data or text.isascii() or not _has_surrogate(text)
+                ):
+                    self._content_events += 1
+                    self._text_parts.append(text)
+                    self._text_length += len(text)
+                    self._delivered = True
+                    event = _new_text(TextDelta)
+                    _set_text(event, text)
+                    self._outbox.append(event)
+                    events, self._outbox = self._outbox, []
+                    return events
             try:
-                for event in parser.feed(queue[position]):
+                for event in parser.feed(sse):
                     self._accept(event)
             except Fault as fault:
                 self._fail(fault)

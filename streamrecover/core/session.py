@@ -190,6 +190,7 @@ class RecoverySession(BodyIntake):
         # The decoder stands between events (see BodyIntake.receive_text_frame).
         self._at_boundary = False
         self._queue_blank = False
+        self._lane_event: str | None = None
         self._content_before = 0
         self._parser: StreamParser | None = None
         self._stitcher: Stitcher | None = None
@@ -293,6 +294,8 @@ class RecoverySession(BodyIntake):
                 self._stitcher = Stitcher(self.text, seam_whitespace=plan.seam_whitespace)
             self._outbox.append(Resumed(strategy=plan.strategy, attempt=self.attempts))
         self._attempt_usage = None
+        # The event type whose events may take the text lane (StreamParser.lane_feed).
+        self._lane_event = self._parser.lane_event or None
         self._leave("next_request", SessionState.SENT)
         return request
 

@@ -55,6 +55,7 @@ def install_tap(provider: Provider, new_tap: Callable[[], Tap | None]) -> None:
         if not tap.passes_text_frames:
             # The session's text lane skips feed, and with it this tap.
             parser.lane_prefix = b""
+            parser.lane_event = ""
         parse = parser.feed
 
         def feed(sse: ServerSentEvent) -> list[Event]:

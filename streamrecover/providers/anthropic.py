@@ -106,6 +106,7 @@ class AnthropicParser(JSONStreamParser):
 
     provider = "anthropic"
     lane_prefix = b"event: content_block_delta\ndata: "
+    lane_event = "content_block_delta"
 
     def __init__(self) -> None:
         super().__init__()
@@ -153,6 +154,15 @@ class AnthropicParser(JSONStreamParser):
         text_event = new_event(TextDelta)
         set_text(text_event, text)
         return [text_event]
+
+    def lane_feed(self, event: ServerSentEvent) -> str | None:
+        # feed of an event of the lane's type, when the template reads its data.
+        if self._stopped:
+            return None
+        text = self._template.match(event.data)
+        if text is not None:
+            self._event = event
+        return text
 
     def lane_ready(self) -> bool:
         # _feed of a content_block_delta event is then the template's match.

@@ -79,6 +79,8 @@ class StreamParser(ABC):
     #: (``b"data: "``, or an ``event:`` line first), for the session's text lane
     #: (``RecoverySession.receive_text_frame``); empty: no lane.
     lane_prefix: bytes = b""
+    #: The type of the events :meth:`lane_feed` may read ("": none).
+    lane_event: str = ""
 
     def __init__(self) -> None:
         #: The finish reason the provider gave, once it gave one.
@@ -114,6 +116,16 @@ class StreamParser(ABC):
     @abstractmethod
     def _feed(self, event: ServerSentEvent) -> list[Event]:
         """Map one SSE event to content events (see :meth:`feed`)."""
+
+    def lane_feed(self, event: ServerSentEvent) -> str | None:
+        """The text lane for one event of :attr:`lane_event`'s type, of a parser not failed.
+
+        Returns ``text`` when :meth:`feed` of ``event`` would return
+        ``[TextDelta(text=text)]`` (``""``: ``[]``), having done what feed does
+        to the parser; None when unsure, having changed nothing that matters
+        (``event`` then goes through feed). Never raises. This parser: None.
+        """
+        return None
 
     def lane_ready(self) -> bool:
         """Whether :attr:`lane_match` may read the next event (the session's text lane).

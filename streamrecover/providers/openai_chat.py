@@ -120,6 +120,7 @@ class OpenAIChatParser(JSONStreamParser):
 
     provider = "openai"
     lane_prefix = b"data: "
+    lane_event = "message"
 
     def __init__(self) -> None:
         super().__init__()
@@ -140,6 +141,15 @@ class OpenAIChatParser(JSONStreamParser):
         super()._carry_over(successor)
         assert isinstance(successor, OpenAIChatParser)
         successor._tool_count = self._tool_count
+
+    def lane_feed(self, event: ServerSentEvent) -> str | None:
+        # feed of an event of the lane's type, when the template reads its data.
+        if self._done:
+            return None
+        text = self._template.match(event.data)
+        if text is not None:
+            self._event = event
+        return text
 
     def lane_ready(self) -> bool:
         # _feed of a "data: " event is then the template's match.

@@ -27,6 +27,8 @@ from realstreams_location import realstreams_folder  # noqa: E402
 import streamrecover as sr  # noqa: E402
 from streamrecover.core.intake import BodyIntake  # noqa: E402
 from streamrecover.integrations.httpx2 import RecoveringTransport  # noqa: E402
+from streamrecover.providers.anthropic import AnthropicParser  # noqa: E402
+from streamrecover.providers.openai_chat import OpenAIChatParser  # noqa: E402
 
 FOLDER = realstreams_folder()
 EXPECTED_FILE = FOLDER / "expected.json"
@@ -96,6 +98,8 @@ def both_ways(provider: str, attempts: list[list[bytes]], monkeypatch: Any) -> t
         fast = received(provider, attempts)
     with monkeypatch.context() as patched:
         patched.setattr(BodyIntake, "receive_text_frame", lambda self, data: None)
+        for parser in (AnthropicParser, OpenAIChatParser):
+            patched.setattr(parser, "lane_feed", lambda self, event: None)
         full = received(provider, attempts)
     assert fast == full
     return fast, taken
@@ -111,6 +115,10 @@ def test_the_sdk_receives_the_same_bytes_with_and_without_the_lane(
     both_ways(provider, [reads], monkeypatch)
     # The first attempt breaks half-way (no terminal event); the resume stitches.
     both_ways(provider, [reads[: len(reads) // 2], reads], monkeypatch)
+    # The whole body in one read, and in reads of 61 bytes (runs of events).
+    raw = b"".join(reads)
+    both_ways(provider, [[raw]], monkeypatch)
+    both_ways(provider, [[raw[i : i + 61] for i in range(0, len(raw), 61)]], monkeypatch)
 
 
 @pytest.mark.skipif(not NAMES, reason=f"no recorded streams at {FOLDER}")
