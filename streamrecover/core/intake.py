@@ -267,9 +267,9 @@ class BodyIntake:
                     self._text_parts.append(text)
                     self._text_length += len(text)
                     self._delivered = True
-                    event = _new_text(TextDelta)
-                    _set_text(event, text)
-                    self._outbox.append(event)
+                    delta = _new_text(TextDelta)
+                    _set_text(delta, text)
+                    self._outbox.append(delta)
                     events, self._outbox = self._outbox, []
                     return events
             try:
