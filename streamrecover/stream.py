@@ -261,10 +261,10 @@ class Stream(_StreamBase):
                     observe = observer.observe
                     # Nothing to store or report: a text delta needs no observer call.
                     quiet = observer.checkpointer is None and observer.telemetry is None
+                    lane = session.text_lane
                     for data in response.iter_bytes():
                         # A read that is one plain text frame takes the lane.
-                        events = text_frame(data)
-                        if events is not None:
+                        if lane and (events := text_frame(data)) is not None:
                             if quiet:
                                 # The lane keeps the session STREAMING; heartbeat
                                 # does nothing without a checkpointer.
@@ -395,11 +395,11 @@ class AsyncStream(_StreamBase):
                     observe = observer.observe
                     # Nothing to store or report: a text delta needs no observer call.
                     quiet = observer.checkpointer is None and observer.telemetry is None
+                    lane = session.text_lane
                     try:
                         async for data in body:
                             # A read that is one plain text frame takes the lane.
-                            events = text_frame(data)
-                            if events is not None:
+                            if lane and (events := text_frame(data)) is not None:
                                 del data
                                 if quiet:
                                     # The lane keeps the session STREAMING; heartbeat

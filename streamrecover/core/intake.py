@@ -80,6 +80,7 @@ class BodyIntake:
     _queue_eof: bool
     _at_boundary: bool
     _lane_event: str | None
+    _text_lane: bool
     _queue_blank: bool
     _max_line_size: int
     _content_before: int
@@ -238,7 +239,8 @@ class BodyIntake:
             self._fail(fault)
             return
         self._queue_position = 0
-        self._queue_blank = data[-2:] == b"\n\n"
+        if self._text_lane:
+            self._queue_blank = data[-2:] == b"\n\n"
 
     def next_events(self) -> list[Event] | None:
         """Return the events of the next SSE event queued by :meth:`queue_data` (often one
@@ -302,8 +304,8 @@ class BodyIntake:
             except Fault as fault:
                 self._fail(fault)
             return self.take_events()
-        parser = self._parser
-        if self._queue_blank and parser.lane_prefix:
+        if self._text_lane and self._queue_blank:
+            parser = self._parser
             assert self._decoder is not None
             # A blank line ended the read: the decoder stands between events. The
             # lane is open if neither it nor the parser carries an event id (see
