@@ -79,7 +79,8 @@ class BodyIntake:
     _queue_open: bool
     _queue_eof: bool
     _at_boundary: bool
-    _lane_event: str | None
+    #: The event type whose events may take the lane ("": none; no event has that type).
+    _lane_event: str
     _text_lane: bool
     _queue_blank: bool
     _max_line_size: int

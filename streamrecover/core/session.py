@@ -190,7 +190,7 @@ class RecoverySession(BodyIntake):
         # The decoder stands between events (see BodyIntake.receive_text_frame).
         self._at_boundary = False
         self._queue_blank = False
-        self._lane_event: str | None = None
+        self._lane_event = ""
         self._text_lane = False
         self._content_before = 0
         self._parser: StreamParser | None = None
@@ -303,7 +303,7 @@ class RecoverySession(BodyIntake):
         self._attempt_usage = None
         # The event type whose events may take the text lane (StreamParser.lane_feed),
         # and whether whole reads may (receive_text_frame).
-        self._lane_event = self._parser.lane_event or None
+        self._lane_event = self._parser.lane_event
         self._text_lane = bool(self._parser.lane_prefix)
         self._queue_blank = False
         self._leave("next_request", SessionState.SENT)

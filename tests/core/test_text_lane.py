@@ -73,7 +73,7 @@ def play(provider: str, reads: Sequence[bytes], *, lane: bool) -> tuple[list[Any
     """Each read's events (as Stream hands them over) and the state after; lane reads."""
     s = session(provider)
     if not lane:
-        s._lane_event = None  # the lane for one event of a run, off too
+        s._lane_event = ""  # the lane for one event of a run, off too
     seen: list[Any] = []
     taken = 0
     for data in reads:
