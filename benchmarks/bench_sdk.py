@@ -255,7 +255,9 @@ def _count(name: str, events: int, streams: int) -> tuple[int, set[str]]:
     return int(match.group(1)), set(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def run_instructions(pairs: dict[str, tuple[str, str]], events: int, repeat: int) -> None:
+def run_instructions(
+    pairs: dict[str, tuple[str, str]], events: int, repeat: int, only_sr: bool = False
+) -> None:
     print(
         f"{events:,} events; instructions per event = (3 streams - 1 stream) / 2 / events, "
         f"{repeat} pair(s) of processes per contender"
@@ -265,6 +267,8 @@ def run_instructions(pairs: dict[str, tuple[str, str]], events: int, repeat: int
     per: dict[str, list[float]] = {}
     for pair in pairs.values():
         for name in pair:
+            if only_sr and not name.endswith("-sr"):
+                continue
             for _ in range(repeat):
                 one, digests_one = _count(name, events, 1)
                 three, digests_three = _count(name, events, 3)
@@ -277,6 +281,8 @@ def run_instructions(pairs: dict[str, tuple[str, str]], events: int, repeat: int
         low, high = min(values), max(values)
         print(f"  {name:<22} {statistics.median(values):>18,.0f} {low:>9,.0f}-{high:<9,.0f}")
     for pair, (plain, recovering) in pairs.items():
+        if plain not in per:
+            continue
         base = statistics.median(per[plain])
         extra = statistics.median(per[recovering]) - base
         print(f"  {pair}: transport {extra:+,.0f} instructions/event = {100 * extra / base:+.1f} %")
@@ -352,6 +358,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", default="", help=f"comma-separated pairs: {', '.join(PAIRS)}")
     parser.add_argument("--instructions", action="store_true", help="count with callgrind")
     parser.add_argument("--repeat", type=int, default=1, help="process pairs per contender")
+    parser.add_argument(
+        "--sr-only",
+        action="store_true",
+        help="count only the -sr contenders (the plain ones run no streamrecover code)",
+    )
     parser.add_argument("--loopback", action="store_true", help="session 5's pairs (CPU mode)")
     parser.add_argument("--child-cpu", help=argparse.SUPPRESS)
     parser.add_argument("--child-instructions", help=argparse.SUPPRESS)
@@ -373,7 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error("--instructions counts the in-memory pairs only")
         if shutil.which("valgrind") is None:
             parser.error("valgrind is not installed")
-        run_instructions(pairs, args.events, args.repeat)
+        run_instructions(pairs, args.events, args.repeat, args.sr_only)
     else:
         run_cpu(pairs, args.events, args.rounds, args.turns, args.loopback)
     return 0

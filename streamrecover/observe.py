@@ -39,10 +39,10 @@ if TYPE_CHECKING:
     from streamrecover.storage.contribution import Contribution
     from streamrecover.storage.record import ProgressChanges, Status
 
-__all__ = ["Hooks", "SafeText", "StreamObserver"]
+__all__ = ["IMMEDIATE", "Hooks", "SafeText", "StreamObserver"]
 
-# Strategies that never roll delivered text back: SafeText passes their text on at once.
-_IMMEDIATE = ("exact", "native", "summarize")
+#: Strategies that never roll delivered text back: SafeText passes their text on at once.
+IMMEDIATE = ("exact", "native", "summarize")
 
 
 
@@ -68,15 +68,15 @@ class SafeText:
     def __init__(self, strategy: Strategy, *, already_shown: int = 0) -> None:
         self._mode = strategy
         self._pending = ""
-        # Characters of the answer the consumer holds; a resumed stream that does
-        # not replay its stored text starts after it.
-        self._shown = already_shown
+        #: Characters of the answer the consumer holds; a resumed stream that does
+        #: not replay its stored text starts after it.
+        self.shown = already_shown
 
     def feed(self, event: Event) -> str:
         """Return the text that became safe with ``event`` (often empty)."""
         if type(event) is TextDelta:
-            if self._mode in _IMMEDIATE:
-                self._shown += len(event.text)
+            if self._mode in IMMEDIATE:
+                self.shown += len(event.text)
                 return event.text
             self._pending += event.text
             if self._mode == "paragraph":
@@ -85,7 +85,7 @@ class SafeText:
                     return self._show(cut)
             return ""
         if type(event) is Rewind:
-            keep = event.to - self._shown
+            keep = event.to - self.shown
             if keep < 0:
                 # Only a continuation that restarted and diverged can rewind shown text.
                 logger.warning(
@@ -93,7 +93,7 @@ class SafeText:
                     "were rolled back (stream.text holds the corrected answer)",
                     -keep,
                 )
-                self._shown = event.to
+                self.shown = event.to
                 keep = 0
             self._pending = self._pending[:keep]
             return ""
@@ -104,12 +104,12 @@ class SafeText:
     def texts(self, events: Iterator[Event]) -> Iterator[str]:
         """Yield the non-empty results of :meth:`feed` for each of ``events``."""
         feed = self.feed
-        if self._mode in _IMMEDIATE:
+        if self._mode in IMMEDIATE:
             # Every delta is safe at once: the common event needs no call.
             for event in events:
                 if type(event) is TextDelta:
                     text = event.text
-                    self._shown += len(text)
+                    self.shown += len(text)
                     if text:
                         yield text
                 else:
@@ -125,11 +125,11 @@ class SafeText:
     async def atexts(self, events: AsyncIterator[Event]) -> AsyncGenerator[str, None]:
         """The asynchronous counterpart of :meth:`texts`."""
         feed = self.feed
-        immediate = self._mode in _IMMEDIATE
+        immediate = self._mode in IMMEDIATE
         async for event in events:
             if immediate and type(event) is TextDelta:
                 text = event.text
-                self._shown += len(text)
+                self.shown += len(text)
                 if text:
                     yield text
             else:
@@ -139,7 +139,7 @@ class SafeText:
 
     def _show(self, length: int) -> str:
         shown, self._pending = self._pending[:length], self._pending[length:]
-        self._shown += len(shown)
+        self.shown += len(shown)
         return shown
 
 

@@ -256,13 +256,28 @@ class Stream(_StreamBase):
                     # a consumer that stops holds exactly the text stored and committed.
                     queue_data = session.queue_data
                     next_events = session.next_events
-                    observe = self._observer.observe
+                    text_frame = session.receive_text_frame
+                    observer = self._observer
+                    observe = observer.observe
+                    # Nothing to store or report: a text delta needs no observer call.
+                    quiet = observer.checkpointer is None and observer.telemetry is None
+                    lane = session.text_lane
                     for data in response.iter_bytes():
-                        queue_data(data)
-                        while (events := next_events()) is not None:
-                            if events:
-                                observe(events)
-                                yield from events
+                        # A read that is one plain text frame takes the lane.
+                        if lane and (events := text_frame(data)) is not None:
+                            if quiet:
+                                # The lane keeps the session STREAMING; heartbeat
+                                # does nothing without a checkpointer.
+                                yield events[0]
+                                continue
+                            observe(events)
+                            yield events[0]
+                        else:
+                            queue_data(data)
+                            while (events := next_events()) is not None:
+                                if events:
+                                    observe(events)
+                                    yield from events
                         self._observer.heartbeat()
                         if session.state not in _READING:
                             break
@@ -375,17 +390,33 @@ class AsyncStream(_StreamBase):
                     body = response.aiter_bytes()
                     queue_data = session.queue_data
                     next_events = session.next_events
-                    observe = self._observer.observe
+                    text_frame = session.receive_text_frame
+                    observer = self._observer
+                    observe = observer.observe
+                    # Nothing to store or report: a text delta needs no observer call.
+                    quiet = observer.checkpointer is None and observer.telemetry is None
+                    lane = session.text_lane
                     try:
                         async for data in body:
-                            queue_data(data)
-                            # The read is decoded: not held while the next one waits.
-                            del data
-                            while (events := next_events()) is not None:
-                                if events:
-                                    observe(events)
-                                    for event in events:
-                                        yield event
+                            # A read that is one plain text frame takes the lane.
+                            if lane and (events := text_frame(data)) is not None:
+                                del data
+                                if quiet:
+                                    # The lane keeps the session STREAMING; heartbeat
+                                    # does nothing without a checkpointer.
+                                    yield events[0]
+                                    continue
+                                observe(events)
+                                yield events[0]
+                            else:
+                                queue_data(data)
+                                # The read is decoded: not held while the next one waits.
+                                del data
+                                while (events := next_events()) is not None:
+                                    if events:
+                                        observe(events)
+                                        for event in events:
+                                            yield event
                             self._observer.heartbeat()
                             if session.state not in _READING:
                                 ended = True

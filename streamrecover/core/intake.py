@@ -45,6 +45,12 @@ __all__ = ["MAX_ERROR_BODY", "BodyIntake"]
 #: How much of a non-2xx response body is kept for the error message.
 MAX_ERROR_BODY = 8 * 1024
 
+# A TextDelta made from its parts (a bare instance, its one slot set): the
+# lane makes one per read, and the frozen dataclass __init__ costs a keyword
+# call and an object.__setattr__ more (as providers/_json.py does).
+_new_text: Callable[[type[TextDelta]], TextDelta] = object.__new__
+_set_text: Callable[[TextDelta, str], None] = TextDelta.__dict__["text"].__set__
+
 # An empty queue (never appended to; a queue is replaced, not emptied).
 NOTHING_QUEUED: list[ServerSentEvent] = []
 
@@ -72,6 +78,12 @@ class BodyIntake:
     _queue_position: int
     _queue_open: bool
     _queue_eof: bool
+    _at_boundary: bool
+    #: The event type whose events may take the lane ("": none; no event has that type).
+    _lane_event: str
+    _text_lane: bool
+    _queue_blank: bool
+    _max_line_size: int
     _content_before: int
     _content_events: int
     _text_parts: list[str]
@@ -109,6 +121,67 @@ class BodyIntake:
         the bytes of one read (the SDK transports) asks this before it sends.
         """
         return self._queue_position < len(self._queue)
+
+    def receive_text_frame(self, data: bytes) -> list[Event] | None:
+        """The text lane: commit ``data`` at once when it is one plain text frame.
+
+        ``data`` (one read of the body) qualifies when it is exactly one SSE
+        event, ``StreamParser.lane_prefix`` + data + a blank line, read while the
+        decoder stands between events, whose data the parser reads as plain text
+        without its general path (``StreamParser.lane_match``: the learnt text
+        frame of ``providers/_template.py`` with another string in it). Then
+        what :meth:`queue_data` followed by :meth:`next_events` until None would
+        give is known without the SSE decoder: it is committed and returned
+        (one TextDelta), with the same session state as that general path
+        leaves. Any other read changes nothing and gives None: hand it to
+        :meth:`queue_data`.
+
+        Why the decoder may be skipped: after a blank line (the last read ended
+        with LF LF) a WHATWG decoder holds nothing but the last event id and the
+        reconnection time; ``T`` + ``data: X`` + a blank line, X without CR or LF,
+        then dispatches exactly one event (type T, data X) and leaves it as it
+        was. The event id must be empty on both sides (the parser's last event
+        and the decoder), so that the parser's resume point is the same.
+        """
+        if (
+            self.state is not SessionState.STREAMING
+            or not self._at_boundary
+            or self._queue_open
+            or self._stitcher is not None
+            or self._surrogates.held
+            or self._outbox
+            or data.__class__ is not bytes
+        ):
+            return None
+        if len(data) > self._max_line_size:
+            return None
+        try:
+            read = data.decode()
+        except UnicodeDecodeError:
+            return None
+        assert self._parser is not None
+        text = self._parser.lane_match(read)
+        if not text:
+            return None
+        # Only a JSON escape makes a surrogate (strict UTF-8 has none): the
+        # joiner's check of _accept is needed only then.
+        if "\\" in read and not text.isascii() and _has_surrogate(text):
+            return None
+        # _accept, for a TextDelta with no stitcher and no half surrogate.
+        self._content_events += 1
+        self._text_parts.append(text)
+        self._text_length += len(text)
+        self._delivered = True
+        progress = self._progress
+        if progress.active:
+            # The end of next_events: a content event came with this read.
+            now = self._clock()
+            progress.last = now
+            if now >= progress.next_deposit:
+                progress.deposit(now)
+        event = _new_text(TextDelta)
+        _set_text(event, text)
+        return [event]
 
     def receive_data(self, data: bytes) -> list[Event]:
         """Feed body bytes; ``b""`` means the body ended. Returns the events to deliver.
@@ -160,12 +233,15 @@ class BodyIntake:
         assert self._decoder is not None and self._parser is not None
         self._queue_eof = not data
         self._content_before = self._content_events
+        self._at_boundary = False
         try:
             self._queue = self._decoder.feed(data)
         except Fault as fault:
             self._fail(fault)
             return
         self._queue_position = 0
+        if self._text_lane:
+            self._queue_blank = data[-2:] == b"\n\n"
 
     def next_events(self) -> list[Event] | None:
         """Return the events of the next SSE event queued by :meth:`queue_data` (often one
@@ -178,8 +254,29 @@ class BodyIntake:
             self._queue_position = position + 1
             parser = self._parser
             assert parser is not None
+            sse = queue[position]
+            if (
+                sse.event == self._lane_event
+                and self._stitcher is None
+                and not self._surrogates.held
+            ):
+                # The text lane for one event of a run (see StreamParser.lane_feed):
+                # feed and _accept of a plain text delta, without their calls.
+                text = parser.lane_feed(sse)
+                if text and (
+                    "\\" not in sse.data or text.isascii() or not _has_surrogate(text)
+                ):
+                    self._content_events += 1
+                    self._text_parts.append(text)
+                    self._text_length += len(text)
+                    self._delivered = True
+                    delta = _new_text(TextDelta)
+                    _set_text(delta, text)
+                    self._outbox.append(delta)
+                    events, self._outbox = self._outbox, []
+                    return events
             try:
-                for event in parser.feed(queue[position]):
+                for event in parser.feed(sse):
                     self._accept(event)
             except Fault as fault:
                 self._fail(fault)
@@ -208,6 +305,13 @@ class BodyIntake:
             except Fault as fault:
                 self._fail(fault)
             return self.take_events()
+        if self._text_lane and self._queue_blank:
+            parser = self._parser
+            assert self._decoder is not None
+            # A blank line ended the read: the decoder stands between events. The
+            # lane is open if neither it nor the parser carries an event id (see
+            # receive_text_frame).
+            self._at_boundary = not self._decoder.last_event_id and parser.lane_ready()
         progress = self._progress
         if progress.active:
             # ProgressTracker.check, inline: this runs on every read of the body.

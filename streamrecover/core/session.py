@@ -187,6 +187,11 @@ class RecoverySession(BodyIntake):
         self._queue_position = 0
         self._queue_open = False  # next_events() has the end of the data still to report
         self._queue_eof = False
+        # The decoder stands between events (see BodyIntake.receive_text_frame).
+        self._at_boundary = False
+        self._queue_blank = False
+        self._lane_event = ""
+        self._text_lane = False
         self._content_before = 0
         self._parser: StreamParser | None = None
         self._stitcher: Stitcher | None = None
@@ -207,6 +212,12 @@ class RecoverySession(BodyIntake):
                 self._delivered = self._plan.keep > 0
 
     # -- what the caller reads --------------------------------------------------
+
+    @property
+    def text_lane(self) -> bool:
+        """Whether reads of this attempt may take :meth:`receive_text_frame` (its parser has
+        a text lane); a driver that knows it has none spares the call."""
+        return self._text_lane
 
     @property
     def surrogates_replaced(self) -> int:
@@ -273,6 +284,7 @@ class RecoverySession(BodyIntake):
         self._unexpected_type = None
         self._drop_queue()
         self._queue_open = False
+        self._at_boundary = False
         plan = self._plan
         self._plan = None
         if plan is None:
@@ -289,6 +301,11 @@ class RecoverySession(BodyIntake):
                 self._stitcher = Stitcher(self.text, seam_whitespace=plan.seam_whitespace)
             self._outbox.append(Resumed(strategy=plan.strategy, attempt=self.attempts))
         self._attempt_usage = None
+        # The event type whose events may take the text lane (StreamParser.lane_feed),
+        # and whether whole reads may (receive_text_frame).
+        self._lane_event = self._parser.lane_event
+        self._text_lane = bool(self._parser.lane_prefix)
+        self._queue_blank = False
         self._leave("next_request", SessionState.SENT)
         return request
 

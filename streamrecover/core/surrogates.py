@@ -59,38 +59,39 @@ class SurrogateJoiner:
     regenerates the character). ``replaced`` counts the halves replaced.
     """
 
-    __slots__ = ("_held", "replaced")
+    __slots__ = ("held", "replaced")
 
     def __init__(self) -> None:
-        self._held = ""
+        #: The high surrogate waiting for its partner, or "" (read-only).
+        self.held = ""
         self.replaced = 0
 
     @property
     def holding(self) -> bool:
         """Whether a high surrogate waits for its partner."""
-        return bool(self._held)
+        return bool(self.held)
 
     def feed(self, text: str) -> str:
         """Return ``text`` (with any held half in front) made encodable, minus a trailing high
         surrogate, which is held for the next delta."""
-        if self._held:
-            text, self._held = self._held + text, ""
+        if self.held:
+            text, self.held = self.held + text, ""
         elif text.isascii():
             return text
         if text and "\ud800" <= text[-1] <= "\udbff":
-            text, self._held = text[:-1], text[-1]
+            text, self.held = text[:-1], text[-1]
         fixed, replaced = replace_lone_surrogates(text)
         self.replaced += replaced
         return fixed
 
     def finish(self) -> str:
         """Return what is held, as U+FFFD (a half whose partner never came), or ""."""
-        if not self._held:
+        if not self.held:
             return ""
-        self._held = ""
+        self.held = ""
         self.replaced += 1
         return REPLACEMENT
 
     def reset(self) -> None:
         """Forget what is held."""
-        self._held = ""
+        self.held = ""

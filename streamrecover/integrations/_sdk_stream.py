@@ -29,7 +29,7 @@ from streamrecover.core.events import (
     ToolCallDelta,
 )
 from streamrecover.core.sse import ServerSentEvent
-from streamrecover.observe import SafeText
+from streamrecover.observe import IMMEDIATE, SafeText
 from streamrecover.providers.base import Provider, StreamParser
 from streamrecover.providers.encode import Encoder
 from streamrecover.providers.encode.passthrough import Passthrough, Tap
@@ -52,6 +52,10 @@ def install_tap(provider: Provider, new_tap: Callable[[], Tap | None]) -> None:
         tap = new_tap()
         if tap is None:
             return parser
+        if not tap.passes_text_frames:
+            # The session's text lane skips feed, and with it this tap.
+            parser.lane_prefix = b""
+            parser.lane_event = ""
         parse = parser.feed
 
         def feed(sse: ServerSentEvent) -> list[Event]:
@@ -78,6 +82,7 @@ class SDKFeed:
     def __init__(self, encoder: Encoder, safe_mode: str) -> None:
         self.encoder = encoder
         self._mode = safe_mode
+        self._immediate = safe_mode in IMMEDIATE
         self._safe = SafeText(safe_mode)  # type: ignore[arg-type]
         #: Characters of text the SDK holds.
         self._shown = 0
@@ -103,7 +108,22 @@ class SDKFeed:
         """
         kind = type(event)
         if kind is TextDelta:
-            self._received += len(event.text)  # type: ignore[attr-defined]
+            text: str = event.text  # type: ignore[attr-defined]
+            length = len(text)
+            self._received += length
+            if (
+                self._immediate
+                and not self._held
+                and not self._queue
+                and text[-1:] > " "
+                and (text[-1].isascii() or not text[-1].isspace())
+            ):
+                # The common case, inline: safe at once (SafeText.feed of an
+                # immediate mode), nothing held or queued, no trailing whitespace
+                # (str.rstrip's whitespace is <= " " or non-ASCII).
+                self._safe.shown += length
+                self._shown += length
+                return self.encoder.text(text)
             pending = self._safe.feed(event)
             if self._held:
                 pending = self._held + pending

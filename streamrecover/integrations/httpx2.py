@@ -364,11 +364,19 @@ class RecoveringTransport(httpx2.BaseTransport, _Adapter):
                 yield bytes(out)
                 out.clear()
             for event in events:
-                out += feed.feed(event)
+                chunk = feed.feed(event)
                 # _more_queued, inline: this runs once per event.
-                if out and (len(out) >= _CHUNK or not stream.session.has_queued_events):
-                    yield bytes(out)
-                    out.clear()
+                if out:
+                    out += chunk
+                    if len(out) >= _CHUNK or not stream.session.has_queued_events:
+                        yield bytes(out)
+                        out.clear()
+                elif chunk:
+                    # Often the only bytes of its read (a text frame): sent as they are.
+                    if len(chunk) < _CHUNK and stream.session.has_queued_events:
+                        out += chunk
+                    else:
+                        yield chunk
         except StreamInterrupted as error:
             out += feed.fail(str(error), self._error_type(error))
         except StreamDiverged as error:
@@ -433,11 +441,19 @@ class AsyncRecoveringTransport(httpx2.AsyncBaseTransport, _Adapter):
                 yield bytes(out)
                 out.clear()
             async for event in events:
-                out += feed.feed(event)
+                chunk = feed.feed(event)
                 # _more_queued, inline: this runs once per event.
-                if out and (len(out) >= _CHUNK or not stream.session.has_queued_events):
-                    yield bytes(out)
-                    out.clear()
+                if out:
+                    out += chunk
+                    if len(out) >= _CHUNK or not stream.session.has_queued_events:
+                        yield bytes(out)
+                        out.clear()
+                elif chunk:
+                    # Often the only bytes of its read (a text frame): sent as they are.
+                    if len(chunk) < _CHUNK and stream.session.has_queued_events:
+                        out += chunk
+                    else:
+                        yield chunk
         except StreamInterrupted as error:
             out += feed.fail(str(error), self._error_type(error))
         except StreamDiverged as error:

@@ -60,6 +60,10 @@ class TextTemplate:
 
     __slots__ = (
         "_classify",
+        "_framed_head",
+        "_framed_start",
+        "_framed_tail",
+        "_framing",
         "_head",
         "_ignored_marker",
         "_middle",
@@ -75,10 +79,12 @@ class TextTemplate:
         text_marker: str,
         classify: Callable[[str], str | None],
         ignored_marker: str = "",
+        framing: str = "",
     ) -> None:
         self._text_marker = text_marker
         self._ignored_marker = ignored_marker
         self._classify = classify
+        self._framing = framing
         # No template yet: a head that no frame can start with.
         self._head = "\x00no template"
         self._start = len(self._head)
@@ -86,6 +92,7 @@ class TextTemplate:
         self._tail = ""
         self._tail_length = 0
         self._verified = False
+        self._frame_reads()
 
     def match(self, data: str) -> str | None:
         """Return the text of ``data`` if it is the learnt frame with other strings, else None."""
@@ -105,6 +112,48 @@ class TextTemplate:
         if not self._verified and not self._verify():
             return None
         return text
+
+    def match_read(self, read: str) -> str | None:
+        """Return the text of ``read`` if it is one whole SSE event whose data :meth:`match` reads.
+
+        ``read`` must be the ``framing`` given to the constructor (``"data: "``,
+        or an ``event:`` line and ``"data: "``), a frame :meth:`match` gives a
+        text for, and a blank line (``"\\n\\n"``); else None. A frame that holds
+        a CR or LF outside its strings never matches (the learnt pieces are
+        checked once; a JSON string holds none), so such a ``read`` is exactly one
+        event with that data, whatever decoder reads it.
+        """
+        if not read.startswith(self._framed_head):
+            return None
+        try:
+            text, end = _scanstring(read, self._framed_start)
+            middle = self._middle
+            if middle:
+                if not read.startswith(middle, end):
+                    return None
+                _, end = _scanstring(read, end + len(middle))
+        except ValueError:
+            return None
+        tail = self._framed_tail
+        if len(read) - end != len(tail) or not read.startswith(tail, end):
+            return None
+        if not self._verified and not self._verify():
+            return None
+        return text
+
+    def _frame_reads(self) -> None:
+        # The pieces of match_read: the framing and learnt head, the learnt tail
+        # and the blank line; none when a piece holds a line end (the SSE
+        # decoder would cut the event there) or the template has no framing.
+        pieces = self._head + self._middle + self._tail
+        if not self._framing or "\n" in pieces or "\r" in pieces:
+            # A lone surrogate: no strictly decoded read starts with it.
+            self._framed_head = "\ud800"
+            self._framed_tail = ""
+        else:
+            self._framed_head = self._framing + self._head
+            self._framed_tail = self._tail + "\n\n"
+        self._framed_start = len(self._framed_head)
 
     def learn(self, data: str, text: str) -> None:
         """Remember ``data``, a frame the parser decoded in full and read as text ``text``."""
@@ -132,6 +181,7 @@ class TextTemplate:
         self._tail = data[tail_start:]
         self._tail_length = len(data) - tail_start
         self._verified = False
+        self._frame_reads()
         return None
 
     def _verify(self) -> bool:
@@ -161,3 +211,4 @@ class TextTemplate:
         self._tail = ""
         self._tail_length = 0
         self._verified = False
+        self._frame_reads()

@@ -105,6 +105,8 @@ class AnthropicParser(JSONStreamParser):
     """Reads one Messages stream. Complete: ``message_stop``."""
 
     provider = "anthropic"
+    lane_prefix = b"event: content_block_delta\ndata: "
+    lane_event = "content_block_delta"
 
     def __init__(self) -> None:
         super().__init__()
@@ -117,7 +119,10 @@ class AnthropicParser(JSONStreamParser):
         self._pending_inputs: dict[int, str] = {}
         self._input_tokens = 0
         self._cached_tokens = 0
-        self._template = TextTemplate('"text":"', _delta_text_of)
+        self._template = TextTemplate(
+            '"text":"', _delta_text_of, framing=self.lane_prefix.decode()
+        )
+        self.lane_match = self._template.match_read
 
     @property
     def complete(self) -> bool:
@@ -149,6 +154,19 @@ class AnthropicParser(JSONStreamParser):
         text_event = new_event(TextDelta)
         set_text(text_event, text)
         return [text_event]
+
+    def lane_feed(self, event: ServerSentEvent) -> str | None:
+        # feed of an event of the lane's type, when the template reads its data.
+        if self._stopped:
+            return None
+        text = self._template.match(event.data)
+        if text is not None:
+            self._event = event
+        return text
+
+    def lane_ready(self) -> bool:
+        # _feed of a content_block_delta event is then the template's match.
+        return not (self._failed or self._stopped or self._event.id)
 
     def _frame(self, frame: dict[str, Any]) -> list[Event]:
         # Every frame but a well-formed text delta.

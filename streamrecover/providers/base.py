@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -75,6 +75,12 @@ class StreamParser(ABC):
 
     #: Registry name of the provider whose stream this parser reads.
     provider: ClassVar[str] = ""
+    #: What opens a read that holds one plain text frame, up to its data
+    #: (``b"data: "``, or an ``event:`` line first), for the session's text lane
+    #: (``RecoverySession.receive_text_frame``); empty: no lane.
+    lane_prefix: bytes = b""
+    #: The type of the events :meth:`lane_feed` may read ("": none).
+    lane_event: str = ""
 
     def __init__(self) -> None:
         #: The finish reason the provider gave, once it gave one.
@@ -82,6 +88,13 @@ class StreamParser(ABC):
         #: The SSE event being mapped (for error messages) or the last one mapped.
         self._event = ServerSentEvent()
         self._failed = False
+        #: The text lane (see :attr:`lane_prefix`): while :meth:`lane_ready`,
+        #: ``lane_match(data)`` is ``text`` when :meth:`feed` of an event of the
+        #: lane's type with ``data`` would return ``[TextDelta(text=text)]``
+        #: (``[]`` for an empty ``text``) and change nothing but the event it
+        #: remembers; None when unsure (the event then goes through feed).
+        #: Never raises.
+        self.lane_match: Callable[[str], str | None] = _no_lane
 
     def feed(self, event: ServerSentEvent) -> list[Event]:
         """Map one SSE event to zero or more content events.
@@ -103,6 +116,24 @@ class StreamParser(ABC):
     @abstractmethod
     def _feed(self, event: ServerSentEvent) -> list[Event]:
         """Map one SSE event to content events (see :meth:`feed`)."""
+
+    def lane_feed(self, event: ServerSentEvent) -> str | None:
+        """The text lane for one event of :attr:`lane_event`'s type, of a parser not failed.
+
+        Returns ``text`` when :meth:`feed` of ``event`` would return
+        ``[TextDelta(text=text)]`` (``""``: ``[]``), having done what feed does
+        to the parser; None when unsure, having changed nothing that matters
+        (``event`` then goes through feed). Never raises. This parser: None.
+        """
+        return None
+
+    def lane_ready(self) -> bool:
+        """Whether :attr:`lane_match` may read the next event (the session's text lane).
+
+        Asked after each read the general path took; True only when the parser
+        is neither failed nor complete and its last event carried no id.
+        """
+        return False
 
     @property
     @abstractmethod
@@ -371,6 +402,10 @@ class Provider(ABC):
         that is not JSON gives ``("", excerpt)``.
         """
         return error_info(body_text)
+
+
+def _no_lane(data: str) -> str | None:
+    return None
 
 
 def check_credential(value: str | None) -> None:

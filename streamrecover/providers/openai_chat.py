@@ -119,6 +119,8 @@ class OpenAIChatParser(JSONStreamParser):
     """Reads one Chat Completions stream. Complete: ``[DONE]`` after a ``finish_reason``."""
 
     provider = "openai"
+    lane_prefix = b"data: "
+    lane_event = "message"
 
     def __init__(self) -> None:
         super().__init__()
@@ -126,7 +128,10 @@ class OpenAIChatParser(JSONStreamParser):
         # Number of tool calls started, for servers that leave out tool_calls[].index.
         self._tool_count = 0
         # The OpenAI API pads every chunk with a random "obfuscation" string.
-        self._template = TextTemplate('"content":"', _content_only_of, '"obfuscation":"')
+        self._template = TextTemplate(
+            '"content":"', _content_only_of, '"obfuscation":"', self.lane_prefix.decode()
+        )
+        self.lane_match = self._template.match_read
 
     @property
     def complete(self) -> bool:
@@ -136,6 +141,19 @@ class OpenAIChatParser(JSONStreamParser):
         super()._carry_over(successor)
         assert isinstance(successor, OpenAIChatParser)
         successor._tool_count = self._tool_count
+
+    def lane_feed(self, event: ServerSentEvent) -> str | None:
+        # feed of an event of the lane's type, when the template reads its data.
+        if self._done:
+            return None
+        text = self._template.match(event.data)
+        if text is not None:
+            self._event = event
+        return text
+
+    def lane_ready(self) -> bool:
+        # _feed of a "data: " event is then the template's match.
+        return not (self._failed or self._done or self._event.id)
 
     def _feed(self, event: ServerSentEvent) -> list[Event]:
         data = event.data

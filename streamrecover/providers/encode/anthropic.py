@@ -8,6 +8,7 @@ and ``message_stop`` (https://docs.anthropic.com/en/docs/build-with-claude/strea
 
 from __future__ import annotations
 
+from json.encoder import encode_basestring as _encode_string
 from typing import Any
 
 from streamrecover.core.events import ReasoningDelta, ToolCallDelta, Usage
@@ -96,6 +97,13 @@ class AnthropicEncoder(Encoder):
 
     def _delta(self, delta: dict[str, Any]) -> bytes:
         return self._frame("content_block_delta", {"index": self._index, "delta": delta})
+
+    def text(self, text: str) -> bytes:
+        # Encoder.text, with the frame of the open text block inline: once per delta.
+        frames = self._text_frames
+        if self._block == "text" and frames.key == self._index and not self._finished:
+            return frames.head + _encode_string(text).encode() + frames.tail
+        return super().text(text)
 
     def _text(self, text: str) -> bytes:
         if self._block == "text":

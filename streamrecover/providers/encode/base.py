@@ -43,31 +43,33 @@ class TextFrames:
     fraction of a ``json.dumps`` of the whole frame, per event.
     """
 
-    __slots__ = ("_head", "_key", "_tail")
+    __slots__ = ("head", "key", "tail")
 
     def __init__(self) -> None:
-        self._key: object = None
-        self._head = b""
-        self._tail = b""
+        #: The key of the last render, and the frame's bytes around the JSON string
+        #: (read-only: an encoder may join them itself, as :meth:`again` does).
+        self.key: object = None
+        self.head = b""
+        self.tail = b""
 
     def again(self, key: object, text: str) -> bytes | None:
         """The frame of the last :meth:`render` with ``text`` in it, or None if ``key`` changed.
 
         Spares building ``frame`` for the thousands of deltas that share one.
         """
-        if key != self._key:
+        if key != self.key:
             return None
-        return self._head + _encode_string(text).encode() + self._tail
+        return self.head + _encode_string(text).encode() + self.tail
 
     def render(self, key: object, frame: Any, event: str, text: str) -> bytes:
         """Return the frame (``frame`` holds :data:`PLACEHOLDER` where the text goes).
 
         ``frame`` is rendered again only when ``key`` changed since the last call.
         """
-        if key != self._key:
-            self._head, _, self._tail = sse_frame(frame, event).partition(_PLACEHOLDER_JSON)
-            self._key = key
-        return self._head + _encode_string(text).encode() + self._tail
+        if key != self.key:
+            self.head, _, self.tail = sse_frame(frame, event).partition(_PLACEHOLDER_JSON)
+            self.key = key
+        return self.head + _encode_string(text).encode() + self.tail
 
 
 def merge_usage(upstream: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:

@@ -93,6 +93,11 @@ def _decode(data: str) -> dict[str, Any] | None:
 class Tap(ABC):
     """Per attempt: which of the upstream's frames pass through (see the module)."""
 
+    #: True when the tap keeps nothing of, and learns nothing from, an event
+    #: of the parser's ``lane_prefix`` type that the parser read as one
+    #: TextDelta: such events may then skip it (the session's text lane).
+    passes_text_frames: bool = False
+
     @abstractmethod
     def __call__(self, sse: ServerSentEvent, produced: list[Event], parser: Any) -> Kept:
         """Return the frames to pass through for ``sse`` (usually :data:`NOTHING`).
@@ -117,6 +122,9 @@ _ANTHROPIC_USAGE: frozenset[str] = frozenset()
 class AnthropicTap(Tap):
     """Pings, blocks of other types (server tools and their results), their deltas,
     deltas of other types (``citations_delta``), and event types added later."""
+
+    # A content_block_delta that gave content is NOTHING, whatever the state.
+    passes_text_frames = True
 
     def __init__(self) -> None:
         self._foreign: set[Any] = set()
