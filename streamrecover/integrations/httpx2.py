@@ -55,8 +55,11 @@ from streamrecover.core.errors import (
     TransportError,
     UsageError,
 )
-from streamrecover.core.events import Event, Finished, ReasoningDelta, TextDelta, ToolCallDelta
+from streamrecover.core.events import Event
 from streamrecover.integrations._httpx2_inner import AsyncInner, SyncInner
+from streamrecover.integrations._sdk_body import CHUNK as _CHUNK
+from streamrecover.integrations._sdk_body import CONTENT_EVENTS as _CONTENT_EVENTS
+from streamrecover.integrations._sdk_body import SDKStream
 from streamrecover.integrations._sdk_stream import SDKFeed, StreamDiverged, install_tap
 from streamrecover.providers.encode import encoder_for
 from streamrecover.providers.encode.passthrough import tap_for
@@ -90,7 +93,6 @@ RETRY_COUNT_HEADER = "x-stainless-retry-count"
 _NOT_REPLAYED = frozenset(
     {"content-length", "transfer-encoding", "content-encoding", "x-should-retry"}
 )
-_CONTENT_EVENTS = (TextDelta, ToolCallDelta, ReasoningDelta, Finished)
 
 
 def _route(name: str, request: httpx2.Request) -> tuple[str, str, dict[str, Any]] | None:
@@ -257,10 +259,6 @@ class _GaveUp:
             return self._errors.get(self._key(request))
 
 
-#: Past this many bytes, a chunk goes out even if more events are ready.
-_CHUNK = 65_536
-
-
 def _more_queued(stream: Stream | AsyncStream) -> bool:
     """Whether the session still holds SSE events of the body read it decodes now.
 
@@ -334,55 +332,18 @@ class RecoveringTransport(httpx2.BaseTransport, _Adapter):
             return self.inner.handle_request(request)
         self._refuse_sdk_retry(request)
         prepared, feed, _ = setup
-        stream = Stream(transport=self.client.transport, **prepared._asdict())
-        events = iter(stream)
-        first: list[Event] = []
+        stream = SDKStream(feed, transport=self.client.transport, **prepared._asdict())
         try:
-            for event in events:
-                first.append(event)
-                if _is_content(event):
-                    break
+            next(stream.body)  # up to the first content event (b"": not for the SDK)
         except StreamInterrupted as error:
             stream.close()
             return self._before_content(error, request, feed)
-        chunks = self._chunks(first, events, feed, stream)
         return httpx2.Response(
             200,
             headers=self._head(stream.recovery_id),
-            stream=_SyncBody(chunks, stream),
+            stream=_SyncBody(stream.body, stream),
             request=request,
         )
-
-    def _chunks(
-        self, first: list[Event], events: Iterator[Event], feed: SDKFeed, stream: Stream
-    ) -> Iterator[bytes]:
-        out = bytearray()
-        try:
-            for event in first:
-                out += feed.feed(event)
-            if out and not _more_queued(stream):
-                yield bytes(out)
-                out.clear()
-            for event in events:
-                chunk = feed.feed(event)
-                # _more_queued, inline: this runs once per event.
-                if out:
-                    out += chunk
-                    if len(out) >= _CHUNK or not stream.session.has_queued_events:
-                        yield bytes(out)
-                        out.clear()
-                elif chunk:
-                    # Often the only bytes of its read (a text frame): sent as they are.
-                    if len(chunk) < _CHUNK and stream.session.has_queued_events:
-                        out += chunk
-                    else:
-                        yield chunk
-        except StreamInterrupted as error:
-            out += feed.fail(str(error), self._error_type(error))
-        except StreamDiverged as error:
-            out += feed.fail(str(error), "api_error")
-        if out:
-            yield bytes(out)
 
     def close(self) -> None:
         self.client.close()
