@@ -9,7 +9,7 @@ where they enter.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from types import TracebackType
 from typing import Any
 
@@ -19,7 +19,7 @@ from streamrecover.core.errors import TransportError
 from streamrecover.core.http import HTTPRequest
 from streamrecover.transport.base import DEFAULT_TIMEOUTS, Timeouts
 
-__all__ = ["AsyncInner", "SyncInner", "to_httpx2"]
+__all__ = ["AsyncInner", "SyncInner", "SyncResponse", "fault", "to_httpx2"]
 
 
 def _kind(exc: httpx2.TransportError) -> Any:
@@ -38,6 +38,10 @@ def _kind(exc: httpx2.TransportError) -> Any:
 
 def _fault(exc: httpx2.TransportError) -> TransportError:
     return TransportError(f"{type(exc).__name__}: {exc}", kind=_kind(exc))
+
+
+#: httpx2's exception as the session's fault (for a reader of :attr:`SyncResponse.reads`).
+fault = _fault
 
 
 def to_httpx2(request: HTTPRequest, timeouts: Timeouts) -> httpx2.Request:
@@ -66,6 +70,12 @@ class _Response:
 
 class SyncResponse(_Response):
     """One attempt's response, read as it comes."""
+
+    @property
+    def reads(self) -> Iterable[bytes]:
+        """The body's reads as httpx2 gives them: its exceptions are not mapped
+        (see :func:`fault`); :meth:`iter_bytes` without its generator."""
+        return self._response.stream  # type: ignore[return-value]
 
     def iter_bytes(self) -> Iterator[bytes]:
         stream = self._response.stream

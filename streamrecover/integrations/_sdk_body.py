@@ -14,12 +14,16 @@ events of that read, and past :data:`CHUNK` bytes a chunk goes out anyway.
 from __future__ import annotations
 
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any
+
+import httpx2
 
 from streamrecover.core.errors import Fault, StreamInterrupted
 from streamrecover.core.events import Event, Finished, ReasoningDelta, TextDelta, ToolCallDelta
 from streamrecover.core.session import Done, GiveUp, Retry
+from streamrecover.integrations._httpx2_inner import SyncResponse
+from streamrecover.integrations._httpx2_inner import fault as to_fault
 from streamrecover.integrations._sdk_stream import SDKFeed, StreamDiverged
 from streamrecover.stream import _READING, Stream
 
@@ -111,39 +115,48 @@ class SDKStream(Stream):
                         quiet = observer.checkpointer is None and observer.telemetry is None
                         lane = session.text_lane
                         started = self._started
-                        for data in response.iter_bytes():
-                            if lane and (events := text_frame(data)) is not None:
-                                if not quiet:
-                                    observe(events)
-                                if started:
-                                    # After the lane the session holds no queued event:
-                                    # the chunk goes out (see _emit).
-                                    chunk = feed.feed(events[0])
-                                    if out:
-                                        out += chunk
-                                        yield bytes(out)
-                                        out.clear()
-                                    elif chunk:
-                                        yield chunk
-                                else:
-                                    yield from emit(events)
-                                    started = self._started
-                                if quiet:
-                                    continue
-                            else:
-                                queue_data(data)
-                                while (events := next_events()) is not None:
-                                    if events:
-                                        observe(events)
-                                        yield from emit(events)
-                                started = self._started
-                            observer.heartbeat()
-                            if session.state not in _READING:
-                                break
+                        # httpx2's reads, without SyncResponse.iter_bytes's generator around
+                        # them (its exception mapping is done here).
+                        if type(response) is SyncResponse:
+                            reads: Iterable[bytes] = response.reads
                         else:
-                            queue_data(b"")
-                            while (events := next_events()) is not None:
-                                yield from emit(self._deliver(events))
+                            reads = response.iter_bytes()
+                        try:
+                            for data in reads:
+                                if lane and (events := text_frame(data)) is not None:
+                                    if not quiet:
+                                        observe(events)
+                                    if started:
+                                        # After the lane the session holds no queued event:
+                                        # the chunk goes out (see _emit).
+                                        chunk = feed.feed(events[0])
+                                        if out:
+                                            out += chunk
+                                            yield bytes(out)
+                                            out.clear()
+                                        elif chunk:
+                                            yield chunk
+                                    else:
+                                        yield from emit(events)
+                                        started = self._started
+                                    if quiet:
+                                        continue
+                                else:
+                                    queue_data(data)
+                                    while (events := next_events()) is not None:
+                                        if events:
+                                            observe(events)
+                                            yield from emit(events)
+                                    started = self._started
+                                observer.heartbeat()
+                                if session.state not in _READING:
+                                    break
+                            else:
+                                queue_data(b"")
+                                while (events := next_events()) is not None:
+                                    yield from emit(self._deliver(events))
+                        except httpx2.TransportError as exc:
+                            raise to_fault(exc) from exc
                     finally:
                         response.close()
                 except Fault as fault:
