@@ -160,14 +160,18 @@ class SDKStream(Stream):
                                                 out += chunk
                                                 if (
                                                     len(out) >= CHUNK
-                                                    or not session.has_queued_events
+                                                    # has_queued_events, without the
+                                                    # property read
+                                                    or session._queue_position
+                                                    >= len(session._queue)
                                                 ):
                                                     yield bytes(out)
                                                     out.clear()
                                             elif chunk:
                                                 if (
                                                     len(chunk) < CHUNK
-                                                    and session.has_queued_events
+                                                    and session._queue_position
+                                                    < len(session._queue)
                                                 ):
                                                     out += chunk
                                                 else:
