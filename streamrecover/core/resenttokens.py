@@ -171,20 +171,21 @@ def resent_token(
         return held[length:end].isdigit() or end == length
     if length == 1 and is_han(text):
         return text * 2 not in stripped
+    # The readings below need what follows the candidate: until it comes, undecided
+    # (None), and at the continuation's end, no re-sent token (False).
+    undecided = False if at_end else None
     if text[0] in _SUFFIX_SEPARATORS and text[1:].isdigit():
         if len(held) <= length:
-            return None if not at_end else False
+            return undecided
         return _group_resent(stripped, held, length)
     if text[0] == "`":
         if len(held) <= length:
-            return None if not at_end else False
+            return undecided
         return _closing_backtick(stripped, held, length, code=code)
     if length == 2 and text[1] == " " and not seam:
-        if len(held) <= length:
-            return None if not at_end else False
         after = held[length:].lstrip(" ")
         if not after:
-            return None if not at_end else False
+            return undecided
         if after[0].isalpha():
             # "the value of " + "f exactly": a one-letter name in a sentence is
             # followed by words; a letter re-sent goes on with what followed its word.
